@@ -1,0 +1,191 @@
+//! A frozen segment: a sealed log file plus its index file, both mapped read-only.
+//!
+//! Reads resolve a seq to its 20-byte record in place (arithmetic on the mapped index), check
+//! the payload against the record's checksum and return a `Bytes` slice of the mapped log:
+//! no copy, and the slice keeps the mapping alive.
+
+use std::path::{Path, PathBuf};
+
+use bytes::Bytes;
+
+use crate::error::{Result, TierError};
+use crate::index_file::{self, Footer, Layout, TIMESTAMP_LEN};
+use crate::index_record::{record_checksum, IndexRecord, PayloadRef, INDEX_RECORD_LEN};
+use crate::log_file;
+use crate::mmap::map_frozen;
+
+/// A sealed, read-only, memory-mapped segment.
+#[derive(Debug)]
+pub struct FrozenSegment {
+    log_path: PathBuf,
+    idx_path: PathBuf,
+    log: Bytes,
+    idx: Bytes,
+    footer: Footer,
+    layout: Layout,
+}
+
+impl FrozenSegment {
+    /// Maps `log_path` and `idx_path` and checks that they agree: both headers, the footer and
+    /// the log length. Records are not scanned (that is [`FrozenSegment::verify`]), so opening
+    /// costs the same for any segment size.
+    pub fn open(log_path: &Path, idx_path: &Path) -> Result<Self> {
+        let idx = map_frozen(idx_path)?;
+        let (footer, layout) = index_file::decode(idx_path, &idx)?;
+        let log = map_frozen(log_path)?;
+        let log_first = log_file::decode_header(log_path, &log)?;
+        if log_first != footer.first_seq {
+            return Err(TierError::corrupt(
+                log_path,
+                0,
+                format!(
+                    "log starts at seq {log_first}, its index at {}",
+                    footer.first_seq
+                ),
+            ));
+        }
+        if (log.len() as u64) < footer.log_len {
+            return Err(TierError::corrupt(
+                log_path,
+                log.len() as u64,
+                format!(
+                    "log file is {} bytes, its index covers {}",
+                    log.len(),
+                    footer.log_len
+                ),
+            ));
+        }
+        let log = log.slice(..footer.log_len as usize);
+        Ok(FrozenSegment {
+            log_path: log_path.to_path_buf(),
+            idx_path: idx_path.to_path_buf(),
+            log,
+            idx,
+            footer,
+            layout,
+        })
+    }
+
+    /// The footer summary.
+    pub fn footer(&self) -> &Footer {
+        &self.footer
+    }
+
+    /// Seq of the first entry.
+    pub fn base_seq(&self) -> u64 {
+        self.footer.first_seq
+    }
+
+    /// One past the last seq.
+    pub fn next_seq(&self) -> u64 {
+        self.footer.first_seq + self.footer.count
+    }
+
+    /// Path of the log file.
+    pub fn log_path(&self) -> &Path {
+        &self.log_path
+    }
+
+    /// Path of the index file.
+    pub fn idx_path(&self) -> &Path {
+        &self.idx_path
+    }
+
+    fn slot(&self, seq: u64) -> Option<usize> {
+        let i = seq.checked_sub(self.footer.first_seq)?;
+        (i < self.footer.count).then_some(i as usize)
+    }
+
+    fn record(&self, slot: usize) -> Result<IndexRecord> {
+        let at = self.layout.records_at() + slot * INDEX_RECORD_LEN;
+        let raw = &self.idx[at..at + INDEX_RECORD_LEN];
+        bytemuck::try_from_bytes::<IndexRecord>(raw)
+            .copied()
+            .map_err(|e| TierError::corrupt(&self.idx_path, at as u64, format!("record cast: {e}")))
+    }
+
+    /// All records in place, as a slice of the mapping.
+    pub fn records(&self) -> Result<&[IndexRecord]> {
+        let raw = &self.idx[self.layout.records_at()..self.layout.timestamps_at()];
+        bytemuck::try_cast_slice(raw).map_err(|e| {
+            TierError::corrupt(
+                &self.idx_path,
+                INDEX_RECORD_LEN as u64,
+                format!("records cast: {e}"),
+            )
+        })
+    }
+
+    /// Append timestamp of `seq`.
+    pub fn timestamp_ns(&self, seq: u64) -> Option<u64> {
+        let slot = self.slot(seq)?;
+        let at = self.layout.timestamps_at() + slot * TIMESTAMP_LEN;
+        let mut b = [0u8; TIMESTAMP_LEN];
+        b.copy_from_slice(&self.idx[at..at + TIMESTAMP_LEN]);
+        Some(u64::from_le_bytes(b))
+    }
+
+    /// Payload length of `seq`.
+    pub fn payload_len(&self, seq: u64) -> Option<u64> {
+        let slot = self.slot(seq)?;
+        self.record(slot).ok().map(|r| u64::from(r.payload_len()))
+    }
+
+    /// The payload and timestamp of `seq`; `Ok(None)` if the segment does not hold it, an error
+    /// naming the file and offset if the record or payload is damaged.
+    pub fn get(&self, seq: u64) -> Result<Option<(Bytes, u64)>> {
+        let Some(slot) = self.slot(seq) else {
+            return Ok(None);
+        };
+        let rec = self.record(slot)?;
+        let rec_at = (self.layout.records_at() + slot * INDEX_RECORD_LEN) as u64;
+        if rec.seq() != seq {
+            return Err(TierError::corrupt(
+                &self.idx_path,
+                rec_at,
+                format!("record holds seq {} where {seq} was expected", rec.seq()),
+            ));
+        }
+        let payload = match rec.payload_ref() {
+            Ok(PayloadRef::Inline { bytes, len }) => Bytes::copy_from_slice(&bytes[..len]),
+            Ok(PayloadRef::InLog { offset, len }) => {
+                let start = offset as usize;
+                let end = start + len as usize;
+                if start < log_file::LOG_HEADER_LEN || end > self.log.len() {
+                    return Err(TierError::corrupt(
+                        &self.idx_path,
+                        rec_at,
+                        format!(
+                            "payload {start}..{end} outside the log's {} bytes",
+                            self.log.len()
+                        ),
+                    ));
+                }
+                self.log.slice(start..end)
+            }
+            Err(why) => return Err(TierError::corrupt(&self.idx_path, rec_at, why)),
+        };
+        if record_checksum(&payload) != rec.checksum() {
+            let (path, offset) = match rec.payload_ref() {
+                Ok(PayloadRef::InLog { offset, .. }) => (&self.log_path, u64::from(offset)),
+                _ => (&self.idx_path, rec_at),
+            };
+            return Err(TierError::corrupt(
+                path,
+                offset,
+                format!("payload checksum mismatch (seq {seq})"),
+            ));
+        }
+        let ts = self.timestamp_ns(seq).unwrap_or(0);
+        Ok(Some((payload, ts)))
+    }
+
+    /// Checks every checksum: the index body against the footer, then every payload.
+    pub fn verify(&self) -> Result<()> {
+        index_file::verify_body(&self.idx_path, &self.idx, &self.footer, &self.layout)?;
+        for seq in self.base_seq()..self.next_seq() {
+            self.get(seq)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,299 @@
+//! The hot segment: the active, in-memory tail of a log.
+//!
+//! Its memory image is exactly the log file's frames (see [`crate::frame`]): an append encodes
+//! one frame into a shared arena, the frame's bytes are what the caller writes to disk, and each
+//! entry is a `(frame, offset, len)` triple into those bytes. Reads hand out `Bytes` slices of
+//! the frame, so a payload is copied once on append and never on read. Recovery reads the log
+//! file into one buffer and indexes the frames in place.
+
+use bytes::{Bytes, BytesMut};
+
+use crate::frame::{self, FrameError, FRAME_HEADER_LEN};
+use crate::index_record::IndexRecord;
+
+/// Smallest arena allocation; frames are packed into it until it is full.
+const ARENA_CHUNK_BYTES: usize = 256 * 1024;
+
+#[derive(Debug, Clone)]
+struct HotFrame {
+    bytes: Bytes,
+    /// Offset of this frame inside the segment's log file.
+    file_offset: u64,
+    timestamp_ns: u64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct HotEntry {
+    frame: u32,
+    /// Payload offset inside the frame.
+    offset: u32,
+    len: u32,
+}
+
+/// An in-memory segment: a run of consecutive seqs starting at `base_seq`.
+#[derive(Debug)]
+pub struct HotSegment {
+    base_seq: u64,
+    frames: Vec<HotFrame>,
+    entries: Vec<HotEntry>,
+    arena: BytesMut,
+    log_len: u64,
+    payload_bytes: u64,
+    checksum: bool,
+}
+
+/// What a replay of a log file found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// Bytes of the file that hold valid frames (header included); the rest must be trimmed.
+    pub valid_len: u64,
+    /// Bytes after `valid_len` that were not a valid continuation.
+    pub dropped_bytes: u64,
+    /// Why replay stopped before the end of the file, if it did.
+    pub stop_reason: Option<String>,
+}
+
+/// A batch too large to encode as one frame (its body would pass `u32` offsets).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchTooLarge;
+
+impl HotSegment {
+    /// An empty segment whose log file starts with `header_len` bytes of header. `checksum`
+    /// turns on frame checksums (needed only when frames go to disk).
+    pub fn new(base_seq: u64, header_len: u64, checksum: bool) -> Self {
+        HotSegment {
+            base_seq,
+            frames: Vec::new(),
+            entries: Vec::new(),
+            arena: BytesMut::new(),
+            log_len: header_len,
+            payload_bytes: 0,
+            checksum,
+        }
+    }
+
+    /// Seq of the first entry.
+    pub fn base_seq(&self) -> u64 {
+        self.base_seq
+    }
+
+    /// Seq the next append will get.
+    pub fn next_seq(&self) -> u64 {
+        self.base_seq + self.entries.len() as u64
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether the segment has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Bytes of the segment's log file, header included.
+    pub fn log_len(&self) -> u64 {
+        self.log_len
+    }
+
+    /// Sum of payload lengths.
+    pub fn payload_bytes(&self) -> u64 {
+        self.payload_bytes
+    }
+
+    /// Appends a batch as one frame and returns the frame's bytes (to be written at the old
+    /// `log_len`). `payloads` must not be empty.
+    pub fn append<P: AsRef<[u8]>>(
+        &mut self,
+        payloads: &[P],
+        timestamp_ns: u64,
+    ) -> Result<Bytes, BatchTooLarge> {
+        let frame_len = frame::encoded_len(payloads).ok_or(BatchTooLarge)?;
+        if self.arena.capacity() - self.arena.len() < frame_len {
+            self.arena = BytesMut::with_capacity(frame_len.max(ARENA_CHUNK_BYTES));
+        }
+        let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
+        let first_seq = self.next_seq();
+        frame::encode(
+            &mut self.arena,
+            first_seq,
+            timestamp_ns,
+            payloads,
+            body_len,
+            self.checksum,
+        );
+        let bytes = self.arena.split().freeze();
+        let frame_idx = self.frames.len() as u32;
+        let mut at = FRAME_HEADER_LEN + payloads.len() * frame::LEN_FIELD;
+        self.entries.reserve(payloads.len());
+        for p in payloads {
+            let len = p.as_ref().len();
+            self.entries.push(HotEntry {
+                frame: frame_idx,
+                offset: at as u32,
+                len: len as u32,
+            });
+            at += len;
+            self.payload_bytes += len as u64;
+        }
+        self.frames.push(HotFrame {
+            bytes: bytes.clone(),
+            file_offset: self.log_len,
+            timestamp_ns,
+        });
+        self.log_len += frame_len as u64;
+        Ok(bytes)
+    }
+
+    /// Undoes the most recent [`HotSegment::append`] (its write to disk failed).
+    pub fn rollback_last_frame(&mut self) {
+        let Some(last) = self.frames.pop() else {
+            return;
+        };
+        let frame_idx = self.frames.len() as u32;
+        while self.entries.last().is_some_and(|e| e.frame == frame_idx) {
+            if let Some(e) = self.entries.pop() {
+                self.payload_bytes -= u64::from(e.len);
+            }
+        }
+        self.log_len = last.file_offset;
+    }
+
+    fn entry(&self, seq: u64) -> Option<(&HotEntry, &HotFrame)> {
+        let idx = usize::try_from(seq.checked_sub(self.base_seq)?).ok()?;
+        let e = self.entries.get(idx)?;
+        let f = self.frames.get(e.frame as usize)?;
+        Some((e, f))
+    }
+
+    /// The payload and timestamp of `seq`, if this segment holds it.
+    pub fn get(&self, seq: u64) -> Option<(Bytes, u64)> {
+        let (e, f) = self.entry(seq)?;
+        let start = e.offset as usize;
+        Some((f.bytes.slice(start..start + e.len as usize), f.timestamp_ns))
+    }
+
+    /// Payload length of `seq`.
+    pub fn payload_len(&self, seq: u64) -> Option<u64> {
+        self.entry(seq).map(|(e, _)| u64::from(e.len))
+    }
+
+    /// Append timestamp of `seq`.
+    pub fn timestamp_ns(&self, seq: u64) -> Option<u64> {
+        self.entry(seq).map(|(_, f)| f.timestamp_ns)
+    }
+
+    /// The index records and timestamps of every entry, as a frozen segment stores them.
+    pub fn index_records(&self) -> impl Iterator<Item = (IndexRecord, u64)> + '_ {
+        self.entries.iter().enumerate().map(move |(i, e)| {
+            let f = &self.frames[e.frame as usize];
+            let start = e.offset as usize;
+            let payload = &f.bytes[start..start + e.len as usize];
+            let file_offset = f.file_offset + u64::from(e.offset);
+            let rec = IndexRecord::new(self.base_seq + i as u64, file_offset as u32, payload);
+            (rec, f.timestamp_ns)
+        })
+    }
+
+    /// Rebuilds a segment from the bytes of its log file after the header (`frames` starts at
+    /// file offset `header_len`). Replay stops at the first frame that is torn, corrupt or out
+    /// of sequence; the report says how many bytes follow the valid prefix.
+    pub fn replay(base_seq: u64, header_len: u64, frames: Bytes) -> (Self, ReplayReport) {
+        let mut seg = HotSegment::new(base_seq, header_len, true);
+        let mut at = 0usize;
+        let mut stop_reason = None;
+        while at < frames.len() {
+            let view = match frame::parse(&frames[at..]) {
+                Ok(v) => v,
+                Err(e) => {
+                    stop_reason = Some(describe(e, header_len + at as u64));
+                    break;
+                }
+            };
+            if view.first_seq != seg.next_seq() {
+                stop_reason = Some(format!(
+                    "frame at byte {} has seq {} where {} was expected",
+                    header_len + at as u64,
+                    view.first_seq,
+                    seg.next_seq()
+                ));
+                break;
+            }
+            let frame_idx = seg.frames.len() as u32;
+            for (offset, len) in view.payloads() {
+                seg.entries.push(HotEntry {
+                    frame: frame_idx,
+                    offset: offset as u32,
+                    len: len as u32,
+                });
+                seg.payload_bytes += len as u64;
+            }
+            seg.frames.push(HotFrame {
+                bytes: frames.slice(at..at + view.frame_len),
+                file_offset: header_len + at as u64,
+                timestamp_ns: view.timestamp_ns,
+            });
+            at += view.frame_len;
+        }
+        seg.log_len = header_len + at as u64;
+        let report = ReplayReport {
+            valid_len: seg.log_len,
+            dropped_bytes: (frames.len() - at) as u64,
+            stop_reason,
+        };
+        (seg, report)
+    }
+}
+
+fn describe(e: FrameError, offset: u64) -> String {
+    format!("{e} at byte {offset}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Appending and replaying the written frames yields the same entries.
+        #[test]
+        fn replay_matches_appends(batches in proptest::collection::vec(
+            proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..30), 1..5), 0..10)
+        ) {
+            let mut seg = HotSegment::new(100, 32, true);
+            let mut file = Vec::new();
+            let mut model = Vec::new();
+            for (i, b) in batches.iter().enumerate() {
+                let written = seg.append(b, i as u64).map_err(|_| TestCaseError::fail("too large"))?;
+                file.extend_from_slice(&written);
+                model.extend(b.iter().cloned().map(|p| (p, i as u64)));
+            }
+            let (back, report) = HotSegment::replay(100, 32, Bytes::from(file));
+            prop_assert_eq!(report.dropped_bytes, 0);
+            prop_assert_eq!(back.len(), model.len());
+            prop_assert_eq!(back.log_len(), seg.log_len());
+            for (i, (p, ts)) in model.iter().enumerate() {
+                let got = back.get(100 + i as u64);
+                prop_assert_eq!(got, Some((Bytes::from(p.clone()), *ts)));
+            }
+            let a: Vec<_> = seg.index_records().collect();
+            let b: Vec<_> = back.index_records().collect();
+            prop_assert_eq!(a, b);
+        }
+    }
+
+    #[test]
+    fn rollback_removes_exactly_the_last_frame() {
+        let mut seg = HotSegment::new(0, 32, false);
+        assert!(seg.append(&[b"one".as_slice()], 1).is_ok());
+        let before = (seg.len(), seg.log_len(), seg.payload_bytes());
+        assert!(seg
+            .append(&[b"two".as_slice(), b"three".as_slice()], 2)
+            .is_ok());
+        seg.rollback_last_frame();
+        assert_eq!((seg.len(), seg.log_len(), seg.payload_bytes()), before);
+        assert_eq!(seg.get(0).map(|(b, _)| b), Some(Bytes::from_static(b"one")));
+        assert!(seg.get(1).is_none());
+    }
+}

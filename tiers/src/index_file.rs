@@ -1,0 +1,317 @@
+//! The index file of a frozen segment (`<first seq>.idx`), written once when the segment is
+//! sealed and never modified.
+//!
+//! Layout: header, `count` index records, `count` timestamps, footer.
+//!
+//! Header:
+//!
+//! | bytes  | field        | meaning                                  |
+//! |--------|--------------|------------------------------------------|
+//! | 0..8   | `magic`      | `b"REDEXIDX"`                            |
+//! | 8..12  | `version`    | u32 LE, [`INDEX_VERSION`]                |
+//! | 12..16 | `header_len` | u32 LE, 32                               |
+//! | 16..24 | `first_seq`  | u64 LE                                   |
+//! | 24..28 | `count`      | u32 LE, number of entries (at least 1)   |
+//! | 28..32 | `crc`        | u32 LE, crc32c of bytes 0..28            |
+//!
+//! Then `count` 20-byte [`IndexRecord`]s, then `count` u64 LE append timestamps (ns), then the
+//! footer:
+//!
+//! | bytes  | field           | meaning                                                    |
+//! |--------|-----------------|------------------------------------------------------------|
+//! | 0..8   | `first_seq`     | u64 LE                                                     |
+//! | 8..16  | `count`         | u64 LE                                                     |
+//! | 16..24 | `min_ts_ns`     | u64 LE, first entry's timestamp                            |
+//! | 24..32 | `max_ts_ns`     | u64 LE, last entry's timestamp                             |
+//! | 32..40 | `log_len`       | u64 LE, bytes of the log file covered by this index        |
+//! | 40..48 | `payload_bytes` | u64 LE, sum of payload lengths                             |
+//! | 48..52 | `body_crc`      | u32 LE, crc32c of header, records and timestamps           |
+//! | 52..56 | `footer_crc`    | u32 LE, crc32c of footer bytes 0..52                       |
+//! | 56..64 | `magic`         | `b"REDEXEND"`                                              |
+
+use std::path::Path;
+
+use crate::error::{Result, TierError};
+use crate::index_record::{IndexRecord, INDEX_RECORD_LEN};
+
+/// Magic number opening an index file.
+pub const INDEX_MAGIC: [u8; 8] = *b"REDEXIDX";
+/// Magic number closing an index file.
+pub const FOOTER_MAGIC: [u8; 8] = *b"REDEXEND";
+/// The index format version this build reads and writes.
+pub const INDEX_VERSION: u32 = 1;
+
+const H_MAGIC: usize = 0;
+const H_VERSION: usize = H_MAGIC + 8;
+const H_HEADER_LEN: usize = H_VERSION + 4;
+const H_FIRST_SEQ: usize = H_HEADER_LEN + 4;
+const H_COUNT: usize = H_FIRST_SEQ + 8;
+const H_CRC: usize = H_COUNT + 4;
+/// Length of the index file header.
+pub const INDEX_HEADER_LEN: usize = H_CRC + 4;
+const _: () = assert!(INDEX_HEADER_LEN == 32);
+
+const F_FIRST_SEQ: usize = 0;
+const F_COUNT: usize = F_FIRST_SEQ + 8;
+const F_MIN_TS: usize = F_COUNT + 8;
+const F_MAX_TS: usize = F_MIN_TS + 8;
+const F_LOG_LEN: usize = F_MAX_TS + 8;
+const F_PAYLOAD_BYTES: usize = F_LOG_LEN + 8;
+const F_BODY_CRC: usize = F_PAYLOAD_BYTES + 8;
+const F_FOOTER_CRC: usize = F_BODY_CRC + 4;
+const F_MAGIC: usize = F_FOOTER_CRC + 4;
+/// Length of the index file footer.
+pub const INDEX_FOOTER_LEN: usize = F_MAGIC + 8;
+const _: () = assert!(INDEX_FOOTER_LEN == 64);
+
+/// Bytes of one timestamp in the time column.
+pub const TIMESTAMP_LEN: usize = 8;
+
+/// The summary a footer records of its segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Footer {
+    /// Seq of the first entry.
+    pub first_seq: u64,
+    /// Number of entries.
+    pub count: u64,
+    /// Timestamp of the first entry.
+    pub min_ts_ns: u64,
+    /// Timestamp of the last entry.
+    pub max_ts_ns: u64,
+    /// Length of the log file this index covers.
+    pub log_len: u64,
+    /// Sum of payload lengths.
+    pub payload_bytes: u64,
+    /// Checksum of everything before the footer.
+    pub body_crc: u32,
+}
+
+/// The byte layout of an index file with `count` entries.
+#[derive(Debug, Clone, Copy)]
+pub struct Layout {
+    /// Entries in the file.
+    pub count: usize,
+}
+
+impl Layout {
+    /// Where the records start.
+    pub fn records_at(&self) -> usize {
+        INDEX_HEADER_LEN
+    }
+    /// Where the time column starts.
+    pub fn timestamps_at(&self) -> usize {
+        self.records_at() + self.count * INDEX_RECORD_LEN
+    }
+    /// Where the footer starts.
+    pub fn footer_at(&self) -> usize {
+        self.timestamps_at() + self.count * TIMESTAMP_LEN
+    }
+    /// Total file length.
+    pub fn file_len(&self) -> usize {
+        self.footer_at() + INDEX_FOOTER_LEN
+    }
+}
+
+/// Encodes a whole index file.
+pub fn encode(
+    first_seq: u64,
+    entries: &[(IndexRecord, u64)],
+    log_len: u64,
+    payload_bytes: u64,
+) -> Vec<u8> {
+    let layout = Layout {
+        count: entries.len(),
+    };
+    let mut out = Vec::with_capacity(layout.file_len());
+    out.extend_from_slice(&INDEX_MAGIC);
+    out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
+    out.extend_from_slice(&(INDEX_HEADER_LEN as u32).to_le_bytes());
+    out.extend_from_slice(&first_seq.to_le_bytes());
+    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    let header_crc = crc32c::crc32c(&out[..H_CRC]);
+    out.extend_from_slice(&header_crc.to_le_bytes());
+    for (rec, _) in entries {
+        out.extend_from_slice(bytemuck::bytes_of(rec));
+    }
+    for (_, ts) in entries {
+        out.extend_from_slice(&ts.to_le_bytes());
+    }
+    let body_crc = crc32c::crc32c(&out);
+    let footer_start = out.len();
+    let min_ts = entries.first().map_or(0, |e| e.1);
+    let max_ts = entries.last().map_or(0, |e| e.1);
+    for v in [
+        first_seq,
+        entries.len() as u64,
+        min_ts,
+        max_ts,
+        log_len,
+        payload_bytes,
+    ] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&body_crc.to_le_bytes());
+    let footer_crc = crc32c::crc32c(&out[footer_start..]);
+    out.extend_from_slice(&footer_crc.to_le_bytes());
+    out.extend_from_slice(&FOOTER_MAGIC);
+    out
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[at..at + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(a)
+}
+
+/// Checks the header and footer of an index file (not the body checksum: that is
+/// [`verify_body`]'s job) and returns the footer and layout.
+pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
+    let header = file
+        .get(..INDEX_HEADER_LEN)
+        .ok_or_else(|| TierError::corrupt(path, 0, "index header truncated"))?;
+    if header[H_MAGIC..H_VERSION] != INDEX_MAGIC {
+        return Err(TierError::corrupt(
+            path,
+            0,
+            "not a RedEX index file (bad magic)",
+        ));
+    }
+    let version = u32_at(header, H_VERSION);
+    if version != INDEX_VERSION {
+        return Err(TierError::UnsupportedVersion {
+            path: path.to_path_buf(),
+            what: "index file",
+            found: version,
+            supported: INDEX_VERSION,
+        });
+    }
+    if crc32c::crc32c(&header[..H_CRC]) != u32_at(header, H_CRC) {
+        return Err(TierError::corrupt(
+            path,
+            H_CRC as u64,
+            "index header checksum mismatch",
+        ));
+    }
+    if u32_at(header, H_HEADER_LEN) as usize != INDEX_HEADER_LEN {
+        return Err(TierError::corrupt(
+            path,
+            H_HEADER_LEN as u64,
+            "unexpected index header length",
+        ));
+    }
+    let count = u32_at(header, H_COUNT) as usize;
+    let layout = Layout { count };
+    if file.len() != layout.file_len() {
+        return Err(TierError::corrupt(
+            path,
+            file.len() as u64,
+            format!(
+                "index file is {} bytes, its header implies {}",
+                file.len(),
+                layout.file_len()
+            ),
+        ));
+    }
+    let footer_at = layout.footer_at();
+    let f = &file[footer_at..];
+    if f[F_MAGIC..] != FOOTER_MAGIC {
+        return Err(TierError::corrupt(
+            path,
+            (footer_at + F_MAGIC) as u64,
+            "bad footer magic",
+        ));
+    }
+    if crc32c::crc32c(&f[..F_FOOTER_CRC]) != u32_at(f, F_FOOTER_CRC) {
+        return Err(TierError::corrupt(
+            path,
+            (footer_at + F_FOOTER_CRC) as u64,
+            "footer checksum mismatch",
+        ));
+    }
+    let footer = Footer {
+        first_seq: u64_at(f, F_FIRST_SEQ),
+        count: u64_at(f, F_COUNT),
+        min_ts_ns: u64_at(f, F_MIN_TS),
+        max_ts_ns: u64_at(f, F_MAX_TS),
+        log_len: u64_at(f, F_LOG_LEN),
+        payload_bytes: u64_at(f, F_PAYLOAD_BYTES),
+        body_crc: u32_at(f, F_BODY_CRC),
+    };
+    if footer.first_seq != u64_at(header, H_FIRST_SEQ) || footer.count != count as u64 || count == 0
+    {
+        return Err(TierError::corrupt(
+            path,
+            footer_at as u64,
+            "footer disagrees with header",
+        ));
+    }
+    if footer.first_seq.checked_add(footer.count).is_none() || footer.log_len > u64::from(u32::MAX)
+    {
+        return Err(TierError::corrupt(
+            path,
+            footer_at as u64,
+            "footer values out of range",
+        ));
+    }
+    Ok((footer, layout))
+}
+
+/// Checks the body checksum (header, records and timestamps) against the footer.
+pub fn verify_body(path: &Path, file: &[u8], footer: &Footer, layout: &Layout) -> Result<()> {
+    let body = &file[..layout.footer_at()];
+    if crc32c::crc32c(body) != footer.body_crc {
+        return Err(TierError::corrupt(path, 0, "index body checksum mismatch"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Vec<u8> {
+        let entries: Vec<_> = (0..5u64)
+            .map(|i| {
+                (
+                    IndexRecord::new(10 + i, 32 + 40 * i as u32, &[i as u8; 12]),
+                    1000 + i,
+                )
+            })
+            .collect();
+        encode(10, &entries, 4096, 60)
+    }
+
+    #[test]
+    fn decodes_what_it_encodes() {
+        let file = sample();
+        let (footer, layout) = decode(Path::new("x.idx"), &file)
+            .map_err(|e| e.to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(footer.first_seq, 10);
+        assert_eq!(footer.count, 5);
+        assert_eq!((footer.min_ts_ns, footer.max_ts_ns), (1000, 1004));
+        assert_eq!(layout.file_len(), file.len());
+        assert!(verify_body(Path::new("x.idx"), &file, &footer, &layout).is_ok());
+    }
+
+    #[test]
+    fn any_cut_or_header_footer_flip_is_an_error_not_a_panic() {
+        let file = sample();
+        let p = Path::new("x.idx");
+        for cut in 0..file.len() {
+            assert!(decode(p, &file[..cut]).is_err(), "cut at {cut} accepted");
+        }
+        for i in 0..file.len() {
+            let mut bad = file.clone();
+            bad[i] ^= 0x01;
+            let ok = decode(p, &bad).and_then(|(f, l)| verify_body(p, &bad, &f, &l));
+            assert!(ok.is_err(), "flip at {i} accepted");
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! RedEX storage tiers: the byte formats and segment types under the `redex` engine.
+//!
+//! A tour, bottom up:
+//! - [`frame`]: the batch frame, the unit written to a segment's log file on every append.
+//! - [`log_file`]: the header of a log file.
+//! - [`index_record`]: the 20-byte `bytemuck` record a frozen segment's index is made of.
+//! - [`index_file`]: the index file written when a segment freezes (records, time column,
+//!   footer).
+//! - [`hot`]: the active segment, in memory, whose image is the log file's frames.
+//! - [`frozen`]: a sealed segment, mapped read-only and read zero-copy.
+//! - [`mmap`]: the only module with `unsafe` code.
+//!
+//! Byte-level specifications are in `docs/FORMAT.md`.
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod error;
+pub mod frame;
+pub mod frozen;
+pub mod hot;
+pub mod index_file;
+pub mod index_record;
+pub mod log_file;
+pub mod mmap;
+
+pub use error::{Result, TierError};
+pub use frozen::FrozenSegment;
+pub use hot::{BatchTooLarge, HotSegment, ReplayReport};
+pub use index_record::{IndexRecord, INDEX_RECORD_LEN, INLINE_MAX};

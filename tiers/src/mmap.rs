@@ -1,0 +1,23 @@
+//! The one place that maps files into memory.
+
+use std::fs::File;
+use std::path::Path;
+
+use bytes::Bytes;
+
+use crate::error::{Result, TierError};
+
+/// Maps a frozen segment file read-only and returns its bytes; slices of the result keep the
+/// mapping alive, so a payload handed to a reader stays valid even after the file is deleted.
+pub fn map_frozen(path: &Path) -> Result<Bytes> {
+    let file = File::open(path).map_err(|e| TierError::io("open", path, e))?;
+    // SAFETY: `Mmap::map` is unsafe because the mapped file could be changed underneath us.
+    // Frozen segment files are written completely, fsynced and never modified afterwards:
+    // the engine only ever creates, reads and unlinks them, and the directory is guarded by an
+    // exclusive advisory lock against a second writer. Unlinking keeps the pages valid for
+    // existing mappings. A foreign process truncating the file is outside the contract
+    // (documented in docs/DURABILITY.md).
+    #[expect(unsafe_code, reason = "read-only mmap of an immutable frozen segment")]
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| TierError::io("mmap", path, e))?;
+    Ok(Bytes::from_owner(map))
+}
