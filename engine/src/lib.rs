@@ -1,1 +1,53 @@
-//! placeholder
+//! RedEX: an embedded, tiered, append-only event-log engine.
+//!
+//! A [`Redex`] manager opens named logs ([`RedexFile`]) by [`ChannelName`]. Each log is a dense
+//! sequence of entries numbered from 0; appends return the entry's seq, reads and tails hand out
+//! [`RedexEvent`]s whose payloads are zero-copy `Bytes`.
+//!
+//! A tour of the crate:
+//! - [`manager`]: [`Redex`], the directory lock, `open_file`.
+//! - [`file`]: [`RedexFile`], appends, reads, `sync`, `close`, retention.
+//! - [`tail`]: the backfill-then-live [`RedexFile::tail`] stream.
+//! - [`typed`]: [`TypedRedexFile`], postcard-encoded values.
+//! - [`config`]: [`RedexFileConfig`], [`FsyncPolicy`], [`Retention`].
+//! - `storage` and `segments` (private): segment files on disk and the segment set in memory.
+//!
+//! The formats live in the `redex-tiers` crate; `docs/ARCHITECTURE.md`, `docs/FORMAT.md` and
+//! `docs/DURABILITY.md` describe the design, the bytes and the crash guarantees.
+//!
+//! ```
+//! # fn main() -> Result<(), redex::RedexError> {
+//! use redex::{ChannelName, Redex, RedexFileConfig, Retention};
+//! let redex = Redex::new();
+//! let cfg = RedexFileConfig::default().with_retention(Retention::events(2));
+//! let log = redex.open_file(&ChannelName::new("app/events")?, cfg)?;
+//! log.append_batch(&[b"a", b"b", b"c"])?;
+//! assert_eq!(log.head_seq(), 1);
+//! assert!(matches!(log.get(0), Err(redex::RedexError::Evicted { .. })));
+//! # Ok(()) }
+//! ```
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod channel;
+mod clock;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod file;
+pub mod manager;
+mod retention;
+mod segments;
+mod storage;
+mod syncer;
+pub mod tail;
+pub mod typed;
+
+pub use bytes::Bytes;
+pub use channel::ChannelName;
+pub use config::{FsyncPolicy, RedexFileConfig, Retention};
+pub use error::{RedexError, Result};
+pub use event::RedexEvent;
+pub use file::RedexFile;
+pub use manager::Redex;
+pub use typed::TypedRedexFile;

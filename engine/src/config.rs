@@ -1,0 +1,233 @@
+//! Per-file configuration: persistence, fsync policy, retention and segment sizes.
+
+use std::time::Duration;
+
+use crate::error::{RedexError, Result};
+
+/// When the engine calls `fdatasync` on its own. Policy fsyncs run on a background thread, never
+/// on the append path; [`crate::RedexFile::sync`] and [`crate::RedexFile::close`] always fsync.
+/// The loss bound of each policy is in `docs/DURABILITY.md`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FsyncPolicy {
+    /// Only `sync()` and `close()` fsync. An acknowledged append still survives a process crash
+    /// (it is in the kernel's page cache); a machine crash may lose what followed the last sync.
+    #[default]
+    Never,
+    /// Ask for a background fsync after every `n` appends (`0` and `1` both mean every append).
+    EveryN(u64),
+    /// Fsync in the background every period, if anything was appended.
+    Interval(Duration),
+    /// Fsync every `period`, or as soon as `max_bytes` have been appended since the last fsync.
+    IntervalOrBytes {
+        /// Longest time between fsyncs while there are unsynced appends.
+        period: Duration,
+        /// Unsynced bytes that trigger an early fsync.
+        max_bytes: u64,
+    },
+}
+
+/// How much history a file keeps. Limits combine: an entry is evicted as soon as any limit
+/// says so. Age is measured from each entry's persisted append timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Retention {
+    /// Keep at most this many newest entries.
+    pub max_events: Option<u64>,
+    /// Keep at most this many bytes of newest payloads.
+    pub max_bytes: Option<u64>,
+    /// Keep entries appended within this duration.
+    pub max_age: Option<Duration>,
+}
+
+impl Retention {
+    /// Keeps everything (the default).
+    pub fn unlimited() -> Self {
+        Retention::default()
+    }
+
+    /// Keeps the newest `n` entries.
+    pub fn events(n: u64) -> Self {
+        Retention::default().with_max_events(n)
+    }
+
+    /// Keeps the newest `n` payload bytes.
+    pub fn bytes(n: u64) -> Self {
+        Retention::default().with_max_bytes(n)
+    }
+
+    /// Keeps entries younger than `age`.
+    pub fn age(age: Duration) -> Self {
+        Retention::default().with_max_age(age)
+    }
+
+    /// Adds an event-count limit.
+    pub fn with_max_events(mut self, n: u64) -> Self {
+        self.max_events = Some(n);
+        self
+    }
+
+    /// Adds a payload-bytes limit.
+    pub fn with_max_bytes(mut self, n: u64) -> Self {
+        self.max_bytes = Some(n);
+        self
+    }
+
+    /// Adds an age limit.
+    pub fn with_max_age(mut self, age: Duration) -> Self {
+        self.max_age = Some(age);
+        self
+    }
+
+    /// Whether any limit is set.
+    pub fn is_limited(&self) -> bool {
+        self.max_events.is_some() || self.max_bytes.is_some() || self.max_age.is_some()
+    }
+}
+
+/// Smallest accepted segment size.
+pub const SEGMENT_BYTES_MIN: u64 = 4096;
+/// Largest accepted segment size (offsets inside a segment are 32-bit).
+pub const SEGMENT_BYTES_MAX: u64 = u32::MAX as u64;
+
+/// Configuration of one [`crate::RedexFile`], built fluently from `default()`.
+///
+/// ```
+/// use redex::{FsyncPolicy, RedexFileConfig, Retention};
+/// let cfg = RedexFileConfig::default()
+///     .with_persistent(true)
+///     .with_fsync_policy(FsyncPolicy::EveryN(100))
+///     .with_retention(Retention::events(1_000_000))
+///     .with_segment_bytes_max(32 << 20);
+/// assert!(cfg.persistent());
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RedexFileConfig {
+    persistent: bool,
+    fsync_policy: FsyncPolicy,
+    retention: Retention,
+    segment_bytes_max: u64,
+    segment_events_max: u64,
+    tail_buffer_events: usize,
+}
+
+impl Default for RedexFileConfig {
+    fn default() -> Self {
+        RedexFileConfig {
+            persistent: false,
+            fsync_policy: FsyncPolicy::Never,
+            retention: Retention::unlimited(),
+            segment_bytes_max: 64 << 20,
+            segment_events_max: 1 << 24,
+            tail_buffer_events: 4096,
+        }
+    }
+}
+
+impl RedexFileConfig {
+    /// Keep the file on disk (needs a manager made by `Redex::with_persistent_dir`).
+    pub fn with_persistent(mut self, persistent: bool) -> Self {
+        self.persistent = persistent;
+        self
+    }
+
+    /// Sets the fsync policy.
+    pub fn with_fsync_policy(mut self, policy: FsyncPolicy) -> Self {
+        self.fsync_policy = policy;
+        self
+    }
+
+    /// Sets the retention limits.
+    pub fn with_retention(mut self, retention: Retention) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// Rolls the active segment over once its log reaches this many bytes (default 64 MiB).
+    pub fn with_segment_bytes_max(mut self, bytes: u64) -> Self {
+        self.segment_bytes_max = bytes;
+        self
+    }
+
+    /// Rolls the active segment over once it holds this many entries (default 16 Mi).
+    pub fn with_segment_events_max(mut self, events: u64) -> Self {
+        self.segment_events_max = events;
+        self
+    }
+
+    /// Events a tail subscriber may fall behind before it gets `Lagged` (default 4096).
+    pub fn with_tail_buffer_events(mut self, events: usize) -> Self {
+        self.tail_buffer_events = events;
+        self
+    }
+
+    /// Whether the file is kept on disk.
+    pub fn persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// The fsync policy.
+    pub fn fsync_policy(&self) -> FsyncPolicy {
+        self.fsync_policy
+    }
+
+    /// The retention limits.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    /// Segment size threshold in bytes.
+    pub fn segment_bytes_max(&self) -> u64 {
+        self.segment_bytes_max
+    }
+
+    /// Segment entry-count threshold.
+    pub fn segment_events_max(&self) -> u64 {
+        self.segment_events_max
+    }
+
+    /// Tail subscriber buffer, in events.
+    pub fn tail_buffer_events(&self) -> usize {
+        self.tail_buffer_events
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes_max) {
+            return Err(RedexError::InvalidConfig(format!(
+                "segment_bytes_max {} is outside {SEGMENT_BYTES_MIN}..={SEGMENT_BYTES_MAX}",
+                self.segment_bytes_max
+            )));
+        }
+        if self.segment_events_max == 0 || self.segment_events_max > u64::from(u32::MAX) {
+            return Err(RedexError::InvalidConfig(format!(
+                "segment_events_max {} is outside 1..=2^32-1",
+                self.segment_events_max
+            )));
+        }
+        if self.tail_buffer_events == 0 || self.tail_buffer_events > 1 << 24 {
+            return Err(RedexError::InvalidConfig(format!(
+                "tail_buffer_events {} is outside 1..=16Mi",
+                self.tail_buffer_events
+            )));
+        }
+        match self.fsync_policy {
+            FsyncPolicy::Interval(d) | FsyncPolicy::IntervalOrBytes { period: d, .. }
+                if d.is_zero() =>
+            {
+                return Err(RedexError::InvalidConfig(
+                    "fsync interval must be non-zero".into(),
+                ));
+            }
+            FsyncPolicy::IntervalOrBytes { max_bytes: 0, .. } => {
+                return Err(RedexError::InvalidConfig(
+                    "fsync max_bytes must be non-zero".into(),
+                ));
+            }
+            _ => {}
+        }
+        if self.retention.max_events == Some(0) {
+            return Err(RedexError::InvalidConfig(
+                "retention max_events must be non-zero".into(),
+            ));
+        }
+        Ok(())
+    }
+}

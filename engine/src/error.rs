@@ -1,0 +1,176 @@
+//! The one error type of the RedEX engine.
+
+use std::io;
+use std::path::PathBuf;
+
+use redex_tiers::TierError;
+
+/// Every failure the engine reports. Each variant names what failed and where.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedexError {
+    /// A channel name broke the naming rules.
+    #[error("invalid channel name {name:?}: {reason}")]
+    InvalidChannelName {
+        /// The rejected name.
+        name: String,
+        /// Which rule it broke.
+        reason: &'static str,
+    },
+    /// A configuration value is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    InvalidConfig(String),
+    /// Bytes on disk fail their format or checksum.
+    #[error("corrupt {path}: at byte {offset}: {reason}")]
+    Corrupt {
+        /// The damaged file.
+        path: PathBuf,
+        /// Byte offset of the damage inside `path`.
+        offset: u64,
+        /// What was wrong.
+        reason: String,
+    },
+    /// A file was written by a format version this build does not read.
+    #[error(
+        "{path}: {what} format version {found} is not supported (this build reads {supported})"
+    )]
+    UnsupportedVersion {
+        /// The file.
+        path: PathBuf,
+        /// Which structure carried the version.
+        what: &'static str,
+        /// The version on disk.
+        found: u32,
+        /// The version this build reads.
+        supported: u32,
+    },
+    /// An operating-system call failed (disk full, permission denied, ...).
+    #[error("{op} {path}: {source}")]
+    Io {
+        /// What was being done.
+        op: &'static str,
+        /// The file or directory involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Another writer holds the directory.
+    #[error("{path} is locked by another writer (one writer per directory)")]
+    Locked {
+        /// The lock file.
+        path: PathBuf,
+    },
+    /// The requested seq is below the retained head.
+    #[error("seq {requested} was evicted by retention (retained head is {head})")]
+    Evicted {
+        /// The seq asked for.
+        requested: u64,
+        /// The lowest seq still readable.
+        head: u64,
+    },
+    /// A tail subscriber fell behind its bounded buffer and was cut off.
+    #[error("tail subscriber lagged: {skipped} events overflowed its buffer at seq {at_seq}")]
+    Lagged {
+        /// The first seq the subscriber did not receive.
+        at_seq: u64,
+        /// How many events overflowed.
+        skipped: u64,
+    },
+    /// A range whose start is past its end.
+    #[error("invalid range {start}..{end}")]
+    InvalidRange {
+        /// Requested start.
+        start: u64,
+        /// Requested end (exclusive).
+        end: u64,
+    },
+    /// A batch too large for one segment (a frame's offsets are 32-bit).
+    #[error("batch of {bytes} bytes is too large (limit {limit} bytes per batch)")]
+    BatchTooLarge {
+        /// Encoded size of the batch.
+        bytes: u64,
+        /// Largest accepted size.
+        limit: u64,
+    },
+    /// The file was closed.
+    #[error("channel {channel} is closed")]
+    Closed {
+        /// The channel.
+        channel: String,
+    },
+    /// A write failed and could not be rolled back; the file refuses appends until reopened.
+    #[error("channel {channel} refuses appends after an unrecoverable write failure: {reason}")]
+    Poisoned {
+        /// The channel.
+        channel: String,
+        /// The failure.
+        reason: String,
+    },
+    /// A typed payload failed to encode or decode.
+    #[error("typed payload at seq {seq:?}: {reason}")]
+    Codec {
+        /// The entry, when decoding.
+        seq: Option<u64>,
+        /// The postcard error.
+        reason: String,
+    },
+}
+
+impl RedexError {
+    pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
+        RedexError::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn corrupt(
+        path: impl Into<PathBuf>,
+        offset: u64,
+        reason: impl Into<String>,
+    ) -> Self {
+        RedexError::Corrupt {
+            path: path.into(),
+            offset,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl From<TierError> for RedexError {
+    fn from(e: TierError) -> Self {
+        match e {
+            TierError::Corrupt {
+                path,
+                offset,
+                reason,
+            } => RedexError::Corrupt {
+                path,
+                offset,
+                reason,
+            },
+            TierError::UnsupportedVersion {
+                path,
+                what,
+                found,
+                supported,
+            } => RedexError::UnsupportedVersion {
+                path,
+                what,
+                found,
+                supported,
+            },
+            TierError::Io { op, path, source } => RedexError::Io { op, path, source },
+            other => RedexError::Corrupt {
+                path: PathBuf::new(),
+                offset: 0,
+                reason: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Result alias for the engine.
+pub type Result<T, E = RedexError> = std::result::Result<T, E>;

@@ -1,0 +1,470 @@
+//! [`RedexFile`]: one named append-only log.
+//!
+//! A file is a `RwLock` around its [`SegmentSet`]: appends take the write lock, encode one frame
+//! into the active segment's arena and write that frame to the active log with one `pwrite`;
+//! reads take the read lock and clone `Bytes` slices out. Tail subscribers are fed from the
+//! append path while the write lock is held, so the live stream and the stored log agree on
+//! order.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use parking_lot::{RwLock, RwLockWriteGuard};
+use redex_tiers::frame;
+use redex_tiers::log_file::LOG_HEADER_LEN;
+use redex_tiers::HotSegment;
+use tokio::sync::broadcast;
+
+use crate::channel::ChannelName;
+use crate::clock::now_ns;
+use crate::config::{RedexFileConfig, SEGMENT_BYTES_MAX};
+use crate::error::{RedexError, Result};
+use crate::event::RedexEvent;
+use crate::manager::DirLock;
+use crate::retention::{self, Head};
+use crate::segments::{Frozen, SegmentSet};
+use crate::storage::{ActiveLog, SegmentDir};
+use crate::syncer::Syncer;
+
+/// Most entries one `read_range` preallocates for, so a huge range cannot allocate up front.
+const READ_PREALLOC_MAX: u64 = 1 << 16;
+
+/// A handle to one named log. Cheap to clone; all clones share the same log.
+///
+/// ```
+/// # fn main() -> Result<(), redex::RedexError> {
+/// use redex::{ChannelName, Redex, RedexFileConfig};
+/// let redex = Redex::new();
+/// let file = redex.open_file(&ChannelName::new("demo")?, RedexFileConfig::default())?;
+/// assert_eq!(file.append(b"hello")?, 0);
+/// assert_eq!(file.append_batch(&[b"a", b"b"])?, Some(1));
+/// let events = file.read_range(0, 3)?;
+/// assert_eq!(&events[2].payload[..], b"b");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct RedexFile {
+    inner: Arc<FileInner>,
+}
+
+#[derive(Debug)]
+struct FileInner {
+    channel: ChannelName,
+    config: RedexFileConfig,
+    state: RwLock<FileState>,
+    storage: Option<SegmentDir>,
+    // Held so the directory stays locked while any file of it is open.
+    _lock: Option<Arc<DirLock>>,
+}
+
+#[derive(Debug)]
+struct FileState {
+    set: SegmentSet,
+    /// The active segment's log; `None` for heap-only files, or after a rollover whose new log
+    /// could not be created (the next append retries).
+    log: Option<ActiveLog>,
+    head: Head,
+    last_ts: u64,
+    syncer: Option<Syncer>,
+    tail_tx: Option<broadcast::Sender<RedexEvent>>,
+    closed: bool,
+    poisoned: Option<String>,
+}
+
+impl RedexFile {
+    pub(crate) fn open(
+        channel: ChannelName,
+        config: RedexFileConfig,
+        storage: Option<SegmentDir>,
+        lock: Option<Arc<DirLock>>,
+    ) -> Result<Self> {
+        config.validate()?;
+        let (set, log) = match &storage {
+            Some(dir) => {
+                let rec = dir.recover()?;
+                let frozen = rec.frozen.into_iter().map(Frozen::Mapped).collect();
+                (
+                    SegmentSet {
+                        frozen,
+                        active: rec.active,
+                    },
+                    Some(rec.log),
+                )
+            }
+            None => (
+                SegmentSet {
+                    frozen: VecDeque::new(),
+                    active: HotSegment::new(0, 0, false),
+                },
+                None,
+            ),
+        };
+        let retained_bytes =
+            set.frozen.iter().map(Frozen::payload_bytes).sum::<u64>() + set.active.payload_bytes();
+        let head = Head {
+            seq: set.first_seq(),
+            retained_bytes,
+        };
+        let last_ts = set
+            .next_seq()
+            .checked_sub(1)
+            .and_then(|s| set.timestamp_ns(s))
+            .unwrap_or(0);
+        let syncer = log
+            .as_ref()
+            .and_then(|l| Syncer::start(config.fsync_policy(), l));
+        let mut state = FileState {
+            set,
+            log,
+            head,
+            last_ts,
+            syncer,
+            tail_tx: None,
+            closed: false,
+            poisoned: None,
+        };
+        state.enforce_retention(&config, storage.as_ref(), now_ns())?;
+        let inner = FileInner {
+            channel,
+            config,
+            state: RwLock::new(state),
+            storage,
+            _lock: lock,
+        };
+        Ok(RedexFile {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// The channel this file was opened as.
+    pub fn channel(&self) -> &ChannelName {
+        &self.inner.channel
+    }
+
+    /// The configuration this file was opened with.
+    pub fn config(&self) -> &RedexFileConfig {
+        &self.inner.config
+    }
+
+    /// Appends one entry and returns its seq. When this returns, the entry is in the kernel
+    /// (persistent files) and survives a crash of the process.
+    pub fn append(&self, payload: &[u8]) -> Result<u64> {
+        let first = self.append_batch(&[payload])?;
+        first.ok_or_else(|| RedexError::InvalidConfig("append produced no entry".into()))
+    }
+
+    /// Appends a batch atomically (one frame, one write) and returns the seq of its first entry,
+    /// or `None` for an empty batch. A batch that fails leaves no entry behind.
+    pub fn append_batch<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<Option<u64>> {
+        let count = payloads.len() as u64;
+        let frame_len = frame::encoded_len(payloads)
+            .map(|l| l as u64)
+            .filter(|&l| l + LOG_HEADER_LEN as u64 <= SEGMENT_BYTES_MAX)
+            .ok_or_else(|| RedexError::BatchTooLarge {
+                bytes: payloads.iter().map(|p| p.as_ref().len() as u64).sum(),
+                limit: SEGMENT_BYTES_MAX - LOG_HEADER_LEN as u64,
+            })?;
+        let mut st = self.inner.state.write();
+        self.check_writable(&st)?;
+        if payloads.is_empty() {
+            return Ok(None);
+        }
+        let cfg = &self.inner.config;
+        let active = &st.set.active;
+        if !active.is_empty()
+            && (active.log_len() + frame_len > cfg.segment_bytes_max()
+                || active.len() as u64 + count > cfg.segment_events_max())
+        {
+            self.rollover(&mut st)?;
+        }
+        if st.log.is_none() {
+            if let Some(dir) = &self.inner.storage {
+                let log = dir.create_log(st.set.active.base_seq())?;
+                if let Some(s) = &st.syncer {
+                    s.set_log(&log);
+                }
+                st.log = Some(log);
+            }
+        }
+        let ts = now_ns().max(st.last_ts);
+        let offset = st.set.active.log_len();
+        let first_seq = st.set.next_seq();
+        let frame = st
+            .set
+            .active
+            .append(payloads, ts)
+            .map_err(|_| RedexError::BatchTooLarge {
+                bytes: frame_len,
+                limit: SEGMENT_BYTES_MAX,
+            })?;
+        if let Some(log) = &st.log {
+            if let Err(failure) = log.write_frame(&frame, offset) {
+                st.set.active.rollback_last_frame();
+                return Err(match failure {
+                    Ok(err) => err,
+                    Err(poison) => {
+                        st.poisoned = Some(poison.to_string());
+                        poison
+                    }
+                });
+            }
+        }
+        st.last_ts = ts;
+        let bytes: u64 = payloads.iter().map(|p| p.as_ref().len() as u64).sum();
+        st.head.retained_bytes += bytes;
+        if let Some(s) = &st.syncer {
+            s.note_append(count, frame_len);
+        }
+        if let Some(tx) = st.tail_tx.as_ref().filter(|tx| tx.receiver_count() > 0) {
+            for (i, p) in payloads.iter().enumerate() {
+                let seq = first_seq + i as u64;
+                let payload = st
+                    .set
+                    .active
+                    .get(seq)
+                    .map_or_else(|| Bytes::copy_from_slice(p.as_ref()), |(b, _)| b);
+                let _ = tx.send(RedexEvent {
+                    seq,
+                    timestamp_ns: ts,
+                    payload,
+                });
+            }
+        }
+        if cfg.retention().is_limited() {
+            st.enforce_retention(cfg, self.inner.storage.as_ref(), ts)?;
+        }
+        Ok(Some(first_seq))
+    }
+
+    fn check_writable(&self, st: &FileState) -> Result<()> {
+        if st.closed {
+            return Err(self.closed_error());
+        }
+        if let Some(reason) = &st.poisoned {
+            return Err(RedexError::Poisoned {
+                channel: self.inner.channel.to_string(),
+                reason: reason.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn closed_error(&self) -> RedexError {
+        RedexError::Closed {
+            channel: self.inner.channel.to_string(),
+        }
+    }
+
+    /// Freezes the active segment and starts a new one.
+    fn rollover(&self, st: &mut RwLockWriteGuard<'_, FileState>) -> Result<()> {
+        let next = st.set.next_seq();
+        let header_len = if self.inner.storage.is_some() {
+            LOG_HEADER_LEN as u64
+        } else {
+            0
+        };
+        let fresh = HotSegment::new(next, header_len, self.inner.storage.is_some());
+        match (&self.inner.storage, st.log.take()) {
+            (Some(dir), Some(log)) => {
+                let frozen = match dir.seal(&st.set.active, &log) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        st.log = Some(log);
+                        return Err(e);
+                    }
+                };
+                st.set.frozen.push_back(Frozen::Mapped(frozen));
+                st.set.active = fresh;
+                let log = dir.create_log(next)?;
+                if let Some(s) = &st.syncer {
+                    s.set_log(&log);
+                }
+                st.log = Some(log);
+            }
+            _ => {
+                let full = std::mem::replace(&mut st.set.active, fresh);
+                st.set.frozen.push_back(Frozen::Memory(full));
+            }
+        }
+        Ok(())
+    }
+
+    /// Seq the next append will get (one past the last entry).
+    pub fn next_seq(&self) -> u64 {
+        self.inner.state.read().set.next_seq()
+    }
+
+    /// Lowest seq still readable (everything below was evicted by retention).
+    pub fn head_seq(&self) -> u64 {
+        self.inner.state.read().head.seq
+    }
+
+    /// Number of retained entries.
+    pub fn len(&self) -> u64 {
+        let st = self.inner.state.read();
+        st.set.next_seq() - st.head.seq
+    }
+
+    /// Whether no entry is retained.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Payload bytes of the retained entries.
+    pub fn retained_bytes(&self) -> u64 {
+        self.inner.state.read().head.retained_bytes
+    }
+
+    /// The entry at `seq`: `Ok(None)` if it was not appended yet, [`RedexError::Evicted`] if
+    /// retention dropped it.
+    pub fn get(&self, seq: u64) -> Result<Option<RedexEvent>> {
+        let st = self.inner.state.read();
+        if st.closed {
+            return Err(self.closed_error());
+        }
+        if seq < st.head.seq {
+            return Err(RedexError::Evicted {
+                requested: seq,
+                head: st.head.seq,
+            });
+        }
+        Ok(st.set.get(seq)?.map(|(payload, timestamp_ns)| RedexEvent {
+            seq,
+            timestamp_ns,
+            payload,
+        }))
+    }
+
+    /// Entries `start..end` in seq order; `end` is clamped to [`RedexFile::next_seq`].
+    /// A start below the retained head is [`RedexError::Evicted`].
+    pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
+        if start > end {
+            return Err(RedexError::InvalidRange { start, end });
+        }
+        let st = self.inner.state.read();
+        if st.closed {
+            return Err(self.closed_error());
+        }
+        if start < st.head.seq {
+            return Err(RedexError::Evicted {
+                requested: start,
+                head: st.head.seq,
+            });
+        }
+        let end = end.min(st.set.next_seq());
+        let mut out = Vec::with_capacity(end.saturating_sub(start).min(READ_PREALLOC_MAX) as usize);
+        st.set.for_each(start, end, |seq, payload, timestamp_ns| {
+            out.push(RedexEvent {
+                seq,
+                timestamp_ns,
+                payload,
+            });
+        })?;
+        Ok(out)
+    }
+
+    /// Makes every entry appended so far durable against a machine crash (`fdatasync` of the
+    /// active log; frozen segments were fsynced when they froze). Reports a failed background
+    /// fsync since the last `sync` as an error.
+    pub fn sync(&self) -> Result<()> {
+        let st = self.inner.state.read();
+        if let Some(err) = st.syncer.as_ref().and_then(Syncer::take_error) {
+            return Err(RedexError::io(
+                "background fsync",
+                st.log.as_ref().map(|l| l.path.clone()).unwrap_or_default(),
+                std::io::Error::other(err),
+            ));
+        }
+        match &st.log {
+            Some(log) => log.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Fsyncs, stops the background fsync thread, ends tail streams and refuses further use.
+    /// Closing twice is fine.
+    pub fn close(&self) -> Result<()> {
+        let mut st = self.inner.state.write();
+        if st.closed {
+            return Ok(());
+        }
+        st.closed = true;
+        st.tail_tx = None;
+        st.syncer = None;
+        match &st.log {
+            Some(log) => log.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether [`RedexFile::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.state.read().closed
+    }
+
+    /// Applies the age limit of the retention policy now (count and byte limits are applied on
+    /// every append; age also moves with the clock, so a quiet file can call this periodically).
+    pub fn apply_retention(&self) -> Result<()> {
+        let mut st = self.inner.state.write();
+        if st.closed {
+            return Err(self.closed_error());
+        }
+        st.enforce_retention(&self.inner.config, self.inner.storage.as_ref(), now_ns())
+    }
+
+    /// Background fsyncs completed by the fsync policy so far.
+    pub fn policy_fsyncs(&self) -> u64 {
+        self.inner
+            .state
+            .read()
+            .syncer
+            .as_ref()
+            .map_or(0, Syncer::fsyncs)
+    }
+
+    /// Subscribes to live appends and returns the seq the first live event will have. Called
+    /// with the write lock so no append falls between the subscription and the returned seq.
+    pub(crate) fn subscribe(&self) -> Result<(broadcast::Receiver<RedexEvent>, u64, u64)> {
+        let mut st = self.inner.state.write();
+        if st.closed {
+            return Err(self.closed_error());
+        }
+        let capacity = self.inner.config.tail_buffer_events();
+        let tx = st
+            .tail_tx
+            .get_or_insert_with(|| broadcast::channel(capacity).0);
+        let rx = tx.subscribe();
+        Ok((rx, st.set.next_seq(), st.head.seq))
+    }
+}
+
+impl FileState {
+    /// Moves the retained head and deletes segments wholly below it.
+    fn enforce_retention(
+        &mut self,
+        config: &RedexFileConfig,
+        storage: Option<&SegmentDir>,
+        now_ns: u64,
+    ) -> Result<()> {
+        if !config.retention().is_limited() {
+            return Ok(());
+        }
+        self.head = retention::advance(&self.set, self.head, &config.retention(), now_ns);
+        while let Some(front) = self.set.frozen.front() {
+            if front.next_seq() > self.head.seq {
+                break;
+            }
+            if let (Frozen::Mapped(seg), Some(dir)) = (front, storage) {
+                if let Err(e) = dir.remove(seg) {
+                    // The entries are already unreadable (below the head); the files stay
+                    // until a later append retries.
+                    tracing::warn!(error = %e, "retention could not delete a segment");
+                    break;
+                }
+            }
+            self.set.frozen.pop_front();
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! [`Redex`]: the manager that owns a base directory (or none) and opens files by channel.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+
+use crate::channel::ChannelName;
+use crate::config::RedexFileConfig;
+use crate::error::{RedexError, Result};
+use crate::file::RedexFile;
+use crate::storage::SegmentDir;
+
+/// Name of the lock file in a persistent base directory.
+pub const LOCK_FILE_NAME: &str = "redex.lock";
+
+/// An exclusive advisory lock (`flock`) on a base directory, held while any handle is alive.
+#[derive(Debug)]
+pub(crate) struct DirLock {
+    _file: File,
+}
+
+/// Opens named logs. Heap-only (`Redex::new`) or rooted in a directory
+/// (`Redex::with_persistent_dir`), which one process at a time may hold.
+///
+/// ```
+/// # fn main() -> Result<(), redex::RedexError> {
+/// use redex::{ChannelName, Redex, RedexFileConfig};
+/// let dir = tempfile::tempdir().map_err(|e| redex::RedexError::InvalidConfig(e.to_string()))?;
+/// let name = ChannelName::new("events")?;
+/// {
+///     let redex = Redex::with_persistent_dir(dir.path())?;
+///     let file = redex.open_file(&name, RedexFileConfig::default().with_persistent(true))?;
+///     file.append(b"survives a restart")?;
+///     file.close()?;
+/// }
+/// let redex = Redex::with_persistent_dir(dir.path())?;
+/// let file = redex.open_file(&name, RedexFileConfig::default().with_persistent(true))?;
+/// assert_eq!(&file.get(0)?.map(|e| e.payload).unwrap_or_default()[..], b"survives a restart");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Redex {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    base: Option<PathBuf>,
+    lock: Option<Arc<DirLock>>,
+    files: Mutex<HashMap<ChannelName, RedexFile>>,
+}
+
+impl Default for Redex {
+    fn default() -> Self {
+        Redex::new()
+    }
+}
+
+impl Redex {
+    /// A manager without a directory: every file lives in memory only.
+    pub fn new() -> Self {
+        Redex {
+            inner: Arc::new(Inner {
+                base: None,
+                lock: None,
+                files: Mutex::new(HashMap::new()),
+            }),
+        }
+    }
+
+    /// A manager rooted in `dir` (created if missing). Takes an exclusive lock on
+    /// `dir/redex.lock`; a second manager on the same directory, in this process or another,
+    /// gets [`RedexError::Locked`] until every handle of the first is dropped.
+    pub fn with_persistent_dir(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir).map_err(|e| RedexError::io("create directory", &dir, e))?;
+        let lock_path = dir.join(LOCK_FILE_NAME);
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_path)
+            .map_err(|e| RedexError::io("open", &lock_path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(RedexError::Locked { path: lock_path }),
+            Err(TryLockError::Error(e)) => return Err(RedexError::io("lock", &lock_path, e)),
+        }
+        Ok(Redex {
+            inner: Arc::new(Inner {
+                base: Some(dir),
+                lock: Some(Arc::new(DirLock { _file: file })),
+                files: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The base directory, if persistent.
+    pub fn dir(&self) -> Option<&Path> {
+        self.inner.base.as_deref()
+    }
+
+    /// Opens (or recovers from disk) the log `name`. Opening a channel that is already open
+    /// returns the same log if the configuration matches, and an error if it does not.
+    pub fn open_file(&self, name: &ChannelName, config: RedexFileConfig) -> Result<RedexFile> {
+        let mut files = self.inner.files.lock();
+        if let Some(existing) = files.get(name) {
+            if !existing.is_closed() {
+                if existing.config() != &config {
+                    return Err(RedexError::InvalidConfig(format!(
+                        "channel {name} is already open with a different configuration"
+                    )));
+                }
+                return Ok(existing.clone());
+            }
+        }
+        let storage = match (config.persistent(), &self.inner.base) {
+            (false, _) => None,
+            (true, Some(base)) => Some(SegmentDir::open(name.segment_dir(base), base)?),
+            (true, None) => {
+                return Err(RedexError::InvalidConfig(format!(
+                    "channel {name} is persistent but this Redex has no directory \
+                     (use Redex::with_persistent_dir)"
+                )))
+            }
+        };
+        let file = RedexFile::open(name.clone(), config, storage, self.inner.lock.clone())?;
+        files.insert(name.clone(), file.clone());
+        Ok(file)
+    }
+
+    /// Closes every open file (fsyncing persistent ones). Returns the first error, after
+    /// trying all files.
+    pub fn close(&self) -> Result<()> {
+        let files: Vec<RedexFile> = self.inner.files.lock().drain().map(|(_, f)| f).collect();
+        let mut first_err = None;
+        for f in files {
+            if let Err(e) = f.close() {
+                first_err.get_or_insert(e);
+            }
+        }
+        first_err.map_or(Ok(()), Err)
+    }
+}
