@@ -7,13 +7,16 @@
 //! order.
 
 use std::collections::VecDeque;
+use std::fs::File;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use bytes::Bytes;
-use parking_lot::{RwLock, RwLockWriteGuard};
+use std::thread::JoinHandle;
+
+use parking_lot::RwLock;
 use redex_tiers::frame;
 use redex_tiers::log_file::LOG_HEADER_LEN;
-use redex_tiers::HotSegment;
+use redex_tiers::{FrozenSegment, HotSegment};
 use tokio::sync::broadcast;
 
 use crate::channel::ChannelName;
@@ -67,10 +70,19 @@ struct FileState {
     head: Head,
     last_ts: u64,
     syncer: Option<Syncer>,
+    /// The background freeze of the previous active segment, if one is running.
+    pending_freeze: Option<JoinHandle<Result<FrozenSegment>>>,
+    /// A failed background freeze, reported by the next `sync` or `close`.
+    freeze_error: Option<RedexError>,
+    /// Reused buffer a persistent append encodes its frame into.
+    scratch: Vec<u8>,
     tail_tx: Option<broadcast::Sender<RedexEvent>>,
     closed: bool,
     poisoned: Option<String>,
 }
+
+/// Scratch space above this is released after the append that needed it.
+const SCRATCH_KEEP_BYTES: usize = 1 << 20;
 
 impl RedexFile {
     pub(crate) fn open(
@@ -95,7 +107,7 @@ impl RedexFile {
             None => (
                 SegmentSet {
                     frozen: VecDeque::new(),
-                    active: HotSegment::new(0, 0, false),
+                    active: HotSegment::new(0, 0),
                 },
                 None,
             ),
@@ -120,6 +132,9 @@ impl RedexFile {
             head,
             last_ts,
             syncer,
+            pending_freeze: None,
+            freeze_error: None,
+            scratch: Vec::new(),
             tail_tx: None,
             closed: false,
             poisoned: None,
@@ -170,6 +185,7 @@ impl RedexFile {
         if payloads.is_empty() {
             return Ok(None);
         }
+        st.install_finished_freeze();
         let cfg = &self.inner.config;
         let active = &st.set.active;
         if !active.is_empty()
@@ -178,36 +194,38 @@ impl RedexFile {
         {
             self.rollover(&mut st)?;
         }
-        if st.log.is_none() {
-            if let Some(dir) = &self.inner.storage {
-                let log = dir.create_log(st.set.active.base_seq())?;
-                if let Some(s) = &st.syncer {
-                    s.set_log(&log);
-                }
-                st.log = Some(log);
-            }
-        }
         let ts = now_ns().max(st.last_ts);
-        let offset = st.set.active.log_len();
         let first_seq = st.set.next_seq();
-        let frame = st
-            .set
-            .active
-            .append(payloads, ts)
-            .map_err(|_| RedexError::BatchTooLarge {
-                bytes: frame_len,
-                limit: SEGMENT_BYTES_MAX,
-            })?;
-        if let Some(log) = &st.log {
-            if let Err(failure) = log.write_frame(&frame, offset) {
-                st.set.active.rollback_last_frame();
-                return Err(match failure {
-                    Ok(err) => err,
-                    Err(poison) => {
-                        st.poisoned = Some(poison.to_string());
-                        poison
+        let too_large = |_| RedexError::BatchTooLarge { bytes: frame_len, limit: SEGMENT_BYTES_MAX };
+        match &self.inner.storage {
+            None => st.set.active.append(payloads, ts).map_err(too_large)?,
+            Some(dir) => {
+                let st = &mut *st;
+                if st.log.is_none() {
+                    let log = dir.create_log(st.set.active.base_seq())?;
+                    if let Some(s) = &st.syncer {
+                        s.set_log(&log);
                     }
-                });
+                    st.log = Some(log);
+                }
+                let Some(log) = st.log.as_mut() else { return Err(self.closed_error()) };
+                let offset = st.set.active.log_len();
+                st.set.active.encode_frame(&mut st.scratch, payloads, ts).map_err(too_large)?;
+                log.ensure_mapped(offset + frame_len)?;
+                if let Err(failure) = log.write_frame(&st.scratch, offset) {
+                    return Err(match failure {
+                        Ok(err) => err,
+                        Err(poison) => {
+                            st.poisoned = Some(poison.to_string());
+                            poison
+                        }
+                    });
+                }
+                let written = log.view(offset, st.scratch.len());
+                st.set.active.push_written(written, ts, payloads.iter().map(|p| p.as_ref().len()));
+                if st.scratch.capacity() > SCRATCH_KEEP_BYTES {
+                    st.scratch = Vec::new();
+                }
             }
         }
         st.last_ts = ts;
@@ -217,18 +235,10 @@ impl RedexFile {
             s.note_append(count, frame_len);
         }
         if let Some(tx) = st.tail_tx.as_ref().filter(|tx| tx.receiver_count() > 0) {
-            for (i, p) in payloads.iter().enumerate() {
-                let seq = first_seq + i as u64;
-                let payload = st
-                    .set
-                    .active
-                    .get(seq)
-                    .map_or_else(|| Bytes::copy_from_slice(p.as_ref()), |(b, _)| b);
-                let _ = tx.send(RedexEvent {
-                    seq,
-                    timestamp_ns: ts,
-                    payload,
-                });
+            for seq in first_seq..first_seq + count {
+                if let Some((payload, _)) = st.set.active.get(seq) {
+                    let _ = tx.send(RedexEvent { seq, timestamp_ns: ts, payload });
+                }
             }
         }
         if cfg.retention().is_limited() {
@@ -256,35 +266,36 @@ impl RedexFile {
         }
     }
 
-    /// Freezes the active segment and starts a new one.
-    fn rollover(&self, st: &mut RwLockWriteGuard<'_, FileState>) -> Result<()> {
+    /// Starts a new active segment. A heap-only file keeps the full one in memory; a
+    /// persistent file creates the next log (durably, so the order of segments survives a
+    /// crash) and freezes the full one on a background thread, waiting first for the previous
+    /// freeze so at most one runs.
+    fn rollover(&self, st: &mut FileState) -> Result<()> {
         let next = st.set.next_seq();
-        let header_len = if self.inner.storage.is_some() {
-            LOG_HEADER_LEN as u64
-        } else {
-            0
+        let Some(dir) = &self.inner.storage else {
+            let full = std::mem::replace(&mut st.set.active, HotSegment::new(next, 0));
+            st.set.frozen.push_back(Frozen::Hot { seg: Arc::new(full), log: None });
+            return Ok(());
         };
-        let fresh = HotSegment::new(next, header_len, self.inner.storage.is_some());
-        match (&self.inner.storage, st.log.take()) {
-            (Some(dir), Some(log)) => {
-                let frozen = match dir.seal(&st.set.active, &log) {
-                    Ok(f) => f,
-                    Err(e) => {
-                        st.log = Some(log);
-                        return Err(e);
-                    }
-                };
-                st.set.frozen.push_back(Frozen::Mapped(frozen));
-                st.set.active = fresh;
-                let log = dir.create_log(next)?;
-                if let Some(s) = &st.syncer {
-                    s.set_log(&log);
+        st.wait_for_freeze();
+        let new_log = dir.create_log(next)?;
+        if let Some(s) = &st.syncer {
+            s.set_log(&new_log);
+        }
+        let full = std::mem::replace(&mut st.set.active, HotSegment::new(next, LOG_HEADER_LEN as u64));
+        let full = Arc::new(full);
+        let old_log = st.log.replace(new_log).map(Arc::new);
+        st.set.frozen.push_back(Frozen::Hot { seg: Arc::clone(&full), log: old_log.clone() });
+        if let Some(old_log) = old_log {
+            let dir = dir.clone();
+            let spawned = std::thread::Builder::new()
+                .name("redex-freeze".into())
+                .spawn(move || dir.seal(&full, &old_log));
+            match spawned {
+                Ok(handle) => st.pending_freeze = Some(handle),
+                Err(e) => {
+                    tracing::error!(error = %e, "could not start a freeze thread; segment stays hot");
                 }
-                st.log = Some(log);
-            }
-            _ => {
-                let full = std::mem::replace(&mut st.set.active, fresh);
-                st.set.frozen.push_back(Frozen::Memory(full));
             }
         }
         Ok(())
@@ -364,38 +375,36 @@ impl RedexFile {
         Ok(out)
     }
 
-    /// Makes every entry appended so far durable against a machine crash (`fdatasync` of the
-    /// active log; frozen segments were fsynced when they froze). Reports a failed background
-    /// fsync since the last `sync` as an error.
+    /// Makes every entry appended so far durable against a machine crash: `fdatasync` of the
+    /// active log and of any full segment whose background freeze has not finished (finished
+    /// ones were fsynced when they froze). Reports a failed background fsync or freeze since the
+    /// last call as an error.
     pub fn sync(&self) -> Result<()> {
-        let st = self.inner.state.read();
-        if let Some(err) = st.syncer.as_ref().and_then(Syncer::take_error) {
-            return Err(RedexError::io(
-                "background fsync",
-                st.log.as_ref().map(|l| l.path.clone()).unwrap_or_default(),
-                std::io::Error::other(err),
-            ));
-        }
-        match &st.log {
-            Some(log) => log.sync(),
-            None => Ok(()),
-        }
+        let logs = {
+            let mut st = self.inner.state.write();
+            st.install_finished_freeze();
+            if let Some(err) = st.take_background_error() {
+                return Err(err);
+            }
+            st.unsynced_logs()
+        };
+        logs.iter().try_for_each(fsync)
     }
 
-    /// Fsyncs, stops the background fsync thread, ends tail streams and refuses further use.
-    /// Closing twice is fine.
+    /// Waits for a running freeze, fsyncs, stops the background fsync thread, ends tail
+    /// streams and refuses further use. Closing twice is fine.
     pub fn close(&self) -> Result<()> {
         let mut st = self.inner.state.write();
         if st.closed {
             return Ok(());
         }
+        st.wait_for_freeze();
         st.closed = true;
         st.tail_tx = None;
+        let background = st.take_background_error();
         st.syncer = None;
-        match &st.log {
-            Some(log) => log.sync(),
-            None => Ok(()),
-        }
+        st.unsynced_logs().iter().try_for_each(fsync)?;
+        background.map_or(Ok(()), Err)
     }
 
     /// Whether [`RedexFile::close`] was called.
@@ -439,7 +448,65 @@ impl RedexFile {
     }
 }
 
+fn fsync((file, path): &(Arc<File>, PathBuf)) -> Result<()> {
+    file.sync_data().map_err(|e| RedexError::io("fsync", path, e))
+}
+
+impl Drop for FileInner {
+    fn drop(&mut self) {
+        // Let a running freeze finish before the directory lock is released.
+        self.state.get_mut().wait_for_freeze();
+    }
+}
+
 impl FileState {
+    /// Installs the result of a background freeze that has finished, if any.
+    fn install_finished_freeze(&mut self) {
+        if self.pending_freeze.as_ref().is_some_and(JoinHandle::is_finished) {
+            self.wait_for_freeze();
+        }
+    }
+
+    /// Waits for the running background freeze and swaps its frozen segment in for the hot one.
+    fn wait_for_freeze(&mut self) {
+        let Some(handle) = self.pending_freeze.take() else { return };
+        let result = handle.join().unwrap_or_else(|_| {
+            Err(RedexError::InvalidConfig("the freeze thread panicked".into()))
+        });
+        match result {
+            Ok(frozen) => {
+                let base = frozen.base_seq();
+                if let Some(slot) = self.set.frozen.iter_mut().find(|s| s.base_seq() == base) {
+                    *slot = Frozen::Mapped(frozen);
+                }
+            }
+            Err(e) => {
+                // The segment stays readable from memory; reopening freezes it again.
+                tracing::error!(error = %e, "background freeze failed");
+                self.freeze_error.get_or_insert(e);
+            }
+        }
+    }
+
+    fn take_background_error(&mut self) -> Option<RedexError> {
+        if let Some(e) = self.freeze_error.take() {
+            return Some(e);
+        }
+        let err = self.syncer.as_ref().and_then(Syncer::take_error)?;
+        let path = self.log.as_ref().map(|l| l.path.clone()).unwrap_or_default();
+        Some(RedexError::io("background fsync", path, std::io::Error::other(err)))
+    }
+
+    /// File handles whose data may not be durable yet: the active log and the logs of full
+    /// segments not yet frozen.
+    fn unsynced_logs(&self) -> Vec<(Arc<File>, PathBuf)> {
+        let hot_logs = self.set.frozen.iter().filter_map(|s| match s {
+            Frozen::Hot { log: Some(log), .. } => Some(&**log),
+            _ => None,
+        });
+        hot_logs.chain(self.log.as_ref()).map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
+    }
+
     /// Moves the retained head and deletes segments wholly below it.
     fn enforce_retention(
         &mut self,
@@ -453,6 +520,10 @@ impl FileState {
         self.head = retention::advance(&self.set, self.head, &config.retention(), now_ns);
         while let Some(front) = self.set.frozen.front() {
             if front.next_seq() > self.head.seq {
+                break;
+            }
+            if matches!(front, Frozen::Hot { log: Some(_), .. }) {
+                // Its freeze is still running; delete it once it has finished.
                 break;
             }
             if let (Frozen::Mapped(seg), Some(dir)) = (front, storage) {

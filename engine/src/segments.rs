@@ -2,16 +2,24 @@
 
 use std::collections::VecDeque;
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use redex_tiers::{FrozenSegment, HotSegment};
 
 use crate::error::Result;
+use crate::storage::ActiveLog;
 
 /// A segment that no longer takes appends.
 #[derive(Debug)]
 pub(crate) enum Frozen {
-    /// A heap-only file's full segment, kept in memory until retention drops it.
-    Memory(HotSegment),
+    /// A full segment still indexed in memory: a heap-only file's (no log, kept until retention
+    /// drops it), or a persistent file's whose freeze is running in the background (read through
+    /// its log's mapping meanwhile).
+    Hot {
+        seg: Arc<HotSegment>,
+        log: Option<Arc<ActiveLog>>,
+    },
     /// A persistent file's sealed segment, mapped read-only.
     Mapped(FrozenSegment),
 }
@@ -19,42 +27,42 @@ pub(crate) enum Frozen {
 impl Frozen {
     pub(crate) fn base_seq(&self) -> u64 {
         match self {
-            Frozen::Memory(s) => s.base_seq(),
+            Frozen::Hot { seg: s, .. } => s.base_seq(),
             Frozen::Mapped(s) => s.base_seq(),
         }
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
         match self {
-            Frozen::Memory(s) => s.next_seq(),
+            Frozen::Hot { seg: s, .. } => s.next_seq(),
             Frozen::Mapped(s) => s.next_seq(),
         }
     }
 
     pub(crate) fn payload_bytes(&self) -> u64 {
         match self {
-            Frozen::Memory(s) => s.payload_bytes(),
+            Frozen::Hot { seg: s, .. } => s.payload_bytes(),
             Frozen::Mapped(s) => s.footer().payload_bytes,
         }
     }
 
     fn get(&self, seq: u64) -> Result<Option<(Bytes, u64)>> {
         match self {
-            Frozen::Memory(s) => Ok(s.get(seq)),
+            Frozen::Hot { seg: s, .. } => Ok(s.get(seq)),
             Frozen::Mapped(s) => Ok(s.get(seq)?),
         }
     }
 
     fn payload_len(&self, seq: u64) -> Option<u64> {
         match self {
-            Frozen::Memory(s) => s.payload_len(seq),
+            Frozen::Hot { seg: s, .. } => s.payload_len(seq),
             Frozen::Mapped(s) => s.payload_len(seq),
         }
     }
 
     fn timestamp_ns(&self, seq: u64) -> Option<u64> {
         match self {
-            Frozen::Memory(s) => s.timestamp_ns(seq),
+            Frozen::Hot { seg: s, .. } => s.timestamp_ns(seq),
             Frozen::Mapped(s) => s.timestamp_ns(seq),
         }
     }

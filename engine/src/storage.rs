@@ -15,7 +15,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use redex_tiers::hot::HotSegment;
 use redex_tiers::log_file::{self, LOG_HEADER_LEN};
-use redex_tiers::{index_file, FrozenSegment};
+use redex_tiers::{index_file, mmap, FrozenSegment};
 
 use crate::error::{RedexError, Result};
 
@@ -23,14 +23,37 @@ const LOG_EXT: &str = "log";
 const IDX_EXT: &str = "idx";
 const TMP_SUFFIX: &str = ".tmp";
 
-/// The open log file of the active segment.
+/// The open log file of the active segment, with a read-only mapping through which written
+/// frames are read back (the page cache is the only copy of the payloads).
 #[derive(Debug)]
 pub(crate) struct ActiveLog {
     pub(crate) file: Arc<File>,
     pub(crate) path: PathBuf,
+    map: Bytes,
 }
 
 impl ActiveLog {
+    fn new(file: File, path: PathBuf, map_len: u64) -> Result<Self> {
+        let map = mmap::map_active(&file, &path, map_len as usize)?;
+        Ok(ActiveLog { file: Arc::new(file), path, map })
+    }
+
+    /// Makes sure bytes up to `end` will be readable through the mapping, remapping larger if
+    /// needed. Called before a write, so a failed remap never leaves a written frame unindexed.
+    pub(crate) fn ensure_mapped(&mut self, end: u64) -> Result<()> {
+        if end <= self.map.len() as u64 {
+            return Ok(());
+        }
+        let len = end.max(self.map.len() as u64 * 2);
+        self.map = mmap::map_active(&self.file, &self.path, len as usize)?;
+        Ok(())
+    }
+
+    /// The written bytes `offset..offset + len`, zero-copy.
+    pub(crate) fn view(&self, offset: u64, len: usize) -> Bytes {
+        self.map.slice(offset as usize..offset as usize + len)
+    }
+
     /// Writes `frame` at `offset`. On failure the file is cut back to `offset`, so a failed
     /// append leaves no bytes behind; `Err(Ok(e))` means the cut worked, `Err(Err(e))` that it
     /// did not either (the caller must refuse further appends).
@@ -55,16 +78,16 @@ impl ActiveLog {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| RedexError::io("fsync", &self.path, e))
+        self.file.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))
     }
 }
 
 /// A channel's segment directory.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub(crate) struct SegmentDir {
     dir: PathBuf,
+    /// Initial length of an active log's mapping (the configured segment size).
+    map_len: u64,
 }
 
 /// What reopening a channel found.
@@ -85,7 +108,7 @@ fn segment_seq(path: &Path, ext: &str) -> Option<u64> {
 
 impl SegmentDir {
     /// Opens (creating if needed) the directory, fsyncing every directory it created.
-    pub(crate) fn open(dir: PathBuf, base: &Path) -> Result<Self> {
+    pub(crate) fn open(dir: PathBuf, base: &Path, segment_bytes_max: u64) -> Result<Self> {
         let existed = dir.is_dir();
         fs::create_dir_all(&dir).map_err(|e| RedexError::io("create directory", &dir, e))?;
         if !existed {
@@ -98,7 +121,7 @@ impl SegmentDir {
                 d = parent;
             }
         }
-        Ok(SegmentDir { dir })
+        Ok(SegmentDir { dir, map_len: segment_bytes_max })
     }
 
     pub(crate) fn log_path(&self, base_seq: u64) -> PathBuf {
@@ -125,10 +148,7 @@ impl SegmentDir {
         file.sync_all()
             .map_err(|e| RedexError::io("fsync", &path, e))?;
         sync_dir(&self.dir)?;
-        Ok(ActiveLog {
-            file: Arc::new(file),
-            path,
-        })
+        ActiveLog::new(file, path, self.map_len)
     }
 
     /// Freezes the active segment: fsyncs its log, writes its index to a temporary file,
@@ -157,23 +177,21 @@ impl SegmentDir {
         Ok(())
     }
 
-    /// Reopens the channel: frozen segments are trusted from their index footers (no scan of
-    /// their records); the last, unfrozen log is replayed and its torn tail trimmed.
+    /// Reopens the channel. Frozen segments are trusted from their index footers (no scan of
+    /// their records); unfrozen logs are replayed. A complete unfrozen log before the last one
+    /// (its freeze was interrupted) is frozen now; a damaged one (a machine crash before its
+    /// freeze made it durable) becomes the end of the log and later logs, which lie beyond the
+    /// gap, are deleted. The last log's torn tail is trimmed.
     pub(crate) fn recover(&self) -> Result<Recovered> {
         let mut logs = Vec::new();
         let mut idxs = Vec::new();
         let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &self.dir, e))?;
         for entry in listing {
-            let path = entry
-                .map_err(|e| RedexError::io("list", &self.dir, e))?
-                .path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
+            let path = entry.map_err(|e| RedexError::io("list", &self.dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.ends_with(TMP_SUFFIX) {
                 // An index that was being written when the process died; its log is intact.
-                fs::remove_file(&path).map_err(|e| RedexError::io("remove", &path, e))?;
+                remove(&path)?;
             } else if let Some(seq) = segment_seq(&path, LOG_EXT) {
                 logs.push(seq);
             } else if let Some(seq) = segment_seq(&path, IDX_EXT) {
@@ -183,131 +201,118 @@ impl SegmentDir {
         logs.sort_unstable();
         for seq in idxs.iter().filter(|s| logs.binary_search(s).is_err()) {
             // Retention deleted the log and died before deleting the index.
-            let path = self.idx_path(*seq);
-            fs::remove_file(&path).map_err(|e| RedexError::io("remove", &path, e))?;
+            remove(&self.idx_path(*seq))?;
         }
 
         let mut frozen: Vec<FrozenSegment> = Vec::new();
-        let Some((&last, earlier)) = logs.split_last() else {
-            let log = self.create_log(0)?;
-            return Ok(Recovered {
-                frozen,
-                active: HotSegment::new(0, LOG_HEADER_LEN as u64, true),
-                log,
-            });
-        };
         let mut expected = None;
-        for &seq in earlier {
-            let seg = if idxs.contains(&seq) {
-                FrozenSegment::open(&self.log_path(seq), &self.idx_path(seq))?
-            } else {
-                self.reseal(seq)?
-            };
-            check_continuity(&seg.log_path().to_path_buf(), seq, seg.base_seq(), expected)?;
-            expected = Some(seg.next_seq());
-            frozen.push(seg);
+        for (i, &seq) in logs.iter().enumerate() {
+            if idxs.contains(&seq) {
+                let seg = FrozenSegment::open(&self.log_path(seq), &self.idx_path(seq))?;
+                check_continuity(seg.log_path(), seq, seg.base_seq(), expected)?;
+                expected = Some(seg.next_seq());
+                frozen.push(seg);
+                continue;
+            }
+            let (hot, log, report) = self.replay_log(seq, expected)?;
+            let later = &logs[i + 1..];
+            if later.is_empty() {
+                self.trim(&log, &report, hot.len())?;
+                return Ok(Recovered { frozen, active: hot, log });
+            }
+            if report.dropped_bytes == 0 {
+                if hot.is_empty() {
+                    remove(&log.path)?;
+                } else {
+                    tracing::warn!(path = %log.path.display(), entries = hot.len(), "freezing a segment whose freeze was interrupted");
+                    frozen.push(self.seal(&hot, &log)?);
+                    expected = Some(hot.next_seq());
+                }
+                continue;
+            }
+            if let Some(sealed) = later.iter().find(|s| idxs.contains(s)) {
+                return Err(RedexError::corrupt(
+                    &log.path,
+                    report.valid_len,
+                    format!(
+                        "unfrozen segment is damaged ({}) but a later segment {sealed} is frozen",
+                        report.stop_reason.as_deref().unwrap_or("")
+                    ),
+                ));
+            }
+            tracing::warn!(
+                path = %log.path.display(),
+                later_segments = later.len(),
+                "log ends inside an unfrozen segment (machine crash before it was synced); \
+                 deleting the segments after the gap"
+            );
+            self.trim(&log, &report, hot.len())?;
+            for &dropped in later {
+                remove(&self.log_path(dropped))?;
+            }
+            sync_dir(&self.dir)?;
+            return Ok(Recovered { frozen, active: hot, log });
         }
-        if idxs.contains(&last) {
-            // Died after freezing the last segment but before creating the next log.
-            let seg = FrozenSegment::open(&self.log_path(last), &self.idx_path(last))?;
-            check_continuity(
-                &seg.log_path().to_path_buf(),
-                last,
-                seg.base_seq(),
-                expected,
-            )?;
-            let next = seg.next_seq();
-            frozen.push(seg);
-            let log = self.create_log(next)?;
-            return Ok(Recovered {
-                frozen,
-                active: HotSegment::new(next, LOG_HEADER_LEN as u64, true),
-                log,
-            });
-        }
-        let (active, log) = self.replay_active(last, expected)?;
-        Ok(Recovered {
-            frozen,
-            active,
-            log,
-        })
+        let next = expected.unwrap_or(0);
+        let log = self.create_log(next)?;
+        Ok(Recovered { frozen, active: HotSegment::new(next, LOG_HEADER_LEN as u64), log })
     }
 
-    /// Replays the active log, trimming whatever follows its longest valid prefix.
-    fn replay_active(&self, seq: u64, expected: Option<u64>) -> Result<(HotSegment, ActiveLog)> {
+    /// Maps and replays an unfrozen log.
+    fn replay_log(
+        &self,
+        seq: u64,
+        expected: Option<u64>,
+    ) -> Result<(HotSegment, ActiveLog, redex_tiers::ReplayReport)> {
         let path = self.log_path(seq);
         let file = OpenOptions::new()
             .read(true)
             .write(true)
             .open(&path)
             .map_err(|e| RedexError::io("open", &path, e))?;
-        let bytes = read_all(&file, &path)?;
-        let torn_header = bytes.len() <= LOG_HEADER_LEN
-            && !matches!(
-                log_file::decode_header(&path, &bytes),
-                Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. })
-            );
+        let len = file.metadata().map_err(|e| RedexError::io("stat", &path, e))?.len();
+        let mut head = [0u8; LOG_HEADER_LEN];
+        let got = file.read_at(&mut head, 0).map_err(|e| RedexError::io("read", &path, e))?;
+        let decoded = log_file::decode_header(&path, &head[..got]);
+        let torn_header = len <= LOG_HEADER_LEN as u64
+            && !matches!(decoded, Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. }));
         if torn_header {
             // Died while creating this log, before its header was durable. No frame is ever
             // written before the header is fsynced, so the segment held nothing.
-            tracing::warn!(path = %path.display(), bytes = bytes.len(), "recreating a log whose header was torn");
+            tracing::warn!(path = %path.display(), bytes = len, "recreating a log whose header was torn");
             drop(file);
-            let log = self.create_log(seq)?;
             check_continuity(&path, seq, seq, expected)?;
-            return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64, true), log));
+            let log = self.create_log(seq)?;
+            let report = redex_tiers::ReplayReport { valid_len: LOG_HEADER_LEN as u64, dropped_bytes: 0, stop_reason: None };
+            return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
         }
-        let base = log_file::decode_header(&path, &bytes)?;
+        let base = decoded?;
         check_continuity(&path, seq, base, expected)?;
-        let frames = Bytes::from(bytes).slice(LOG_HEADER_LEN..);
+        let log = ActiveLog::new(file, path, len.max(self.map_len))?;
+        let frames = log.view(LOG_HEADER_LEN as u64, len as usize - LOG_HEADER_LEN);
         let (hot, report) = HotSegment::replay(base, LOG_HEADER_LEN as u64, frames);
-        if report.dropped_bytes > 0 {
-            tracing::warn!(
-                path = %path.display(),
-                kept_entries = hot.len(),
-                dropped_bytes = report.dropped_bytes,
-                reason = report.stop_reason.as_deref().unwrap_or(""),
-                "recovery trimmed the log's torn or corrupt tail"
-            );
-            file.set_len(report.valid_len)
-                .map_err(|e| RedexError::io("truncate", &path, e))?;
-            file.sync_all()
-                .map_err(|e| RedexError::io("fsync", &path, e))?;
-        }
-        Ok((
-            hot,
-            ActiveLog {
-                file: Arc::new(file),
-                path,
-            },
-        ))
+        Ok((hot, log, report))
     }
 
-    /// Rebuilds the missing index of a non-final segment. Such a log was fsynced before its
-    /// successor was created, so any damage in it is corruption, not a torn write.
-    fn reseal(&self, seq: u64) -> Result<FrozenSegment> {
-        let path = self.log_path(seq);
-        let file = File::open(&path).map_err(|e| RedexError::io("open", &path, e))?;
-        let bytes = read_all(&file, &path)?;
-        let base = log_file::decode_header(&path, &bytes)?;
-        let frames = Bytes::from(bytes).slice(LOG_HEADER_LEN..);
-        let (hot, report) = HotSegment::replay(base, LOG_HEADER_LEN as u64, frames);
-        if report.dropped_bytes > 0 || hot.is_empty() {
-            return Err(RedexError::corrupt(
-                &path,
-                report.valid_len,
-                format!(
-                    "frozen segment without index is damaged: {}",
-                    report.stop_reason.as_deref().unwrap_or("no entries")
-                ),
-            ));
+    /// Cuts a replayed log back to its valid prefix.
+    fn trim(&self, log: &ActiveLog, report: &redex_tiers::ReplayReport, kept: usize) -> Result<()> {
+        if report.dropped_bytes == 0 {
+            return Ok(());
         }
-        tracing::warn!(path = %path.display(), entries = hot.len(), "rebuilt a missing segment index");
-        let log = ActiveLog {
-            file: Arc::new(file),
-            path,
-        };
-        self.seal(&hot, &log)
+        tracing::warn!(
+            path = %log.path.display(),
+            kept_entries = kept,
+            dropped_bytes = report.dropped_bytes,
+            reason = report.stop_reason.as_deref().unwrap_or(""),
+            "recovery trimmed the log's torn or corrupt tail"
+        );
+        log.file.set_len(report.valid_len).map_err(|e| RedexError::io("truncate", &log.path, e))?;
+        log.file.sync_all().map_err(|e| RedexError::io("fsync", &log.path, e))
     }
+}
+
+fn remove(path: &Path) -> Result<()> {
+    fs::remove_file(path).map_err(|e| RedexError::io("remove", path, e))
 }
 
 fn check_continuity(path: &Path, name_seq: u64, base: u64, expected: Option<u64>) -> Result<()> {
@@ -326,17 +331,6 @@ fn check_continuity(path: &Path, name_seq: u64, base: u64, expected: Option<u64>
         ));
     }
     Ok(())
-}
-
-fn read_all(file: &File, path: &Path) -> Result<Vec<u8>> {
-    let len = file
-        .metadata()
-        .map_err(|e| RedexError::io("stat", path, e))?
-        .len();
-    let mut buf = vec![0u8; usize::try_from(len).unwrap_or(0)];
-    file.read_exact_at(&mut buf, 0)
-        .map_err(|e| RedexError::io("read", path, e))?;
-    Ok(buf)
 }
 
 /// Writes `bytes` to `path` through a temporary file, fsynced and renamed into place.

@@ -15,7 +15,9 @@
 //! | 32..32+4*count   | `lens`         | u32 LE per entry, its payload length                 |
 //! | ..               | payloads       | concatenated, in seq order                           |
 
-use bytes::{BufMut, BytesMut};
+use std::ops::DerefMut;
+
+use bytes::BufMut;
 
 /// Magic number opening every frame.
 pub const FRAME_MAGIC: [u8; 4] = *b"RXFR";
@@ -69,8 +71,8 @@ pub fn encoded_len<P: AsRef<[u8]>>(payloads: &[P]) -> Option<usize> {
 
 /// Appends one frame to `out`. `payloads` must be non-empty and `encoded_len` must have accepted
 /// it. With `checksum` false the crc field is zero (frames that never leave memory).
-pub fn encode<P: AsRef<[u8]>>(
-    out: &mut BytesMut,
+pub fn encode<P: AsRef<[u8]>, B: BufMut + DerefMut<Target = [u8]>>(
+    out: &mut B,
     first_seq: u64,
     timestamp_ns: u64,
     payloads: &[P],
@@ -188,6 +190,7 @@ pub fn parse(buf: &[u8]) -> Result<FrameView<'_>, FrameError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bytes::BytesMut;
     use proptest::prelude::*;
 
     fn frame(payloads: &[Vec<u8>]) -> BytesMut {

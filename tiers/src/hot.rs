@@ -1,10 +1,14 @@
-//! The hot segment: the active, in-memory tail of a log.
+//! The hot segment: the active tail of a log, indexed in memory.
 //!
-//! Its memory image is exactly the log file's frames (see [`crate::frame`]): an append encodes
-//! one frame into a shared arena, the frame's bytes are what the caller writes to disk, and each
-//! entry is a `(frame, offset, len)` triple into those bytes. Reads hand out `Bytes` slices of
-//! the frame, so a payload is copied once on append and never on read. Recovery reads the log
-//! file into one buffer and indexes the frames in place.
+//! Its payload bytes are exactly the log file's frames (see [`crate::frame`]), and each entry
+//! is a `(frame, offset, len)` triple into them, so reads hand out `Bytes` slices without
+//! copying. Where the frame bytes live depends on the file:
+//! - heap-only: frames are encoded into a shared arena ([`HotSegment::append`]);
+//! - persistent: the caller encodes a frame into scratch space ([`HotSegment::encode_frame`]),
+//!   writes it to the log, and registers the written bytes as seen through a mapping of the
+//!   log ([`HotSegment::push_written`]). The page cache is then the only copy of the payload.
+//!
+//! Recovery indexes a log's frames in place ([`HotSegment::replay`]).
 
 use bytes::{Bytes, BytesMut};
 
@@ -30,7 +34,7 @@ struct HotEntry {
     len: u32,
 }
 
-/// An in-memory segment: a run of consecutive seqs starting at `base_seq`.
+/// An in-memory index over a run of consecutive seqs starting at `base_seq`.
 #[derive(Debug)]
 pub struct HotSegment {
     base_seq: u64,
@@ -39,7 +43,6 @@ pub struct HotSegment {
     arena: BytesMut,
     log_len: u64,
     payload_bytes: u64,
-    checksum: bool,
 }
 
 /// What a replay of a log file found.
@@ -58,9 +61,8 @@ pub struct ReplayReport {
 pub struct BatchTooLarge;
 
 impl HotSegment {
-    /// An empty segment whose log file starts with `header_len` bytes of header. `checksum`
-    /// turns on frame checksums (needed only when frames go to disk).
-    pub fn new(base_seq: u64, header_len: u64, checksum: bool) -> Self {
+    /// An empty segment whose log file (real or notional) starts with `header_len` bytes.
+    pub fn new(base_seq: u64, header_len: u64) -> Self {
         HotSegment {
             base_seq,
             frames: Vec::new(),
@@ -68,7 +70,6 @@ impl HotSegment {
             arena: BytesMut::new(),
             log_len: header_len,
             payload_bytes: 0,
-            checksum,
         }
     }
 
@@ -102,62 +103,60 @@ impl HotSegment {
         self.payload_bytes
     }
 
-    /// Appends a batch as one frame and returns the frame's bytes (to be written at the old
-    /// `log_len`). `payloads` must not be empty.
+    /// Heap-only append: encodes the batch as one frame into the arena (no checksum: it never
+    /// reaches a disk). `payloads` must not be empty.
     pub fn append<P: AsRef<[u8]>>(
         &mut self,
         payloads: &[P],
         timestamp_ns: u64,
-    ) -> Result<Bytes, BatchTooLarge> {
+    ) -> Result<(), BatchTooLarge> {
         let frame_len = frame::encoded_len(payloads).ok_or(BatchTooLarge)?;
         if self.arena.capacity() - self.arena.len() < frame_len {
             self.arena = BytesMut::with_capacity(frame_len.max(ARENA_CHUNK_BYTES));
         }
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
         let first_seq = self.next_seq();
-        frame::encode(
-            &mut self.arena,
-            first_seq,
-            timestamp_ns,
-            payloads,
-            body_len,
-            self.checksum,
-        );
+        frame::encode(&mut self.arena, first_seq, timestamp_ns, payloads, body_len, false);
         let bytes = self.arena.split().freeze();
+        self.push_written(bytes, timestamp_ns, payloads.iter().map(|p| p.as_ref().len()));
+        Ok(())
+    }
+
+    /// Persistent append, step one: encodes the batch as one checksummed frame into `scratch`
+    /// (cleared first), to be written at file offset [`HotSegment::log_len`].
+    pub fn encode_frame<P: AsRef<[u8]>>(
+        &self,
+        scratch: &mut Vec<u8>,
+        payloads: &[P],
+        timestamp_ns: u64,
+    ) -> Result<(), BatchTooLarge> {
+        let frame_len = frame::encoded_len(payloads).ok_or(BatchTooLarge)?;
+        scratch.clear();
+        scratch.reserve(frame_len);
+        let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
+        frame::encode(scratch, self.next_seq(), timestamp_ns, payloads, body_len, true);
+        Ok(())
+    }
+
+    /// Persistent append, step two: registers a frame now stored in `bytes` (as written at
+    /// offset [`HotSegment::log_len`]), whose payloads have the lengths `lens`.
+    pub fn push_written(
+        &mut self,
+        bytes: Bytes,
+        timestamp_ns: u64,
+        lens: impl ExactSizeIterator<Item = usize>,
+    ) {
         let frame_idx = self.frames.len() as u32;
-        let mut at = FRAME_HEADER_LEN + payloads.len() * frame::LEN_FIELD;
-        self.entries.reserve(payloads.len());
-        for p in payloads {
-            let len = p.as_ref().len();
-            self.entries.push(HotEntry {
-                frame: frame_idx,
-                offset: at as u32,
-                len: len as u32,
-            });
+        let mut at = FRAME_HEADER_LEN + lens.len() * frame::LEN_FIELD;
+        self.entries.reserve(lens.len());
+        for len in lens {
+            self.entries.push(HotEntry { frame: frame_idx, offset: at as u32, len: len as u32 });
             at += len;
             self.payload_bytes += len as u64;
         }
-        self.frames.push(HotFrame {
-            bytes: bytes.clone(),
-            file_offset: self.log_len,
-            timestamp_ns,
-        });
-        self.log_len += frame_len as u64;
-        Ok(bytes)
-    }
-
-    /// Undoes the most recent [`HotSegment::append`] (its write to disk failed).
-    pub fn rollback_last_frame(&mut self) {
-        let Some(last) = self.frames.pop() else {
-            return;
-        };
-        let frame_idx = self.frames.len() as u32;
-        while self.entries.last().is_some_and(|e| e.frame == frame_idx) {
-            if let Some(e) = self.entries.pop() {
-                self.payload_bytes -= u64::from(e.len);
-            }
-        }
-        self.log_len = last.file_offset;
+        let frame_len = bytes.len() as u64;
+        self.frames.push(HotFrame { bytes, file_offset: self.log_len, timestamp_ns });
+        self.log_len += frame_len;
     }
 
     fn entry(&self, seq: u64) -> Option<(&HotEntry, &HotFrame)> {
@@ -196,11 +195,11 @@ impl HotSegment {
         })
     }
 
-    /// Rebuilds a segment from the bytes of its log file after the header (`frames` starts at
-    /// file offset `header_len`). Replay stops at the first frame that is torn, corrupt or out
+    /// Indexes the frames of a log file in place (`frames` are the file's bytes after its
+    /// `header_len`-byte header). Replay stops at the first frame that is torn, corrupt or out
     /// of sequence; the report says how many bytes follow the valid prefix.
     pub fn replay(base_seq: u64, header_len: u64, frames: Bytes) -> (Self, ReplayReport) {
-        let mut seg = HotSegment::new(base_seq, header_len, true);
+        let mut seg = HotSegment::new(base_seq, header_len);
         let mut at = 0usize;
         let mut stop_reason = None;
         while at < frames.len() {
@@ -220,23 +219,10 @@ impl HotSegment {
                 ));
                 break;
             }
-            let frame_idx = seg.frames.len() as u32;
-            for (offset, len) in view.payloads() {
-                seg.entries.push(HotEntry {
-                    frame: frame_idx,
-                    offset: offset as u32,
-                    len: len as u32,
-                });
-                seg.payload_bytes += len as u64;
-            }
-            seg.frames.push(HotFrame {
-                bytes: frames.slice(at..at + view.frame_len),
-                file_offset: header_len + at as u64,
-                timestamp_ns: view.timestamp_ns,
-            });
+            let lens: Vec<usize> = view.payloads().map(|(_, len)| len).collect();
+            seg.push_written(frames.slice(at..at + view.frame_len), view.timestamp_ns, lens.into_iter());
             at += view.frame_len;
         }
-        seg.log_len = header_len + at as u64;
         let report = ReplayReport {
             valid_len: seg.log_len,
             dropped_bytes: (frames.len() - at) as u64,
@@ -256,17 +242,22 @@ mod tests {
     use proptest::prelude::*;
 
     proptest! {
-        /// Appending and replaying the written frames yields the same entries.
+        /// Frames encoded for a log, written and replayed, give the same entries and the same
+        /// index records; the heap arena path agrees on every payload.
         #[test]
         fn replay_matches_appends(batches in proptest::collection::vec(
             proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..30), 1..5), 0..10)
         ) {
-            let mut seg = HotSegment::new(100, 32, true);
+            let mut seg = HotSegment::new(100, 32);
+            let mut heap = HotSegment::new(100, 0);
             let mut file = Vec::new();
+            let mut scratch = Vec::new();
             let mut model = Vec::new();
             for (i, b) in batches.iter().enumerate() {
-                let written = seg.append(b, i as u64).map_err(|_| TestCaseError::fail("too large"))?;
-                file.extend_from_slice(&written);
+                seg.encode_frame(&mut scratch, b, i as u64).map_err(|_| TestCaseError::fail("too large"))?;
+                file.extend_from_slice(&scratch);
+                seg.push_written(Bytes::copy_from_slice(&scratch), i as u64, b.iter().map(Vec::len));
+                heap.append(b, i as u64).map_err(|_| TestCaseError::fail("too large"))?;
                 model.extend(b.iter().cloned().map(|p| (p, i as u64)));
             }
             let (back, report) = HotSegment::replay(100, 32, Bytes::from(file));
@@ -274,26 +265,13 @@ mod tests {
             prop_assert_eq!(back.len(), model.len());
             prop_assert_eq!(back.log_len(), seg.log_len());
             for (i, (p, ts)) in model.iter().enumerate() {
-                let got = back.get(100 + i as u64);
-                prop_assert_eq!(got, Some((Bytes::from(p.clone()), *ts)));
+                let want = Some((Bytes::from(p.clone()), *ts));
+                prop_assert_eq!(back.get(100 + i as u64), want.clone());
+                prop_assert_eq!(heap.get(100 + i as u64), want);
             }
             let a: Vec<_> = seg.index_records().collect();
             let b: Vec<_> = back.index_records().collect();
             prop_assert_eq!(a, b);
         }
-    }
-
-    #[test]
-    fn rollback_removes_exactly_the_last_frame() {
-        let mut seg = HotSegment::new(0, 32, false);
-        assert!(seg.append(&[b"one".as_slice()], 1).is_ok());
-        let before = (seg.len(), seg.log_len(), seg.payload_bytes());
-        assert!(seg
-            .append(&[b"two".as_slice(), b"three".as_slice()], 2)
-            .is_ok());
-        seg.rollback_last_frame();
-        assert_eq!((seg.len(), seg.log_len(), seg.payload_bytes()), before);
-        assert_eq!(seg.get(0).map(|(b, _)| b), Some(Bytes::from_static(b"one")));
-        assert!(seg.get(1).is_none());
     }
 }

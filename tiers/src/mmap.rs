@@ -21,3 +21,18 @@ pub fn map_frozen(path: &Path) -> Result<Bytes> {
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| TierError::io("mmap", path, e))?;
     Ok(Bytes::from_owner(map))
 }
+
+/// Maps the first `len` bytes of the active segment's log, which may be longer than the file is
+/// now: the log grows by `pwrite` underneath the mapping and, Linux's page cache being unified,
+/// written bytes become visible through it. Callers only read bytes below the written length.
+pub fn map_active(file: &File, path: &Path, len: usize) -> Result<Bytes> {
+    // SAFETY: the mapping is read-only and shared. The active log is only ever appended to by
+    // this process's single writer (guarded by the directory lock); bytes below the written
+    // length, the only ones callers slice, never change once written. The one truncation the
+    // engine performs (rolling back a failed write) cuts bytes that were never published to a
+    // reader. Pages past end-of-file are never touched, so no SIGBUS arises from our own use.
+    #[expect(unsafe_code, reason = "read-only mmap of the append-only active log")]
+    let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }
+        .map_err(|e| TierError::io("mmap", path, e))?;
+    Ok(Bytes::from_owner(map))
+}
