@@ -196,7 +196,10 @@ impl RedexFile {
         }
         let ts = now_ns().max(st.last_ts);
         let first_seq = st.set.next_seq();
-        let too_large = |_| RedexError::BatchTooLarge { bytes: frame_len, limit: SEGMENT_BYTES_MAX };
+        let too_large = |_| RedexError::BatchTooLarge {
+            bytes: frame_len,
+            limit: SEGMENT_BYTES_MAX,
+        };
         match &self.inner.storage {
             None => st.set.active.append(payloads, ts).map_err(too_large)?,
             Some(dir) => {
@@ -208,9 +211,14 @@ impl RedexFile {
                     }
                     st.log = Some(log);
                 }
-                let Some(log) = st.log.as_mut() else { return Err(self.closed_error()) };
+                let Some(log) = st.log.as_mut() else {
+                    return Err(self.closed_error());
+                };
                 let offset = st.set.active.log_len();
-                st.set.active.encode_frame(&mut st.scratch, payloads, ts).map_err(too_large)?;
+                st.set
+                    .active
+                    .encode_frame(&mut st.scratch, payloads, ts)
+                    .map_err(too_large)?;
                 log.ensure_mapped(offset + frame_len)?;
                 if let Err(failure) = log.write_frame(&st.scratch, offset) {
                     return Err(match failure {
@@ -222,7 +230,9 @@ impl RedexFile {
                     });
                 }
                 let written = log.view(offset, st.scratch.len());
-                st.set.active.push_written(written, ts, payloads.iter().map(|p| p.as_ref().len()));
+                st.set
+                    .active
+                    .push_written(written, ts, payloads.iter().map(|p| p.as_ref().len()));
                 if st.scratch.capacity() > SCRATCH_KEEP_BYTES {
                     st.scratch = Vec::new();
                 }
@@ -237,7 +247,11 @@ impl RedexFile {
         if let Some(tx) = st.tail_tx.as_ref().filter(|tx| tx.receiver_count() > 0) {
             for seq in first_seq..first_seq + count {
                 if let Some((payload, _)) = st.set.active.get(seq) {
-                    let _ = tx.send(RedexEvent { seq, timestamp_ns: ts, payload });
+                    let _ = tx.send(RedexEvent {
+                        seq,
+                        timestamp_ns: ts,
+                        payload,
+                    });
                 }
             }
         }
@@ -274,7 +288,10 @@ impl RedexFile {
         let next = st.set.next_seq();
         let Some(dir) = &self.inner.storage else {
             let full = std::mem::replace(&mut st.set.active, HotSegment::new(next, 0));
-            st.set.frozen.push_back(Frozen::Hot { seg: Arc::new(full), log: None });
+            st.set.frozen.push_back(Frozen::Hot {
+                seg: Arc::new(full),
+                log: None,
+            });
             return Ok(());
         };
         st.wait_for_freeze();
@@ -282,10 +299,16 @@ impl RedexFile {
         if let Some(s) = &st.syncer {
             s.set_log(&new_log);
         }
-        let full = std::mem::replace(&mut st.set.active, HotSegment::new(next, LOG_HEADER_LEN as u64));
+        let full = std::mem::replace(
+            &mut st.set.active,
+            HotSegment::new(next, LOG_HEADER_LEN as u64),
+        );
         let full = Arc::new(full);
         let old_log = st.log.replace(new_log).map(Arc::new);
-        st.set.frozen.push_back(Frozen::Hot { seg: Arc::clone(&full), log: old_log.clone() });
+        st.set.frozen.push_back(Frozen::Hot {
+            seg: Arc::clone(&full),
+            log: old_log.clone(),
+        });
         if let Some(old_log) = old_log {
             let dir = dir.clone();
             let spawned = std::thread::Builder::new()
@@ -449,7 +472,8 @@ impl RedexFile {
 }
 
 fn fsync((file, path): &(Arc<File>, PathBuf)) -> Result<()> {
-    file.sync_data().map_err(|e| RedexError::io("fsync", path, e))
+    file.sync_data()
+        .map_err(|e| RedexError::io("fsync", path, e))
 }
 
 impl Drop for FileInner {
@@ -462,16 +486,24 @@ impl Drop for FileInner {
 impl FileState {
     /// Installs the result of a background freeze that has finished, if any.
     fn install_finished_freeze(&mut self) {
-        if self.pending_freeze.as_ref().is_some_and(JoinHandle::is_finished) {
+        if self
+            .pending_freeze
+            .as_ref()
+            .is_some_and(JoinHandle::is_finished)
+        {
             self.wait_for_freeze();
         }
     }
 
     /// Waits for the running background freeze and swaps its frozen segment in for the hot one.
     fn wait_for_freeze(&mut self) {
-        let Some(handle) = self.pending_freeze.take() else { return };
+        let Some(handle) = self.pending_freeze.take() else {
+            return;
+        };
         let result = handle.join().unwrap_or_else(|_| {
-            Err(RedexError::InvalidConfig("the freeze thread panicked".into()))
+            Err(RedexError::InvalidConfig(
+                "the freeze thread panicked".into(),
+            ))
         });
         match result {
             Ok(frozen) => {
@@ -493,8 +525,16 @@ impl FileState {
             return Some(e);
         }
         let err = self.syncer.as_ref().and_then(Syncer::take_error)?;
-        let path = self.log.as_ref().map(|l| l.path.clone()).unwrap_or_default();
-        Some(RedexError::io("background fsync", path, std::io::Error::other(err)))
+        let path = self
+            .log
+            .as_ref()
+            .map(|l| l.path.clone())
+            .unwrap_or_default();
+        Some(RedexError::io(
+            "background fsync",
+            path,
+            std::io::Error::other(err),
+        ))
     }
 
     /// File handles whose data may not be durable yet: the active log and the logs of full
@@ -504,7 +544,10 @@ impl FileState {
             Frozen::Hot { log: Some(log), .. } => Some(&**log),
             _ => None,
         });
-        hot_logs.chain(self.log.as_ref()).map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
+        hot_logs
+            .chain(self.log.as_ref())
+            .map(|l| (Arc::clone(&l.file), l.path.clone()))
+            .collect()
     }
 
     /// Moves the retained head and deletes segments wholly below it.

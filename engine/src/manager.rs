@@ -120,7 +120,11 @@ impl Redex {
         }
         let storage = match (config.persistent(), &self.inner.base) {
             (false, _) => None,
-            (true, Some(base)) => Some(SegmentDir::open(name.segment_dir(base), base, config.segment_bytes_max())?),
+            (true, Some(base)) => Some(SegmentDir::open(
+                name.segment_dir(base),
+                base,
+                config.segment_bytes_max(),
+            )?),
             (true, None) => {
                 return Err(RedexError::InvalidConfig(format!(
                     "channel {name} is persistent but this Redex has no directory \

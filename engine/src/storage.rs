@@ -35,7 +35,11 @@ pub(crate) struct ActiveLog {
 impl ActiveLog {
     fn new(file: File, path: PathBuf, map_len: u64) -> Result<Self> {
         let map = mmap::map_active(&file, &path, map_len as usize)?;
-        Ok(ActiveLog { file: Arc::new(file), path, map })
+        Ok(ActiveLog {
+            file: Arc::new(file),
+            path,
+            map,
+        })
     }
 
     /// Makes sure bytes up to `end` will be readable through the mapping, remapping larger if
@@ -78,7 +82,9 @@ impl ActiveLog {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))
+        self.file
+            .sync_data()
+            .map_err(|e| RedexError::io("fsync", &self.path, e))
     }
 }
 
@@ -121,7 +127,10 @@ impl SegmentDir {
                 d = parent;
             }
         }
-        Ok(SegmentDir { dir, map_len: segment_bytes_max })
+        Ok(SegmentDir {
+            dir,
+            map_len: segment_bytes_max,
+        })
     }
 
     pub(crate) fn log_path(&self, base_seq: u64) -> PathBuf {
@@ -187,8 +196,13 @@ impl SegmentDir {
         let mut idxs = Vec::new();
         let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &self.dir, e))?;
         for entry in listing {
-            let path = entry.map_err(|e| RedexError::io("list", &self.dir, e))?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            let path = entry
+                .map_err(|e| RedexError::io("list", &self.dir, e))?
+                .path();
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default();
             if name.ends_with(TMP_SUFFIX) {
                 // An index that was being written when the process died; its log is intact.
                 remove(&path)?;
@@ -218,7 +232,11 @@ impl SegmentDir {
             let later = &logs[i + 1..];
             if later.is_empty() {
                 self.trim(&log, &report, hot.len())?;
-                return Ok(Recovered { frozen, active: hot, log });
+                return Ok(Recovered {
+                    frozen,
+                    active: hot,
+                    log,
+                });
             }
             if report.dropped_bytes == 0 {
                 if hot.is_empty() {
@@ -251,11 +269,19 @@ impl SegmentDir {
                 remove(&self.log_path(dropped))?;
             }
             sync_dir(&self.dir)?;
-            return Ok(Recovered { frozen, active: hot, log });
+            return Ok(Recovered {
+                frozen,
+                active: hot,
+                log,
+            });
         }
         let next = expected.unwrap_or(0);
         let log = self.create_log(next)?;
-        Ok(Recovered { frozen, active: HotSegment::new(next, LOG_HEADER_LEN as u64), log })
+        Ok(Recovered {
+            frozen,
+            active: HotSegment::new(next, LOG_HEADER_LEN as u64),
+            log,
+        })
     }
 
     /// Maps and replays an unfrozen log.
@@ -270,12 +296,20 @@ impl SegmentDir {
             .write(true)
             .open(&path)
             .map_err(|e| RedexError::io("open", &path, e))?;
-        let len = file.metadata().map_err(|e| RedexError::io("stat", &path, e))?.len();
+        let len = file
+            .metadata()
+            .map_err(|e| RedexError::io("stat", &path, e))?
+            .len();
         let mut head = [0u8; LOG_HEADER_LEN];
-        let got = file.read_at(&mut head, 0).map_err(|e| RedexError::io("read", &path, e))?;
+        let got = file
+            .read_at(&mut head, 0)
+            .map_err(|e| RedexError::io("read", &path, e))?;
         let decoded = log_file::decode_header(&path, &head[..got]);
         let torn_header = len <= LOG_HEADER_LEN as u64
-            && !matches!(decoded, Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. }));
+            && !matches!(
+                decoded,
+                Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. })
+            );
         if torn_header {
             // Died while creating this log, before its header was durable. No frame is ever
             // written before the header is fsynced, so the segment held nothing.
@@ -283,7 +317,11 @@ impl SegmentDir {
             drop(file);
             check_continuity(&path, seq, seq, expected)?;
             let log = self.create_log(seq)?;
-            let report = redex_tiers::ReplayReport { valid_len: LOG_HEADER_LEN as u64, dropped_bytes: 0, stop_reason: None };
+            let report = redex_tiers::ReplayReport {
+                valid_len: LOG_HEADER_LEN as u64,
+                dropped_bytes: 0,
+                stop_reason: None,
+            };
             return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
         }
         let base = decoded?;
@@ -306,8 +344,12 @@ impl SegmentDir {
             reason = report.stop_reason.as_deref().unwrap_or(""),
             "recovery trimmed the log's torn or corrupt tail"
         );
-        log.file.set_len(report.valid_len).map_err(|e| RedexError::io("truncate", &log.path, e))?;
-        log.file.sync_all().map_err(|e| RedexError::io("fsync", &log.path, e))
+        log.file
+            .set_len(report.valid_len)
+            .map_err(|e| RedexError::io("truncate", &log.path, e))?;
+        log.file
+            .sync_all()
+            .map_err(|e| RedexError::io("fsync", &log.path, e))
     }
 }
 

@@ -116,9 +116,20 @@ impl HotSegment {
         }
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
         let first_seq = self.next_seq();
-        frame::encode(&mut self.arena, first_seq, timestamp_ns, payloads, body_len, false);
+        frame::encode(
+            &mut self.arena,
+            first_seq,
+            timestamp_ns,
+            payloads,
+            body_len,
+            false,
+        );
         let bytes = self.arena.split().freeze();
-        self.push_written(bytes, timestamp_ns, payloads.iter().map(|p| p.as_ref().len()));
+        self.push_written(
+            bytes,
+            timestamp_ns,
+            payloads.iter().map(|p| p.as_ref().len()),
+        );
         Ok(())
     }
 
@@ -134,7 +145,14 @@ impl HotSegment {
         scratch.clear();
         scratch.reserve(frame_len);
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
-        frame::encode(scratch, self.next_seq(), timestamp_ns, payloads, body_len, true);
+        frame::encode(
+            scratch,
+            self.next_seq(),
+            timestamp_ns,
+            payloads,
+            body_len,
+            true,
+        );
         Ok(())
     }
 
@@ -150,12 +168,20 @@ impl HotSegment {
         let mut at = FRAME_HEADER_LEN + lens.len() * frame::LEN_FIELD;
         self.entries.reserve(lens.len());
         for len in lens {
-            self.entries.push(HotEntry { frame: frame_idx, offset: at as u32, len: len as u32 });
+            self.entries.push(HotEntry {
+                frame: frame_idx,
+                offset: at as u32,
+                len: len as u32,
+            });
             at += len;
             self.payload_bytes += len as u64;
         }
         let frame_len = bytes.len() as u64;
-        self.frames.push(HotFrame { bytes, file_offset: self.log_len, timestamp_ns });
+        self.frames.push(HotFrame {
+            bytes,
+            file_offset: self.log_len,
+            timestamp_ns,
+        });
         self.log_len += frame_len;
     }
 
@@ -220,7 +246,11 @@ impl HotSegment {
                 break;
             }
             let lens: Vec<usize> = view.payloads().map(|(_, len)| len).collect();
-            seg.push_written(frames.slice(at..at + view.frame_len), view.timestamp_ns, lens.into_iter());
+            seg.push_written(
+                frames.slice(at..at + view.frame_len),
+                view.timestamp_ns,
+                lens.into_iter(),
+            );
             at += view.frame_len;
         }
         let report = ReplayReport {

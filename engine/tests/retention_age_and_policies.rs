@@ -1,0 +1,156 @@
+//! Goal: age retention is measured from persisted timestamps (it survives a restart), retention
+//! deletes whole frozen segments from disk, and every fsync policy keeps data and fsyncs in the
+//! background.
+
+use std::time::Duration;
+
+use redex::{ChannelName, FsyncPolicy, Redex, RedexError, RedexFileConfig, Retention};
+
+fn segment_files(dir: &std::path::Path) -> usize {
+    let seg_dir = dir.join("channels").join("r").join(".redex");
+    std::fs::read_dir(seg_dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count()
+}
+
+#[test]
+fn age_retention_uses_persisted_timestamps_across_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = ChannelName::new("r").unwrap();
+    let base = RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_events_max(10);
+    {
+        let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+        let f = redex.open_file(&name, base.clone()).unwrap();
+        for i in 0..25u8 {
+            f.append(&[i]).unwrap();
+        }
+        f.close().unwrap();
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+    let cfg = base.with_retention(Retention::age(Duration::from_millis(20)));
+    let f = redex.open_file(&name, cfg).unwrap();
+    // Everything is older than 20 ms by its stored timestamp: evicted on open, not reset to "now".
+    assert_eq!(f.head_seq(), 25);
+    assert!(matches!(
+        f.get(3),
+        Err(RedexError::Evicted {
+            requested: 3,
+            head: 25
+        })
+    ));
+    f.append(b"fresh").unwrap();
+    assert_eq!(f.read_range(25, 26).unwrap().len(), 1);
+    assert_eq!(
+        segment_files(dir.path()),
+        1,
+        "wholly evicted segments are deleted"
+    );
+}
+
+#[test]
+fn count_retention_deletes_segments_and_bounds_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+    let cfg = RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_events_max(100)
+        .with_retention(Retention::events(250));
+    let f = redex
+        .open_file(&ChannelName::new("r").unwrap(), cfg)
+        .unwrap();
+    for i in 0..10_000u32 {
+        f.append(&i.to_le_bytes()).unwrap();
+    }
+    f.sync().unwrap();
+    assert_eq!(f.head_seq(), 10_000 - 250);
+    assert!(segment_files(dir.path()) <= 5, "old segments are deleted");
+    let first = f.get(f.head_seq()).unwrap().unwrap();
+    assert_eq!(&first.payload[..], &(10_000u32 - 250).to_le_bytes());
+}
+
+#[test]
+fn every_policy_keeps_data_and_background_fsyncs_run() {
+    for policy in [
+        FsyncPolicy::Never,
+        FsyncPolicy::EveryN(1),
+        FsyncPolicy::EveryN(10),
+        FsyncPolicy::Interval(Duration::from_millis(5)),
+        FsyncPolicy::IntervalOrBytes {
+            period: Duration::from_secs(60),
+            max_bytes: 256,
+        },
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let name = ChannelName::new("r").unwrap();
+        let cfg = RedexFileConfig::default()
+            .with_persistent(true)
+            .with_fsync_policy(policy);
+        {
+            let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+            let f = redex.open_file(&name, cfg.clone()).unwrap();
+            for i in 0..200u32 {
+                f.append(&i.to_le_bytes()).unwrap();
+            }
+            if policy != FsyncPolicy::Never {
+                // The fsync thread runs on its own; wait (bounded) until it has done one.
+                let mut waited = 0;
+                while f.policy_fsyncs() == 0 && waited < 500 {
+                    std::thread::sleep(Duration::from_millis(10));
+                    waited += 1;
+                }
+                assert!(f.policy_fsyncs() > 0, "{policy:?} never fsynced");
+            } else {
+                assert_eq!(f.policy_fsyncs(), 0);
+            }
+            f.sync().unwrap();
+            f.close().unwrap();
+            f.close().unwrap();
+            assert!(matches!(f.append(b"x"), Err(RedexError::Closed { .. })));
+        }
+        let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+        let f = redex.open_file(&name, cfg).unwrap();
+        assert_eq!(f.next_seq(), 200, "{policy:?}");
+    }
+}
+
+#[test]
+fn bad_configs_are_refused() {
+    let redex = Redex::new();
+    let name = ChannelName::new("r").unwrap();
+    for cfg in [
+        RedexFileConfig::default().with_segment_bytes_max(10),
+        RedexFileConfig::default().with_segment_events_max(0),
+        RedexFileConfig::default().with_tail_buffer_events(0),
+        RedexFileConfig::default().with_fsync_policy(FsyncPolicy::Interval(Duration::ZERO)),
+        RedexFileConfig::default().with_retention(Retention::events(0)),
+    ] {
+        assert!(matches!(
+            redex.open_file(&name, cfg),
+            Err(RedexError::InvalidConfig(_))
+        ));
+    }
+    let ok = redex.open_file(&name, RedexFileConfig::default()).unwrap();
+    ok.append(b"x").unwrap();
+    let other = RedexFileConfig::default().with_retention(Retention::events(3));
+    assert!(matches!(
+        redex.open_file(&name, other),
+        Err(RedexError::InvalidConfig(_))
+    ));
+    assert_eq!(
+        redex
+            .open_file(&name, RedexFileConfig::default())
+            .unwrap()
+            .next_seq(),
+        1
+    );
+}
