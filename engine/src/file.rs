@@ -185,7 +185,7 @@ impl RedexFile {
         if payloads.is_empty() {
             return Ok(None);
         }
-        st.install_finished_freeze();
+        st.install_finished_freeze(self.inner.storage.as_ref());
         let cfg = &self.inner.config;
         let active = &st.set.active;
         if !active.is_empty()
@@ -303,24 +303,12 @@ impl RedexFile {
             &mut st.set.active,
             HotSegment::new(next, LOG_HEADER_LEN as u64),
         );
-        let full = Arc::new(full);
         let old_log = st.log.replace(new_log).map(Arc::new);
         st.set.frozen.push_back(Frozen::Hot {
-            seg: Arc::clone(&full),
-            log: old_log.clone(),
+            seg: Arc::new(full),
+            log: old_log,
         });
-        if let Some(old_log) = old_log {
-            let dir = dir.clone();
-            let spawned = std::thread::Builder::new()
-                .name("redex-freeze".into())
-                .spawn(move || dir.seal(&full, &old_log));
-            match spawned {
-                Ok(handle) => st.pending_freeze = Some(handle),
-                Err(e) => {
-                    tracing::error!(error = %e, "could not start a freeze thread; segment stays hot");
-                }
-            }
-        }
+        st.start_next_freeze(dir);
         Ok(())
     }
 
@@ -405,7 +393,7 @@ impl RedexFile {
     pub fn sync(&self) -> Result<()> {
         let logs = {
             let mut st = self.inner.state.write();
-            st.install_finished_freeze();
+            st.install_finished_freeze(self.inner.storage.as_ref());
             if let Some(err) = st.take_background_error() {
                 return Err(err);
             }
@@ -484,14 +472,43 @@ impl Drop for FileInner {
 }
 
 impl FileState {
-    /// Installs the result of a background freeze that has finished, if any.
-    fn install_finished_freeze(&mut self) {
+    /// Installs the result of a background freeze that has finished, if any, and starts the
+    /// next one if another full segment is waiting.
+    fn install_finished_freeze(&mut self, storage: Option<&SegmentDir>) {
         if self
             .pending_freeze
             .as_ref()
             .is_some_and(JoinHandle::is_finished)
         {
+            let failures = self.freeze_error.is_some();
             self.wait_for_freeze();
+            // After a failure, the retry waits for the next rollover rather than spinning.
+            if let (Some(dir), false) = (storage, failures || self.freeze_error.is_some()) {
+                self.start_next_freeze(dir);
+            }
+        }
+    }
+
+    /// Starts freezing the oldest full segment still hot, unless a freeze is running.
+    fn start_next_freeze(&mut self, dir: &SegmentDir) {
+        if self.pending_freeze.is_some() {
+            return;
+        }
+        let waiting = self.set.frozen.iter().find_map(|s| match s {
+            Frozen::Hot {
+                seg,
+                log: Some(log),
+            } => Some((Arc::clone(seg), Arc::clone(log))),
+            _ => None,
+        });
+        let Some((seg, log)) = waiting else { return };
+        let dir = dir.clone();
+        let spawned = std::thread::Builder::new()
+            .name("redex-freeze".into())
+            .spawn(move || dir.seal(&seg, &log));
+        match spawned {
+            Ok(handle) => self.pending_freeze = Some(handle),
+            Err(e) => tracing::error!(error = %e, "could not start a freeze thread; will retry"),
         }
     }
 

@@ -25,11 +25,19 @@ const TMP_SUFFIX: &str = ".tmp";
 
 /// The open log file of the active segment, with a read-only mapping through which written
 /// frames are read back (the page cache is the only copy of the payloads).
-#[derive(Debug)]
 pub(crate) struct ActiveLog {
     pub(crate) file: Arc<File>,
     pub(crate) path: PathBuf,
     map: Bytes,
+}
+
+impl std::fmt::Debug for ActiveLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ActiveLog")
+            .field("path", &self.path)
+            .field("mapped", &self.map.len())
+            .finish()
+    }
 }
 
 impl ActiveLog {
@@ -238,7 +246,9 @@ impl SegmentDir {
                     log,
                 });
             }
-            if report.dropped_bytes == 0 {
+            // Complete means every frame up to where its successor starts survived.
+            let complete = report.dropped_bytes == 0 && later.first() == Some(&hot.next_seq());
+            if complete {
                 if hot.is_empty() {
                     remove(&log.path)?;
                 } else {
@@ -257,6 +267,11 @@ impl SegmentDir {
                         report.stop_reason.as_deref().unwrap_or("")
                     ),
                 ));
+            }
+            // Only well-formed logs are deleted as lying beyond the gap; anything else is not
+            // a crash artefact and is reported.
+            for &dropped in later {
+                self.check_log_header(dropped)?;
             }
             tracing::warn!(
                 path = %log.path.display(),
@@ -282,6 +297,18 @@ impl SegmentDir {
             active: HotSegment::new(next, LOG_HEADER_LEN as u64),
             log,
         })
+    }
+
+    /// Checks that the log named for `seq` has a valid header starting at `seq`.
+    fn check_log_header(&self, seq: u64) -> Result<()> {
+        let path = self.log_path(seq);
+        let file = File::open(&path).map_err(|e| RedexError::io("open", &path, e))?;
+        let mut head = [0u8; LOG_HEADER_LEN];
+        let got = file
+            .read_at(&mut head, 0)
+            .map_err(|e| RedexError::io("read", &path, e))?;
+        let base = log_file::decode_header(&path, &head[..got])?;
+        check_continuity(&path, seq, base, None)
     }
 
     /// Maps and replays an unfrozen log.

@@ -15,7 +15,6 @@ use crate::log_file;
 use crate::mmap::map_frozen;
 
 /// A sealed, read-only, memory-mapped segment.
-#[derive(Debug)]
 pub struct FrozenSegment {
     log_path: PathBuf,
     idx_path: PathBuf,
@@ -23,6 +22,16 @@ pub struct FrozenSegment {
     idx: Bytes,
     footer: Footer,
     layout: Layout,
+}
+
+impl std::fmt::Debug for FrozenSegment {
+    // A summary: the mappings hold payload bytes, which must not end up in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FrozenSegment")
+            .field("log_path", &self.log_path)
+            .field("footer", &self.footer)
+            .finish()
+    }
 }
 
 impl FrozenSegment {
@@ -165,7 +174,8 @@ impl FrozenSegment {
             }
             Err(why) => return Err(TierError::corrupt(&self.idx_path, rec_at, why)),
         };
-        if record_checksum(&payload) != rec.checksum() {
+        let ts = self.timestamp_ns(seq).unwrap_or(0);
+        if record_checksum(&payload, ts) != rec.checksum() {
             let (path, offset) = match rec.payload_ref() {
                 Ok(PayloadRef::InLog { offset, .. }) => (&self.log_path, u64::from(offset)),
                 _ => (&self.idx_path, rec_at),
@@ -173,10 +183,9 @@ impl FrozenSegment {
             return Err(TierError::corrupt(
                 path,
                 offset,
-                format!("payload checksum mismatch (seq {seq})"),
+                format!("checksum of payload and timestamp does not match (seq {seq})"),
             ));
         }
-        let ts = self.timestamp_ns(seq).unwrap_or(0);
         Ok(Some((payload, ts)))
     }
 

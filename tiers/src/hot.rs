@@ -35,7 +35,6 @@ struct HotEntry {
 }
 
 /// An in-memory index over a run of consecutive seqs starting at `base_seq`.
-#[derive(Debug)]
 pub struct HotSegment {
     base_seq: u64,
     frames: Vec<HotFrame>,
@@ -43,6 +42,19 @@ pub struct HotSegment {
     arena: BytesMut,
     log_len: u64,
     payload_bytes: u64,
+}
+
+impl std::fmt::Debug for HotSegment {
+    // A summary: the frames hold payload bytes, which must not end up in logs.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotSegment")
+            .field("base_seq", &self.base_seq)
+            .field("entries", &self.entries.len())
+            .field("frames", &self.frames.len())
+            .field("log_len", &self.log_len)
+            .field("payload_bytes", &self.payload_bytes)
+            .finish()
+    }
 }
 
 /// What a replay of a log file found.
@@ -216,7 +228,12 @@ impl HotSegment {
             let start = e.offset as usize;
             let payload = &f.bytes[start..start + e.len as usize];
             let file_offset = f.file_offset + u64::from(e.offset);
-            let rec = IndexRecord::new(self.base_seq + i as u64, file_offset as u32, payload);
+            let rec = IndexRecord::new(
+                self.base_seq + i as u64,
+                file_offset as u32,
+                payload,
+                f.timestamp_ns,
+            );
             (rec, f.timestamp_ns)
         })
     }

@@ -279,7 +279,7 @@ mod tests {
         let entries: Vec<_> = (0..5u64)
             .map(|i| {
                 (
-                    IndexRecord::new(10 + i, 32 + 40 * i as u32, &[i as u8; 12]),
+                    IndexRecord::new(10 + i, 32 + 40 * i as u32, &[i as u8; 12], 1000 + i),
                     1000 + i,
                 )
             })

@@ -6,7 +6,7 @@
 //! | 8..12  | `offset`     | u32 LE, payload offset inside the segment's log file           |
 //! | 12..16 | `len`        | u32 LE, payload length in bytes                                |
 //! | 16..20 | `flags_crc`  | u32 LE: bit 31 `INLINE`, bits 27..31 inline length, bits 0..27 |
-//! |        |              | the low 27 bits of the payload's crc32c                        |
+//! |        |              | the low 27 bits of the crc32c of payload then timestamp        |
 //!
 //! An inline record (payload of at most 8 bytes) stores the payload itself in bytes 8..16
 //! (zero-padded) and its length in bits 27..31; it never points into the log file.
@@ -57,15 +57,18 @@ pub enum PayloadRef {
     },
 }
 
-/// The checksum an index record keeps of a payload: crc32c truncated to 27 bits.
-pub fn record_checksum(payload: &[u8]) -> u32 {
-    crc32c::crc32c(payload) & CRC_MASK
+/// The checksum an index record keeps of its entry: the crc32c of the payload followed by the
+/// little-endian append timestamp, truncated to 27 bits. Covering the timestamp means a damaged
+/// time column fails the read instead of returning a wrong time.
+pub fn record_checksum(payload: &[u8], timestamp_ns: u64) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(payload), &timestamp_ns.to_le_bytes()) & CRC_MASK
 }
 
 impl IndexRecord {
-    /// A record for `payload`, which sits at `offset` of the log file when it is not inlined.
-    pub fn new(seq: u64, offset: u32, payload: &[u8]) -> Self {
-        let crc = record_checksum(payload);
+    /// A record for `payload`, appended at `timestamp_ns`, which sits at `offset` of the log
+    /// file when it is not inlined.
+    pub fn new(seq: u64, offset: u32, payload: &[u8], timestamp_ns: u64) -> Self {
+        let crc = record_checksum(payload, timestamp_ns);
         if payload.len() <= INLINE_MAX {
             let mut inline = [0u8; INLINE_MAX];
             inline[..payload.len()].copy_from_slice(payload);
@@ -149,12 +152,12 @@ mod tests {
 
     proptest! {
         #[test]
-        fn round_trips(seq: u64, offset: u32, payload in proptest::collection::vec(any::<u8>(), 0..40)) {
-            let rec = IndexRecord::new(seq, offset, &payload);
+        fn round_trips(seq: u64, offset: u32, ts: u64, payload in proptest::collection::vec(any::<u8>(), 0..40)) {
+            let rec = IndexRecord::new(seq, offset, &payload, ts);
             let bytes = bytemuck::bytes_of(&rec).to_vec();
             let back: IndexRecord = *bytemuck::from_bytes(&bytes);
             prop_assert_eq!(back.seq(), seq);
-            prop_assert_eq!(back.checksum(), record_checksum(&payload));
+            prop_assert_eq!(back.checksum(), record_checksum(&payload, ts));
             prop_assert_eq!(back.payload_len() as usize, payload.len());
             match back.payload_ref() {
                 Ok(PayloadRef::Inline { bytes, len }) => {
