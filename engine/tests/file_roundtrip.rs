@@ -1,5 +1,6 @@
 //! Goal: the basic contract of a file, heap-only and persistent: appends get dense seqs, reads
 //! return the same bytes, a reopened persistent file has everything, rollover is transparent.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use redex::{ChannelName, Redex, RedexError, RedexFileConfig};
 

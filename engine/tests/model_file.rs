@@ -1,6 +1,7 @@
 //! Goal: a `RedexFile` behaves exactly like a `Vec<Vec<u8>>` with a retained head, for random
 //! sequences of appends, batches, reads, syncs, reopens and retention limits, heap-only and
 //! persistent, across segment rollovers.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use proptest::prelude::*;
 use redex::{ChannelName, Redex, RedexError, RedexFile, RedexFileConfig, Retention};
@@ -38,7 +39,11 @@ fn retention() -> impl Strategy<Value = Retention> {
         proptest::option::weighted(0.3, 1u64..60),
         proptest::option::weighted(0.3, 1u64..3000),
     )
-        .prop_map(|(events, bytes)| Retention { max_events: events, max_bytes: bytes, max_age: None })
+        .prop_map(|(events, bytes)| Retention {
+            max_events: events,
+            max_bytes: bytes,
+            max_age: None,
+        })
 }
 
 /// The model: every payload ever appended and the retained head.
@@ -56,7 +61,10 @@ impl Model {
             self.head = self.head.max(next.saturating_sub(max));
         }
         if let Some(max) = self.retention.max_bytes {
-            let mut bytes: u64 = self.entries[self.head as usize..].iter().map(|p| p.len() as u64).sum();
+            let mut bytes: u64 = self.entries[self.head as usize..]
+                .iter()
+                .map(|p| p.len() as u64)
+                .sum();
             while bytes > max {
                 bytes -= self.entries[self.head as usize].len() as u64;
                 self.head += 1;
@@ -66,19 +74,34 @@ impl Model {
 }
 
 fn open(redex: &Redex, cfg: &RedexFileConfig) -> RedexFile {
-    redex.open_file(&ChannelName::new("model/log").unwrap(), cfg.clone()).unwrap()
+    redex
+        .open_file(&ChannelName::new("model/log").unwrap(), cfg.clone())
+        .unwrap()
 }
 
-fn run(ops: Vec<Op>, retention: Retention, persistent: bool, seg_events: u64) -> Result<(), TestCaseError> {
+fn run(
+    ops: Vec<Op>,
+    retention: Retention,
+    persistent: bool,
+    seg_events: u64,
+) -> Result<(), TestCaseError> {
     let dir = tempfile::tempdir().unwrap();
     let cfg = RedexFileConfig::default()
         .with_persistent(persistent)
         .with_segment_bytes_max(4096)
         .with_segment_events_max(seg_events)
         .with_retention(retention);
-    let mut redex = if persistent { Redex::with_persistent_dir(dir.path()).unwrap() } else { Redex::new() };
+    let mut redex = if persistent {
+        Redex::with_persistent_dir(dir.path()).unwrap()
+    } else {
+        Redex::new()
+    };
     let mut file = open(&redex, &cfg);
-    let mut model = Model { entries: Vec::new(), head: 0, retention };
+    let mut model = Model {
+        entries: Vec::new(),
+        head: 0,
+        retention,
+    };
     for op in ops {
         match op {
             Op::Append(p) => {
@@ -109,7 +132,9 @@ fn run(ops: Vec<Op>, retention: Retention, persistent: bool, seg_events: u64) ->
                 Ok(events) => {
                     prop_assert!(a >= model.head);
                     let end = b.min(model.entries.len() as u64);
-                    let expect: Vec<&[u8]> = (a..end.max(a)).map(|s| &model.entries[s as usize][..]).collect();
+                    let expect: Vec<&[u8]> = (a..end.max(a))
+                        .map(|s| &model.entries[s as usize][..])
+                        .collect();
                     let got: Vec<&[u8]> = events.iter().map(|e| &e.payload[..]).collect();
                     prop_assert_eq!(got, expect);
                     for (i, e) in events.iter().enumerate() {
@@ -132,7 +157,10 @@ fn run(ops: Vec<Op>, retention: Retention, persistent: bool, seg_events: u64) ->
         }
         prop_assert_eq!(file.next_seq(), model.entries.len() as u64);
         prop_assert_eq!(file.head_seq(), model.head);
-        let bytes: u64 = model.entries[model.head as usize..].iter().map(|p| p.len() as u64).sum();
+        let bytes: u64 = model.entries[model.head as usize..]
+            .iter()
+            .map(|p| p.len() as u64)
+            .sum();
         prop_assert_eq!(file.retained_bytes(), bytes);
     }
     Ok(())

@@ -1,6 +1,7 @@
 //! Goal: age retention is measured from persisted timestamps (it survives a restart), retention
 //! deletes whole frozen segments from disk, and every fsync policy keeps data and fsyncs in the
 //! background.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
 //! Goal: `tail(from)` delivers stored entries then live appends in seq order with no gap and no
 //! duplicate, even while appends race with the subscription; a slow subscriber gets `Lagged`
 //! instead of growing memory; a tail below the head gets `Evicted`; closing ends the stream.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use std::time::Duration;
 
