@@ -176,14 +176,18 @@ impl FrozenSegment {
         };
         let ts = self.timestamp_ns(seq).unwrap_or(0);
         if record_checksum(&payload, ts) != rec.checksum() {
-            let (path, offset) = match rec.payload_ref() {
-                Ok(PayloadRef::InLog { offset, .. }) => (&self.log_path, u64::from(offset)),
-                _ => (&self.idx_path, rec_at),
+            // Either the payload, its timestamp or the record itself is damaged: name the
+            // record, and the payload's place in the log.
+            let payload_at = match rec.payload_ref() {
+                Ok(PayloadRef::InLog { offset, .. }) => {
+                    format!(", payload at byte {offset} of {}", self.log_path.display())
+                }
+                _ => String::new(),
             };
             return Err(TierError::corrupt(
-                path,
-                offset,
-                format!("checksum of payload and timestamp does not match (seq {seq})"),
+                &self.idx_path,
+                rec_at,
+                format!("seq {seq}: checksum of payload and timestamp does not match{payload_at}"),
             ));
         }
         Ok(Some((payload, ts)))
