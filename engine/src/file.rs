@@ -196,6 +196,7 @@ impl RedexFile {
         }
         let ts = now_ns().max(st.last_ts);
         let first_seq = st.set.next_seq();
+        let payload_bytes_before = st.set.active.payload_bytes();
         let too_large = |_| RedexError::BatchTooLarge {
             bytes: frame_len,
             limit: SEGMENT_BYTES_MAX,
@@ -239,8 +240,7 @@ impl RedexFile {
             }
         }
         st.last_ts = ts;
-        let bytes: u64 = payloads.iter().map(|p| p.as_ref().len() as u64).sum();
-        st.head.retained_bytes += bytes;
+        st.head.retained_bytes += st.set.active.payload_bytes() - payload_bytes_before;
         if let Some(s) = &st.syncer {
             s.note_append(count, frame_len);
         }

@@ -86,8 +86,14 @@ pub fn encode<P: AsRef<[u8]>, B: BufMut + DerefMut<Target = [u8]>>(
     out.put_u64_le(timestamp_ns);
     out.put_u32_le(body_len);
     out.put_u32_le(0);
-    for p in payloads {
-        out.put_u32_le(p.as_ref().len() as u32);
+    // The length table goes out in blocks, one copy per block instead of one per entry.
+    const BLOCK: usize = 64;
+    let mut block = [0u8; BLOCK * LEN_FIELD];
+    for group in payloads.chunks(BLOCK) {
+        for (slot, p) in block.chunks_exact_mut(LEN_FIELD).zip(group) {
+            slot.copy_from_slice(&(p.as_ref().len() as u32).to_le_bytes());
+        }
+        out.put_slice(&block[..group.len() * LEN_FIELD]);
     }
     for p in payloads {
         out.put_slice(p.as_ref());

@@ -15,8 +15,11 @@ use bytes::{Bytes, BytesMut};
 use crate::frame::{self, FrameError, FRAME_HEADER_LEN};
 use crate::index_record::IndexRecord;
 
-/// Smallest arena allocation; frames are packed into it until it is full.
-const ARENA_CHUNK_BYTES: usize = 256 * 1024;
+/// First arena allocation of a heap-only segment; each later one doubles, up to
+/// [`ARENA_CHUNK_BYTES_MAX`], so small logs stay small and large ones fault in huge pages.
+const ARENA_CHUNK_BYTES_MIN: usize = 64 * 1024;
+/// Largest arena allocation (two huge pages, so at least one aligned huge page fits).
+const ARENA_CHUNK_BYTES_MAX: usize = 2 * crate::mmap::HUGE_PAGE_BYTES;
 
 #[derive(Debug, Clone)]
 struct HotFrame {
@@ -40,6 +43,8 @@ pub struct HotSegment {
     frames: Vec<HotFrame>,
     entries: Vec<HotEntry>,
     arena: BytesMut,
+    /// Size of the last arena allocation.
+    arena_chunk_bytes: usize,
     log_len: u64,
     payload_bytes: u64,
 }
@@ -80,6 +85,7 @@ impl HotSegment {
             frames: Vec::new(),
             entries: Vec::new(),
             arena: BytesMut::new(),
+            arena_chunk_bytes: 0,
             log_len: header_len,
             payload_bytes: 0,
         }
@@ -124,7 +130,10 @@ impl HotSegment {
     ) -> Result<(), BatchTooLarge> {
         let frame_len = frame::encoded_len(payloads).ok_or(BatchTooLarge)?;
         if self.arena.capacity() - self.arena.len() < frame_len {
-            self.arena = BytesMut::with_capacity(frame_len.max(ARENA_CHUNK_BYTES));
+            self.arena_chunk_bytes =
+                (self.arena_chunk_bytes * 2).clamp(ARENA_CHUNK_BYTES_MIN, ARENA_CHUNK_BYTES_MAX);
+            self.arena = BytesMut::with_capacity(frame_len.max(self.arena_chunk_bytes));
+            crate::mmap::advise_huge_pages(&mut self.arena);
         }
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
         let first_seq = self.next_seq();
