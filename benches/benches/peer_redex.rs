@@ -50,9 +50,8 @@ fn channel(label: &str) -> ChannelName {
 }
 
 fn open_log(workload: Workload) -> PeerLog {
-    let dir = workload
-        .is_persistent()
-        .then(|| workload::temp_log_dir().expect("temporary directory"));
+    let dir =
+        workload.is_persistent().then(|| workload::temp_log_dir().expect("temporary directory"));
     open_in(dir, &channel(workload.name()))
 }
 
@@ -60,25 +59,14 @@ fn open_log(workload: Workload) -> PeerLog {
 fn open_in(dir: Option<tempfile::TempDir>, name: &ChannelName) -> PeerLog {
     if let Some(dir) = dir {
         let redex = Redex::new().with_persistent_dir(dir.path());
-        let config = RedexFileConfig::default()
-            .with_persistent(true)
-            .with_fsync_policy(FsyncPolicy::Never);
+        let config =
+            RedexFileConfig::default().with_persistent(true).with_fsync_policy(FsyncPolicy::Never);
         let file = redex.open_file(name, config).expect("open persistent log");
-        PeerLog {
-            file,
-            _redex: redex,
-            dir: Some(dir),
-        }
+        PeerLog { file, _redex: redex, dir: Some(dir) }
     } else {
         let redex = Redex::new();
-        let file = redex
-            .open_file(name, RedexFileConfig::default())
-            .expect("open heap log");
-        PeerLog {
-            file,
-            _redex: redex,
-            dir: None,
-        }
+        let file = redex.open_file(name, RedexFileConfig::default()).expect("open heap log");
+        PeerLog { file, _redex: redex, dir: None }
     }
 }
 
@@ -136,17 +124,14 @@ fn bench_appends(c: &mut Criterion) {
 /// and reopened after the prefill, so reads see what a restarted process would see.
 fn prefilled_log(workload: Workload) -> PeerLog {
     let name = channel(workload.name());
-    let dir = workload
-        .is_persistent()
-        .then(|| workload::temp_log_dir().expect("temporary directory"));
+    let dir =
+        workload.is_persistent().then(|| workload::temp_log_dir().expect("temporary directory"));
     let mut log = open_in(dir, &name);
     let batch = to_bytes(workload::batch(1024, SMALL_PAYLOAD_BYTES));
     let mut appended = 0;
     while appended < READ_EVENTS {
         let n = (READ_EVENTS - appended).min(batch.len() as u64) as usize;
-        log.file
-            .append_batch(batch.get(..n).expect("n <= batch length"))
-            .expect("prefill");
+        log.file.append_batch(batch.get(..n).expect("n <= batch length")).expect("prefill");
         appended += n as u64;
     }
     if workload.is_persistent() {

@@ -47,9 +47,8 @@ fn channel(label: &str) -> ChannelName {
 }
 
 fn open_log(workload: Workload) -> BenchLog {
-    let dir = workload
-        .is_persistent()
-        .then(|| workload::temp_log_dir().expect("temporary directory"));
+    let dir =
+        workload.is_persistent().then(|| workload::temp_log_dir().expect("temporary directory"));
     open_in(dir, &channel(workload.name()))
 }
 
@@ -57,25 +56,14 @@ fn open_log(workload: Workload) -> BenchLog {
 fn open_in(dir: Option<tempfile::TempDir>, name: &ChannelName) -> BenchLog {
     if let Some(dir) = dir {
         let redex = Redex::with_persistent_dir(dir.path()).expect("persistent manager");
-        let config = RedexFileConfig::default()
-            .with_persistent(true)
-            .with_fsync_policy(FsyncPolicy::Never);
+        let config =
+            RedexFileConfig::default().with_persistent(true).with_fsync_policy(FsyncPolicy::Never);
         let file = redex.open_file(name, config).expect("open persistent log");
-        BenchLog {
-            file,
-            _redex: redex,
-            dir: Some(dir),
-        }
+        BenchLog { file, _redex: redex, dir: Some(dir) }
     } else {
         let redex = Redex::new();
-        let file = redex
-            .open_file(name, RedexFileConfig::default())
-            .expect("open heap log");
-        BenchLog {
-            file,
-            _redex: redex,
-            dir: None,
-        }
+        let file = redex.open_file(name, RedexFileConfig::default()).expect("open heap log");
+        BenchLog { file, _redex: redex, dir: None }
     }
 }
 
@@ -104,10 +92,8 @@ fn bench_appends(c: &mut Criterion) {
                 })
             });
         } else {
-            let batch = workload::batch(
-                workload.events_per_iteration() as usize,
-                workload.payload_bytes(),
-            );
+            let batch =
+                workload::batch(workload.events_per_iteration() as usize, workload.payload_bytes());
             group.bench_function(workload.name(), |b| {
                 b.iter_custom(|iters| {
                     workload::timed_rotating(
@@ -129,17 +115,14 @@ fn bench_appends(c: &mut Criterion) {
 /// and reopened after the prefill, so reads see what a restarted process would see.
 fn prefilled_log(workload: Workload) -> BenchLog {
     let name = channel(workload.name());
-    let dir = workload
-        .is_persistent()
-        .then(|| workload::temp_log_dir().expect("temporary directory"));
+    let dir =
+        workload.is_persistent().then(|| workload::temp_log_dir().expect("temporary directory"));
     let mut log = open_in(dir, &name);
     let batch = workload::batch(1024, SMALL_PAYLOAD_BYTES);
     let mut appended = 0;
     while appended < READ_EVENTS {
         let n = (READ_EVENTS - appended).min(batch.len() as u64) as usize;
-        log.file
-            .append_batch(batch.get(..n).expect("n <= batch length"))
-            .expect("prefill");
+        log.file.append_batch(batch.get(..n).expect("n <= batch length")).expect("prefill");
         appended += n as u64;
     }
     if workload.is_persistent() {

@@ -130,21 +130,12 @@ impl Latency {
     pub fn from_samples(samples: &[Duration]) -> io::Result<Self> {
         let mut us: Vec<f64> = samples.iter().map(|d| d.as_secs_f64() * 1e6).collect();
         us.sort_by(f64::total_cmp);
-        let (Some(&min), Some(&max), Some(median), Some(p99)) = (
-            us.first(),
-            us.last(),
-            median_sorted(&us),
-            percentile_sorted(&us, 0.99),
-        ) else {
+        let (Some(&min), Some(&max), Some(median), Some(p99)) =
+            (us.first(), us.last(), median_sorted(&us), percentile_sorted(&us, 0.99))
+        else {
             return Err(io::Error::other("latency measurement took no samples"));
         };
-        Ok(Self {
-            median_us: median,
-            p99_us: p99,
-            min_us: min,
-            max_us: max,
-            samples: us.len(),
-        })
+        Ok(Self { median_us: median, p99_us: p99, min_us: min, max_us: max, samples: us.len() })
     }
 }
 
@@ -174,21 +165,9 @@ pub struct MachineLimits {
 impl fmt::Display for MachineLimits {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "memcpy bandwidth:                   {}", self.memcpy)?;
-        writeln!(
-            f,
-            "sequential write, no fdatasync:     {}",
-            self.write_buffered
-        )?;
-        writeln!(
-            f,
-            "sequential write, final fdatasync:  {}",
-            self.write_durable
-        )?;
-        write!(
-            f,
-            "write {FSYNC_WRITE_BYTES} B + fdatasync latency:   {}",
-            self.fsync
-        )
+        writeln!(f, "sequential write, no fdatasync:     {}", self.write_buffered)?;
+        writeln!(f, "sequential write, final fdatasync:  {}", self.write_durable)?;
+        write!(f, "write {FSYNC_WRITE_BYTES} B + fdatasync latency:   {}", self.fsync)
     }
 }
 

@@ -192,9 +192,7 @@ pub fn unique_channel(label: &str) -> String {
 /// under the system temporary directory otherwise.
 pub fn temp_log_dir() -> std::io::Result<tempfile::TempDir> {
     match std::env::var_os("REDEX_BENCH_DIR") {
-        Some(base) => tempfile::Builder::new()
-            .prefix("redex-bench-")
-            .tempdir_in(base),
+        Some(base) => tempfile::Builder::new().prefix("redex-bench-").tempdir_in(base),
         None => tempfile::Builder::new().prefix("redex-bench-").tempdir(),
     }
 }

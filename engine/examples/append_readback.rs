@@ -58,9 +58,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rate = |d: std::time::Duration| seq as f64 / d.as_secs_f64() / 1e6;
     println!("appended {seq} x {PAYLOAD_BYTES} B in batches of {BATCH}: {append:?} ({:.2} M events/s, synced)", rate(append));
     println!("reopened in {reopen:?}");
-    println!(
-        "read back and verified {checked} events: {read:?} ({:.2} M events/s)",
-        rate(read)
-    );
+    println!("read back and verified {checked} events: {read:?} ({:.2} M events/s)", rate(read));
     Ok(())
 }

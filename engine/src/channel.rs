@@ -30,12 +30,7 @@ impl ChannelName {
     /// Validates `name`.
     pub fn new(name: impl Into<String>) -> Result<Self> {
         let name = name.into();
-        let reject = |reason| {
-            Err(RedexError::InvalidChannelName {
-                name: name.clone(),
-                reason,
-            })
-        };
+        let reject = |reason| Err(RedexError::InvalidChannelName { name: name.clone(), reason });
         if name.is_empty() {
             return reject("empty");
         }
@@ -54,10 +49,7 @@ impl ChannelName {
             if part.starts_with('.') {
                 return reject("a part starts with '.' (includes '.' and '..')");
             }
-            if !part
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
-            {
+            if !part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
                 return reject("only ASCII letters, digits, '_', '-', '.' and '/' are allowed");
             }
         }
@@ -125,10 +117,7 @@ mod tests {
             "a\0b", "é", &long_part, &long_name, &deep,
         ] {
             assert!(
-                matches!(
-                    ChannelName::new(bad),
-                    Err(RedexError::InvalidChannelName { .. })
-                ),
+                matches!(ChannelName::new(bad), Err(RedexError::InvalidChannelName { .. })),
                 "{bad:?} accepted"
             );
         }

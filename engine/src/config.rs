@@ -212,21 +212,15 @@ impl RedexFileConfig {
             FsyncPolicy::Interval(d) | FsyncPolicy::IntervalOrBytes { period: d, .. }
                 if d.is_zero() =>
             {
-                return Err(RedexError::InvalidConfig(
-                    "fsync interval must be non-zero".into(),
-                ));
+                return Err(RedexError::InvalidConfig("fsync interval must be non-zero".into()));
             }
             FsyncPolicy::IntervalOrBytes { max_bytes: 0, .. } => {
-                return Err(RedexError::InvalidConfig(
-                    "fsync max_bytes must be non-zero".into(),
-                ));
+                return Err(RedexError::InvalidConfig("fsync max_bytes must be non-zero".into()));
             }
             _ => {}
         }
         if self.retention.max_events == Some(0) {
-            return Err(RedexError::InvalidConfig(
-                "retention max_events must be non-zero".into(),
-            ));
+            return Err(RedexError::InvalidConfig("retention max_events must be non-zero".into()));
         }
         Ok(())
     }

@@ -119,11 +119,7 @@ pub enum RedexError {
 
 impl RedexError {
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        RedexError::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        RedexError::Io { op, path: path.into(), source }
     }
 
     pub(crate) fn corrupt(
@@ -131,43 +127,23 @@ impl RedexError {
         offset: u64,
         reason: impl Into<String>,
     ) -> Self {
-        RedexError::Corrupt {
-            path: path.into(),
-            offset,
-            reason: reason.into(),
-        }
+        RedexError::Corrupt { path: path.into(), offset, reason: reason.into() }
     }
 }
 
 impl From<TierError> for RedexError {
     fn from(e: TierError) -> Self {
         match e {
-            TierError::Corrupt {
-                path,
-                offset,
-                reason,
-            } => RedexError::Corrupt {
-                path,
-                offset,
-                reason,
-            },
-            TierError::UnsupportedVersion {
-                path,
-                what,
-                found,
-                supported,
-            } => RedexError::UnsupportedVersion {
-                path,
-                what,
-                found,
-                supported,
-            },
+            TierError::Corrupt { path, offset, reason } => {
+                RedexError::Corrupt { path, offset, reason }
+            }
+            TierError::UnsupportedVersion { path, what, found, supported } => {
+                RedexError::UnsupportedVersion { path, what, found, supported }
+            }
             TierError::Io { op, path, source } => RedexError::Io { op, path, source },
-            other => RedexError::Corrupt {
-                path: PathBuf::new(),
-                offset: 0,
-                reason: other.to_string(),
-            },
+            other => {
+                RedexError::Corrupt { path: PathBuf::new(), offset: 0, reason: other.to_string() }
+            }
         }
     }
 }

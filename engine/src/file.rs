@@ -96,36 +96,15 @@ impl RedexFile {
             Some(dir) => {
                 let rec = dir.recover()?;
                 let frozen = rec.frozen.into_iter().map(Frozen::Mapped).collect();
-                (
-                    SegmentSet {
-                        frozen,
-                        active: rec.active,
-                    },
-                    Some(rec.log),
-                )
+                (SegmentSet { frozen, active: rec.active }, Some(rec.log))
             }
-            None => (
-                SegmentSet {
-                    frozen: VecDeque::new(),
-                    active: HotSegment::new(0, 0),
-                },
-                None,
-            ),
+            None => (SegmentSet { frozen: VecDeque::new(), active: HotSegment::new(0, 0) }, None),
         };
         let retained_bytes =
             set.frozen.iter().map(Frozen::payload_bytes).sum::<u64>() + set.active.payload_bytes();
-        let head = Head {
-            seq: set.first_seq(),
-            retained_bytes,
-        };
-        let last_ts = set
-            .next_seq()
-            .checked_sub(1)
-            .and_then(|s| set.timestamp_ns(s))
-            .unwrap_or(0);
-        let syncer = log
-            .as_ref()
-            .and_then(|l| Syncer::start(config.fsync_policy(), l));
+        let head = Head { seq: set.first_seq(), retained_bytes };
+        let last_ts = set.next_seq().checked_sub(1).and_then(|s| set.timestamp_ns(s)).unwrap_or(0);
+        let syncer = log.as_ref().and_then(|l| Syncer::start(config.fsync_policy(), l));
         let mut state = FileState {
             set,
             log,
@@ -140,16 +119,8 @@ impl RedexFile {
             poisoned: None,
         };
         state.enforce_retention(&config, storage.as_ref(), now_ns())?;
-        let inner = FileInner {
-            channel,
-            config,
-            state: RwLock::new(state),
-            storage,
-            _lock: lock,
-        };
-        Ok(RedexFile {
-            inner: Arc::new(inner),
-        })
+        let inner = FileInner { channel, config, state: RwLock::new(state), storage, _lock: lock };
+        Ok(RedexFile { inner: Arc::new(inner) })
     }
 
     /// The channel this file was opened as.
@@ -176,9 +147,8 @@ impl RedexFile {
         let frame_len = frame::encoded_len(payloads)
             .map(|l| l as u64)
             .filter(|&l| l + LOG_HEADER_LEN as u64 <= SEGMENT_BYTES_MAX)
-            .ok_or_else(|| RedexError::BatchTooLarge {
-                bytes: payloads.iter().map(|p| p.as_ref().len() as u64).sum(),
-                limit: SEGMENT_BYTES_MAX - LOG_HEADER_LEN as u64,
+            .ok_or_else(|| {
+                batch_too_large(payloads.iter().map(|p| p.as_ref().len() as u64).sum())
             })?;
         let mut st = self.inner.state.write();
         self.check_writable(&st)?;
@@ -197,47 +167,9 @@ impl RedexFile {
         let ts = now_ns().max(st.last_ts);
         let first_seq = st.set.next_seq();
         let payload_bytes_before = st.set.active.payload_bytes();
-        let too_large = |_| RedexError::BatchTooLarge {
-            bytes: frame_len,
-            limit: SEGMENT_BYTES_MAX,
-        };
         match &self.inner.storage {
-            None => st.set.active.append(payloads, ts).map_err(too_large)?,
-            Some(dir) => {
-                let st = &mut *st;
-                if st.log.is_none() {
-                    let log = dir.create_log(st.set.active.base_seq())?;
-                    if let Some(s) = &st.syncer {
-                        s.set_log(&log);
-                    }
-                    st.log = Some(log);
-                }
-                let Some(log) = st.log.as_mut() else {
-                    return Err(self.closed_error());
-                };
-                let offset = st.set.active.log_len();
-                st.set
-                    .active
-                    .encode_frame(&mut st.scratch, payloads, ts)
-                    .map_err(too_large)?;
-                log.ensure_mapped(offset + frame_len)?;
-                if let Err(failure) = log.write_frame(&st.scratch, offset) {
-                    return Err(match failure {
-                        Ok(err) => err,
-                        Err(poison) => {
-                            st.poisoned = Some(poison.to_string());
-                            poison
-                        }
-                    });
-                }
-                let written = log.view(offset, st.scratch.len());
-                st.set
-                    .active
-                    .push_written(written, ts, payloads.iter().map(|p| p.as_ref().len()));
-                if st.scratch.capacity() > SCRATCH_KEEP_BYTES {
-                    st.scratch = Vec::new();
-                }
-            }
+            None => st.set.active.append(payloads, ts).map_err(|_| batch_too_large(frame_len))?,
+            Some(dir) => st.append_to_log(dir, payloads, ts, frame_len)?,
         }
         st.last_ts = ts;
         st.head.retained_bytes += st.set.active.payload_bytes() - payload_bytes_before;
@@ -247,11 +179,7 @@ impl RedexFile {
         if let Some(tx) = st.tail_tx.as_ref().filter(|tx| tx.receiver_count() > 0) {
             for seq in first_seq..first_seq + count {
                 if let Some((payload, _)) = st.set.active.get(seq) {
-                    let _ = tx.send(RedexEvent {
-                        seq,
-                        timestamp_ns: ts,
-                        payload,
-                    });
+                    let _ = tx.send(RedexEvent { seq, timestamp_ns: ts, payload });
                 }
             }
         }
@@ -275,9 +203,7 @@ impl RedexFile {
     }
 
     fn closed_error(&self) -> RedexError {
-        RedexError::Closed {
-            channel: self.inner.channel.to_string(),
-        }
+        RedexError::Closed { channel: self.inner.channel.to_string() }
     }
 
     /// Starts a new active segment. A heap-only file keeps the full one in memory; a
@@ -288,26 +214,15 @@ impl RedexFile {
         let next = st.set.next_seq();
         let Some(dir) = &self.inner.storage else {
             let full = std::mem::replace(&mut st.set.active, HotSegment::new(next, 0));
-            st.set.frozen.push_back(Frozen::Hot {
-                seg: Arc::new(full),
-                log: None,
-            });
+            st.set.frozen.push_back(Frozen::Hot { seg: Arc::new(full), log: None });
             return Ok(());
         };
         st.wait_for_freeze();
         let new_log = dir.create_log(next)?;
-        if let Some(s) = &st.syncer {
-            s.set_log(&new_log);
-        }
-        let full = std::mem::replace(
-            &mut st.set.active,
-            HotSegment::new(next, LOG_HEADER_LEN as u64),
-        );
-        let old_log = st.log.replace(new_log).map(Arc::new);
-        st.set.frozen.push_back(Frozen::Hot {
-            seg: Arc::new(full),
-            log: old_log,
-        });
+        let full =
+            std::mem::replace(&mut st.set.active, HotSegment::new(next, LOG_HEADER_LEN as u64));
+        let old_log = st.set_active_log(new_log).map(Arc::new);
+        st.set.frozen.push_back(Frozen::Hot { seg: Arc::new(full), log: old_log });
         st.start_next_freeze(dir);
         Ok(())
     }
@@ -346,10 +261,7 @@ impl RedexFile {
             return Err(self.closed_error());
         }
         if seq < st.head.seq {
-            return Err(RedexError::Evicted {
-                requested: seq,
-                head: st.head.seq,
-            });
+            return Err(RedexError::Evicted { requested: seq, head: st.head.seq });
         }
         Ok(st.set.get(seq)?.map(|(payload, timestamp_ns)| RedexEvent {
             seq,
@@ -369,19 +281,12 @@ impl RedexFile {
             return Err(self.closed_error());
         }
         if start < st.head.seq {
-            return Err(RedexError::Evicted {
-                requested: start,
-                head: st.head.seq,
-            });
+            return Err(RedexError::Evicted { requested: start, head: st.head.seq });
         }
         let end = end.min(st.set.next_seq());
         let mut out = Vec::with_capacity(end.saturating_sub(start).min(READ_PREALLOC_MAX) as usize);
         st.set.for_each(start, end, |seq, payload, timestamp_ns| {
-            out.push(RedexEvent {
-                seq,
-                timestamp_ns,
-                payload,
-            });
+            out.push(RedexEvent { seq, timestamp_ns, payload });
         })?;
         Ok(out)
     }
@@ -435,12 +340,7 @@ impl RedexFile {
 
     /// Background fsyncs completed by the fsync policy so far.
     pub fn policy_fsyncs(&self) -> u64 {
-        self.inner
-            .state
-            .read()
-            .syncer
-            .as_ref()
-            .map_or(0, Syncer::fsyncs)
+        self.inner.state.read().syncer.as_ref().map_or(0, Syncer::fsyncs)
     }
 
     /// Subscribes to live appends and returns the seq the first live event will have. Called
@@ -451,17 +351,14 @@ impl RedexFile {
             return Err(self.closed_error());
         }
         let capacity = self.inner.config.tail_buffer_events();
-        let tx = st
-            .tail_tx
-            .get_or_insert_with(|| broadcast::channel(capacity).0);
+        let tx = st.tail_tx.get_or_insert_with(|| broadcast::channel(capacity).0);
         let rx = tx.subscribe();
         Ok((rx, st.set.next_seq(), st.head.seq))
     }
 }
 
 fn fsync((file, path): &(Arc<File>, PathBuf)) -> Result<()> {
-    file.sync_data()
-        .map_err(|e| RedexError::io("fsync", path, e))
+    file.sync_data().map_err(|e| RedexError::io("fsync", path, e))
 }
 
 impl Drop for FileInner {
@@ -471,15 +368,68 @@ impl Drop for FileInner {
     }
 }
 
+fn batch_too_large(frame_len: u64) -> RedexError {
+    RedexError::BatchTooLarge { bytes: frame_len, limit: SEGMENT_BYTES_MAX - LOG_HEADER_LEN as u64 }
+}
+
 impl FileState {
+    /// Makes `log` the active log (and the fsync thread's target); returns the previous one.
+    fn set_active_log(&mut self, log: ActiveLog) -> Option<ActiveLog> {
+        if let Some(s) = &self.syncer {
+            s.set_log(&log);
+        }
+        self.log.replace(log)
+    }
+
+    /// The persistent half of an append: encode the frame, write it with one `pwrite` at the
+    /// end of the active log, then index it as seen through the log's mapping. Nothing is
+    /// indexed unless the write succeeded; a write that fails is cut back off the file.
+    fn append_to_log<P: AsRef<[u8]>>(
+        &mut self,
+        dir: &SegmentDir,
+        payloads: &[P],
+        ts: u64,
+        frame_len: u64,
+    ) -> Result<()> {
+        let log = match self.log.take() {
+            Some(log) => log,
+            None => {
+                // A rollover created the segment but could not create its log; retry now.
+                let log = dir.create_log(self.set.active.base_seq())?;
+                if let Some(s) = &self.syncer {
+                    s.set_log(&log);
+                }
+                log
+            }
+        };
+        let log = self.log.insert(log);
+        let offset = self.set.active.log_len();
+        self.set
+            .active
+            .encode_frame(&mut self.scratch, payloads, ts)
+            .map_err(|_| batch_too_large(frame_len))?;
+        log.ensure_mapped(offset + frame_len)?;
+        if let Err(failure) = log.write_frame(&self.scratch, offset) {
+            return Err(match failure {
+                Ok(err) => err,
+                Err(poison) => {
+                    self.poisoned = Some(poison.to_string());
+                    poison
+                }
+            });
+        }
+        let written = log.view(offset, self.scratch.len());
+        self.set.active.push_written(written, ts, payloads.iter().map(|p| p.as_ref().len()));
+        if self.scratch.capacity() > SCRATCH_KEEP_BYTES {
+            self.scratch = Vec::new();
+        }
+        Ok(())
+    }
+
     /// Installs the result of a background freeze that has finished, if any, and starts the
     /// next one if another full segment is waiting.
     fn install_finished_freeze(&mut self, storage: Option<&SegmentDir>) {
-        if self
-            .pending_freeze
-            .as_ref()
-            .is_some_and(JoinHandle::is_finished)
-        {
+        if self.pending_freeze.as_ref().is_some_and(JoinHandle::is_finished) {
             let failures = self.freeze_error.is_some();
             self.wait_for_freeze();
             // After a failure, the retry waits for the next rollover rather than spinning.
@@ -495,10 +445,7 @@ impl FileState {
             return;
         }
         let waiting = self.set.frozen.iter().find_map(|s| match s {
-            Frozen::Hot {
-                seg,
-                log: Some(log),
-            } => Some((Arc::clone(seg), Arc::clone(log))),
+            Frozen::Hot { seg, log: Some(log) } => Some((Arc::clone(seg), Arc::clone(log))),
             _ => None,
         });
         let Some((seg, log)) = waiting else { return };
@@ -518,9 +465,7 @@ impl FileState {
             return;
         };
         let result = handle.join().unwrap_or_else(|_| {
-            Err(RedexError::InvalidConfig(
-                "the freeze thread panicked".into(),
-            ))
+            Err(RedexError::InvalidConfig("the freeze thread panicked".into()))
         });
         match result {
             Ok(frozen) => {
@@ -542,16 +487,8 @@ impl FileState {
             return Some(e);
         }
         let err = self.syncer.as_ref().and_then(Syncer::take_error)?;
-        let path = self
-            .log
-            .as_ref()
-            .map(|l| l.path.clone())
-            .unwrap_or_default();
-        Some(RedexError::io(
-            "background fsync",
-            path,
-            std::io::Error::other(err),
-        ))
+        let path = self.log.as_ref().map(|l| l.path.clone()).unwrap_or_default();
+        Some(RedexError::io("background fsync", path, std::io::Error::other(err)))
     }
 
     /// File handles whose data may not be durable yet: the active log and the logs of full
@@ -561,10 +498,7 @@ impl FileState {
             Frozen::Hot { log: Some(log), .. } => Some(&**log),
             _ => None,
         });
-        hot_logs
-            .chain(self.log.as_ref())
-            .map(|l| (Arc::clone(&l.file), l.path.clone()))
-            .collect()
+        hot_logs.chain(self.log.as_ref()).map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
     }
 
     /// Moves the retained head and deletes segments wholly below it.

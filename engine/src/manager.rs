@@ -63,11 +63,7 @@ impl Redex {
     /// A manager without a directory: every file lives in memory only.
     pub fn new() -> Self {
         Redex {
-            inner: Arc::new(Inner {
-                base: None,
-                lock: None,
-                files: Mutex::new(HashMap::new()),
-            }),
+            inner: Arc::new(Inner { base: None, lock: None, files: Mutex::new(HashMap::new()) }),
         }
     }
 
@@ -120,11 +116,9 @@ impl Redex {
         }
         let storage = match (config.persistent(), &self.inner.base) {
             (false, _) => None,
-            (true, Some(base)) => Some(SegmentDir::open(
-                name.segment_dir(base),
-                base,
-                config.segment_bytes_max(),
-            )?),
+            (true, Some(base)) => {
+                Some(SegmentDir::open(name.segment_dir(base), base, config.segment_bytes_max())?)
+            }
             (true, None) => {
                 return Err(RedexError::InvalidConfig(format!(
                     "channel {name} is persistent but this Redex has no directory \

@@ -27,9 +27,7 @@ pub(crate) fn advance(
         .max_age
         .map(|age| now_ns.saturating_sub(u64::try_from(age.as_nanos()).unwrap_or(u64::MAX)));
     loop {
-        let over_bytes = retention
-            .max_bytes
-            .is_some_and(|max| head.retained_bytes > max);
+        let over_bytes = retention.max_bytes.is_some_and(|max| head.retained_bytes > max);
         let too_old =
             || age_cutoff.is_some_and(|cut| set.timestamp_ns(head.seq).is_some_and(|ts| ts < cut));
         if head.seq >= next || !(head.seq < target || over_bytes || too_old()) {

@@ -16,10 +16,7 @@ pub(crate) enum Frozen {
     /// A full segment still indexed in memory: a heap-only file's (no log, kept until retention
     /// drops it), or a persistent file's whose freeze is running in the background (read through
     /// its log's mapping meanwhile).
-    Hot {
-        seg: Arc<HotSegment>,
-        log: Option<Arc<ActiveLog>>,
-    },
+    Hot { seg: Arc<HotSegment>, log: Option<Arc<ActiveLog>> },
     /// A persistent file's sealed segment, mapped read-only.
     Mapped(FrozenSegment),
 }
@@ -78,9 +75,7 @@ pub(crate) struct SegmentSet {
 impl SegmentSet {
     /// Lowest seq still held by some segment.
     pub(crate) fn first_seq(&self) -> u64 {
-        self.frozen
-            .front()
-            .map_or(self.active.base_seq(), Frozen::base_seq)
+        self.frozen.front().map_or(self.active.base_seq(), Frozen::base_seq)
     }
 
     pub(crate) fn next_seq(&self) -> u64 {

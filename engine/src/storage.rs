@@ -43,11 +43,7 @@ impl std::fmt::Debug for ActiveLog {
 impl ActiveLog {
     fn new(file: File, path: PathBuf, map_len: u64) -> Result<Self> {
         let map = mmap::map_active(&file, &path, map_len as usize)?;
-        Ok(ActiveLog {
-            file: Arc::new(file),
-            path,
-            map,
-        })
+        Ok(ActiveLog { file: Arc::new(file), path, map })
     }
 
     /// Makes sure bytes up to `end` will be readable through the mapping, remapping larger if
@@ -90,9 +86,7 @@ impl ActiveLog {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
-        self.file
-            .sync_data()
-            .map_err(|e| RedexError::io("fsync", &self.path, e))
+        self.file.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))
     }
 }
 
@@ -135,10 +129,7 @@ impl SegmentDir {
                 d = parent;
             }
         }
-        Ok(SegmentDir {
-            dir,
-            map_len: segment_bytes_max,
-        })
+        Ok(SegmentDir { dir, map_len: segment_bytes_max })
     }
 
     pub(crate) fn log_path(&self, base_seq: u64) -> PathBuf {
@@ -162,8 +153,7 @@ impl SegmentDir {
             .map_err(|e| RedexError::io("create", &path, e))?;
         file.write_all(&log_file::encode_header(base_seq))
             .map_err(|e| RedexError::io("write", &path, e))?;
-        file.sync_all()
-            .map_err(|e| RedexError::io("fsync", &path, e))?;
+        file.sync_all().map_err(|e| RedexError::io("fsync", &path, e))?;
         sync_dir(&self.dir)?;
         ActiveLog::new(file, path, self.map_len)
     }
@@ -204,13 +194,8 @@ impl SegmentDir {
         let mut idxs = Vec::new();
         let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &self.dir, e))?;
         for entry in listing {
-            let path = entry
-                .map_err(|e| RedexError::io("list", &self.dir, e))?
-                .path();
-            let name = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .unwrap_or_default();
+            let path = entry.map_err(|e| RedexError::io("list", &self.dir, e))?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.ends_with(TMP_SUFFIX) {
                 // An index that was being written when the process died; its log is intact.
                 remove(&path)?;
@@ -240,11 +225,7 @@ impl SegmentDir {
             let later = &logs[i + 1..];
             if later.is_empty() {
                 self.trim(&log, &report, hot.len())?;
-                return Ok(Recovered {
-                    frozen,
-                    active: hot,
-                    log,
-                });
+                return Ok(Recovered { frozen, active: hot, log });
             }
             // Complete means every frame up to where its successor starts survived.
             let complete = report.dropped_bytes == 0 && later.first() == Some(&hot.next_seq());
@@ -284,19 +265,11 @@ impl SegmentDir {
                 remove(&self.log_path(dropped))?;
             }
             sync_dir(&self.dir)?;
-            return Ok(Recovered {
-                frozen,
-                active: hot,
-                log,
-            });
+            return Ok(Recovered { frozen, active: hot, log });
         }
         let next = expected.unwrap_or(0);
         let log = self.create_log(next)?;
-        Ok(Recovered {
-            frozen,
-            active: HotSegment::new(next, LOG_HEADER_LEN as u64),
-            log,
-        })
+        Ok(Recovered { frozen, active: HotSegment::new(next, LOG_HEADER_LEN as u64), log })
     }
 
     /// Checks that the log named for `seq` has a valid header starting at `seq`.
@@ -304,9 +277,7 @@ impl SegmentDir {
         let path = self.log_path(seq);
         let file = File::open(&path).map_err(|e| RedexError::io("open", &path, e))?;
         let mut head = [0u8; LOG_HEADER_LEN];
-        let got = file
-            .read_at(&mut head, 0)
-            .map_err(|e| RedexError::io("read", &path, e))?;
+        let got = file.read_at(&mut head, 0).map_err(|e| RedexError::io("read", &path, e))?;
         let base = log_file::decode_header(&path, &head[..got])?;
         check_continuity(&path, seq, base, None)
     }
@@ -323,20 +294,12 @@ impl SegmentDir {
             .write(true)
             .open(&path)
             .map_err(|e| RedexError::io("open", &path, e))?;
-        let len = file
-            .metadata()
-            .map_err(|e| RedexError::io("stat", &path, e))?
-            .len();
+        let len = file.metadata().map_err(|e| RedexError::io("stat", &path, e))?.len();
         let mut head = [0u8; LOG_HEADER_LEN];
-        let got = file
-            .read_at(&mut head, 0)
-            .map_err(|e| RedexError::io("read", &path, e))?;
+        let got = file.read_at(&mut head, 0).map_err(|e| RedexError::io("read", &path, e))?;
         let decoded = log_file::decode_header(&path, &head[..got]);
         let torn_header = len <= LOG_HEADER_LEN as u64
-            && !matches!(
-                decoded,
-                Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. })
-            );
+            && !matches!(decoded, Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. }));
         if torn_header {
             // Died while creating this log, before its header was durable. No frame is ever
             // written before the header is fsynced, so the segment held nothing.
@@ -371,12 +334,8 @@ impl SegmentDir {
             reason = report.stop_reason.as_deref().unwrap_or(""),
             "recovery trimmed the log's torn or corrupt tail"
         );
-        log.file
-            .set_len(report.valid_len)
-            .map_err(|e| RedexError::io("truncate", &log.path, e))?;
-        log.file
-            .sync_all()
-            .map_err(|e| RedexError::io("fsync", &log.path, e))
+        log.file.set_len(report.valid_len).map_err(|e| RedexError::io("truncate", &log.path, e))?;
+        log.file.sync_all().map_err(|e| RedexError::io("fsync", &log.path, e))
     }
 }
 
@@ -408,10 +367,8 @@ fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
     tmp.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
     let mut file = File::create(&tmp).map_err(|e| RedexError::io("create", &tmp, e))?;
-    file.write_all(bytes)
-        .map_err(|e| RedexError::io("write", &tmp, e))?;
-    file.sync_all()
-        .map_err(|e| RedexError::io("fsync", &tmp, e))?;
+    file.write_all(bytes).map_err(|e| RedexError::io("write", &tmp, e))?;
+    file.sync_all().map_err(|e| RedexError::io("fsync", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| RedexError::io("rename", path, e))
 }
 

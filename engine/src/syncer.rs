@@ -69,11 +69,7 @@ impl Syncer {
         if thread.is_none() {
             tracing::error!("could not spawn the fsync thread; policy fsyncs disabled");
         }
-        Some(Syncer {
-            shared,
-            policy,
-            thread,
-        })
+        Some(Syncer { shared, policy, thread })
     }
 
     /// Records an append of `entries` entries and `bytes` bytes; wakes the thread when the

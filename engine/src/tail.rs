@@ -43,10 +43,7 @@ impl RedexFile {
         };
         let mut buffered_error = error;
         if buffered_error.is_none() && from_seq < head {
-            buffered_error = Some(RedexError::Evicted {
-                requested: from_seq,
-                head,
-            });
+            buffered_error = Some(RedexError::Evicted { requested: from_seq, head });
         }
         let state = TailState {
             file: self.clone(),
@@ -56,23 +53,20 @@ impl RedexFile {
             rx,
             done: false,
         };
-        futures::stream::unfold(
-            (state, buffered_error),
-            |(mut st, pending_err)| async move {
-                if let Some(e) = pending_err {
-                    st.done = true;
-                    return Some((Err(e), (st, None)));
-                }
-                if st.done {
-                    return None;
-                }
-                let item = st.next_item().await?;
-                if item.is_err() {
-                    st.done = true;
-                }
-                Some((item, (st, None)))
-            },
-        )
+        futures::stream::unfold((state, buffered_error), |(mut st, pending_err)| async move {
+            if let Some(e) = pending_err {
+                st.done = true;
+                return Some((Err(e), (st, None)));
+            }
+            if st.done {
+                return None;
+            }
+            let item = st.next_item().await?;
+            if item.is_err() {
+                st.done = true;
+            }
+            Some((item, (st, None)))
+        })
     }
 }
 
@@ -109,10 +103,7 @@ impl TailState {
                     }))
                 }
                 Err(RecvError::Lagged(skipped)) => {
-                    return Some(Err(RedexError::Lagged {
-                        at_seq: self.next,
-                        skipped,
-                    }))
+                    return Some(Err(RedexError::Lagged { at_seq: self.next, skipped }))
                 }
                 Err(RecvError::Closed) => return None,
             }

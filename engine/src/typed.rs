@@ -32,34 +32,23 @@ pub struct TypedRedexFile<T> {
 
 impl<T> Clone for TypedRedexFile<T> {
     fn clone(&self) -> Self {
-        TypedRedexFile {
-            file: self.file.clone(),
-            _values: PhantomData,
-        }
+        TypedRedexFile { file: self.file.clone(), _values: PhantomData }
     }
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
-    postcard::to_allocvec(value).map_err(|e| RedexError::Codec {
-        seq: None,
-        reason: e.to_string(),
-    })
+    postcard::to_allocvec(value).map_err(|e| RedexError::Codec { seq: None, reason: e.to_string() })
 }
 
 fn decode<T: DeserializeOwned>(seq: u64, bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes).map_err(|e| RedexError::Codec {
-        seq: Some(seq),
-        reason: e.to_string(),
-    })
+    postcard::from_bytes(bytes)
+        .map_err(|e| RedexError::Codec { seq: Some(seq), reason: e.to_string() })
 }
 
 impl<T: Serialize + DeserializeOwned> TypedRedexFile<T> {
     /// Wraps a file.
     pub fn new(file: RedexFile) -> Self {
-        TypedRedexFile {
-            file,
-            _values: PhantomData,
-        }
+        TypedRedexFile { file, _values: PhantomData }
     }
 
     /// The underlying byte log.
@@ -80,10 +69,7 @@ impl<T: Serialize + DeserializeOwned> TypedRedexFile<T> {
 
     /// Decodes the value at `seq`.
     pub fn get_typed(&self, seq: u64) -> Result<Option<T>> {
-        self.file
-            .get(seq)?
-            .map(|ev| decode(ev.seq, &ev.payload))
-            .transpose()
+        self.file.get(seq)?.map(|ev| decode(ev.seq, &ev.payload)).transpose()
     }
 
     /// Decodes entries `start..end` as `(seq, value)` pairs.

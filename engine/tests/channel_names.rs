@@ -20,9 +20,7 @@ const CHILD_TEST: &str = "lock_probe_child";
 static LOCK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serialise() -> std::sync::MutexGuard<'static, ()> {
-    LOCK_TESTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn bad_names() -> Vec<String> {
@@ -78,11 +76,7 @@ fn invalid_names_are_refused_before_touching_disk() {
             "open_file({bad:?}) gave {opened:?}"
         );
     }
-    assert_eq!(
-        count_entries(dir.path()),
-        before,
-        "a refused name created something"
-    );
+    assert_eq!(count_entries(dir.path()), before, "a refused name created something");
     assert!(!dir.path().join("x").exists());
     assert!(!dir.path().parent().expect("parent").join("x").exists());
 }
@@ -91,13 +85,7 @@ fn invalid_names_are_refused_before_touching_disk() {
 fn longest_legal_name_works_on_disk() {
     let _serial = serialise();
     // 255 bytes: three 64-byte parts, one 60-byte part and three slashes.
-    let name = [
-        "a".repeat(64),
-        "b".repeat(64),
-        "c".repeat(64),
-        "d".repeat(60),
-    ]
-    .join("/");
+    let name = ["a".repeat(64), "b".repeat(64), "c".repeat(64), "d".repeat(60)].join("/");
     assert_eq!(name.len(), 255);
     let channel = ChannelName::new(name.as_str()).expect("255 bytes is legal");
     let dir = tempfile::tempdir().expect("tempdir");
@@ -112,10 +100,7 @@ fn longest_legal_name_works_on_disk() {
     let f = redex.open_file(&channel, cfg).expect("reopen");
     let ev = f.get(0).expect("get").expect("present");
     assert_eq!(&ev.payload[..], b"deep");
-    assert!(
-        ChannelName::new(format!("{name}x")).is_err(),
-        "256 bytes is not"
-    );
+    assert!(ChannelName::new(format!("{name}x")).is_err(), "256 bytes is not");
 }
 
 #[test]
@@ -125,9 +110,7 @@ fn persistent_file_in_heap_only_manager_is_invalid_config() {
     let got = redex.open_file(&name, RedexFileConfig::default().with_persistent(true));
     assert!(matches!(got, Err(RedexError::InvalidConfig(_))), "{got:?}");
     // The refusal leaves the manager usable and the name free.
-    let f = redex
-        .open_file(&name, RedexFileConfig::default())
-        .expect("heap-only open");
+    let f = redex.open_file(&name, RedexFileConfig::default()).expect("heap-only open");
     assert_eq!(f.append(b"x").expect("append"), 0);
     let default = Redex::default();
     let got = default.open_file(&name, RedexFileConfig::default().with_persistent(true));
@@ -161,11 +144,7 @@ fn probe(dir: &Path) -> String {
         .stdin(Stdio::null())
         .output()
         .expect("run probe");
-    assert!(
-        out.status.success(),
-        "probe failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(out.status.success(), "probe failed: {}", String::from_utf8_lossy(&out.stderr));
     BufReader::new(&out.stdout[..])
         .lines()
         .map_while(Result::ok)
@@ -182,9 +161,8 @@ fn directory_held_by_another_process_is_locked() {
         let redex = Redex::with_persistent_dir(dir.path()).expect("open dir");
         assert_eq!(probe(dir.path()), "locked");
         // An open file keeps the lock even after its manager is dropped.
-        let f = redex
-            .open_file(&name, RedexFileConfig::default().with_persistent(true))
-            .expect("open");
+        let f =
+            redex.open_file(&name, RedexFileConfig::default().with_persistent(true)).expect("open");
         drop(redex);
         assert_eq!(probe(dir.path()), "locked");
         f.close().expect("close");

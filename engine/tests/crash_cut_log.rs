@@ -23,9 +23,7 @@ fn name() -> ChannelName {
 }
 
 fn cfg(segment_bytes: u64) -> RedexFileConfig {
-    RedexFileConfig::default()
-        .with_persistent(true)
-        .with_segment_bytes_max(segment_bytes)
+    RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(segment_bytes)
 }
 
 fn seg_dir(base: &Path) -> PathBuf {
@@ -62,11 +60,7 @@ fn batches(seed: u64, n: usize) -> Vec<Vec<Vec<u8>>> {
             let count = 1 + rng.below(4) as usize;
             (0..count)
                 .map(|_| {
-                    let len = if rng.below(3) == 0 {
-                        rng.below(9)
-                    } else {
-                        9 + rng.below(292)
-                    };
+                    let len = if rng.below(3) == 0 { rng.below(9) } else { 9 + rng.below(292) };
                     rng.bytes(len as usize)
                 })
                 .collect()
@@ -181,10 +175,7 @@ fn assert_prefix(f: &redex::RedexFile, model: &[Vec<u8>], expected_len: u64, wha
     assert_eq!(got.len() as u64, expected_len, "{what}: entries read");
     for (i, ev) in got.iter().enumerate() {
         assert_eq!(ev.seq, i as u64, "{what}: seq order");
-        assert!(
-            ev.payload[..] == model[i][..],
-            "{what}: entry {i} differs from what was appended"
-        );
+        assert!(ev.payload[..] == model[i][..], "{what}: entry {i} differs from what was appended");
     }
 }
 
@@ -217,12 +208,7 @@ fn reopen_check_append(
     let f = redex
         .open_file(&name(), cfg(segment_bytes))
         .unwrap_or_else(|e| panic!("{what}: second reopen failed: {e}"));
-    assert_prefix(
-        &f,
-        &full,
-        full.len() as u64,
-        &format!("{what} (second reopen)"),
-    );
+    assert_prefix(&f, &full, full.len() as u64, &format!("{what} (second reopen)"));
 }
 
 /// The source channel plus what the test needs to know about its active log.
@@ -249,11 +235,7 @@ fn fixture(segment_bytes: u64, seed: u64, n_batches: usize) -> Fixture {
     let active = logs.last().expect("an active log").clone();
     let bytes = fs::read(&active).expect("read active log");
     let all = spans(&bytes);
-    assert!(
-        all.len() >= TAIL_FRAMES,
-        "active log has {} frames",
-        all.len()
-    );
+    assert!(all.len() >= TAIL_FRAMES, "active log has {} frames", all.len());
     let active_base = u64_at(&bytes, 16);
     assert_eq!(all[0].first_seq, active_base);
     let timestamps = {
@@ -265,10 +247,7 @@ fn fixture(segment_bytes: u64, seed: u64, n_batches: usize) -> Fixture {
     let last = all[all.len() - 1];
     assert_eq!(last.first_seq + last.count, model.len() as u64);
     Fixture {
-        active_rel: active
-            .strip_prefix(src.path())
-            .expect("under base")
-            .to_path_buf(),
+        active_rel: active.strip_prefix(src.path()).expect("under base").to_path_buf(),
         active_len: bytes.len(),
         tail: all[all.len() - TAIL_FRAMES..].to_vec(),
         active_base,
@@ -311,31 +290,17 @@ fn flip_every_tail_byte(fx: &Fixture) {
     for span in &fx.tail {
         for pos in span.start..span.end {
             let work = damaged_copy(fx.src.path(), &fx.active_rel, |b| b[pos] ^= 0x01);
-            let what = format!(
-                "log byte {pos} flipped (frame {}..{})",
-                span.start, span.end
-            );
+            let what = format!("log byte {pos} flipped (frame {}..{})", span.start, span.end);
             {
                 let redex = Redex::with_persistent_dir(work.path()).expect("open dir");
                 let f = redex
                     .open_file(&name(), cfg(fx.segment_bytes))
                     .unwrap_or_else(|e| panic!("{what}: reopen failed: {e}"));
                 assert_prefix(&f, &fx.model, span.first_seq, &what);
-                let len = fs::metadata(work.path().join(&fx.active_rel))
-                    .expect("stat")
-                    .len();
-                assert_eq!(
-                    len, span.start as u64,
-                    "{what}: log not cut at the damaged frame"
-                );
+                let len = fs::metadata(work.path().join(&fx.active_rel)).expect("stat").len();
+                assert_eq!(len, span.start as u64, "{what}: log not cut at the damaged frame");
             }
-            reopen_check_append(
-                work.path(),
-                fx.segment_bytes,
-                &fx.model,
-                span.first_seq,
-                &what,
-            );
+            reopen_check_append(work.path(), fx.segment_bytes, &fx.model, span.first_seq, &what);
         }
     }
 }
@@ -386,10 +351,7 @@ fn check_frozen_damage(fx: &Fixture, rel: &Path, pos: usize, mask: u8, allowed: 
     let f = match redex.open_file(&name(), cfg(fx.segment_bytes)) {
         Ok(f) => f,
         Err(e) => {
-            assert!(
-                names_damaged_file(&e),
-                "{what}: open error {e:?} does not name it"
-            );
+            assert!(names_damaged_file(&e), "{what}: open error {e:?} does not name it");
             return;
         }
     };
@@ -419,11 +381,7 @@ fn flipped_bytes_in_frozen_segment_are_errors_or_correct_data() {
     let seg = seg_dir(fx.src.path());
     let idx = files_with_ext(&seg, "idx")[0].clone();
     let log = idx.with_extension("log");
-    let rel = |p: &Path| {
-        p.strip_prefix(fx.src.path())
-            .expect("under base")
-            .to_path_buf()
-    };
+    let rel = |p: &Path| p.strip_prefix(fx.src.path()).expect("under base").to_path_buf();
     let allowed = [rel(&idx), rel(&log)];
     let idx_len = fs::metadata(&idx).expect("stat idx").len() as usize;
     let log_len = fs::metadata(&log).expect("stat log").len() as usize;
@@ -457,19 +415,14 @@ fn flipped_timestamp_in_frozen_index_is_detected() {
     let fx = fixture(4096, 6, 60);
     let seg = seg_dir(fx.src.path());
     let idx = files_with_ext(&seg, "idx")[0].clone();
-    let idx_rel = idx
-        .strip_prefix(fx.src.path())
-        .expect("under base")
-        .to_path_buf();
+    let idx_rel = idx.strip_prefix(fx.src.path()).expect("under base").to_path_buf();
     let raw = fs::read(&idx).expect("read idx");
     let first = u64_at(&raw, 16);
     let count = u32_at(&raw, 24) as usize;
     let times_at = 32 + 20 * count;
     let original: Vec<u64> = {
         let redex = Redex::with_persistent_dir(fx.src.path()).expect("open dir");
-        let f = redex
-            .open_file(&name(), cfg(fx.segment_bytes))
-            .expect("open");
+        let f = redex.open_file(&name(), cfg(fx.segment_bytes)).expect("open");
         (first..first + count as u64)
             .map(|s| f.get(s).expect("get").expect("present").timestamp_ns)
             .collect()
@@ -509,16 +462,9 @@ fn flipped_timestamp_in_frozen_index_is_detected() {
 fn cut_unfrozen_full_segment_ends_the_log_at_the_cut() {
     let fx = fixture(4096, 7, 60);
     let seg = seg_dir(fx.src.path());
-    let idx = files_with_ext(&seg, "idx")
-        .last()
-        .expect("a frozen segment")
-        .clone();
+    let idx = files_with_ext(&seg, "idx").last().expect("a frozen segment").clone();
     let log = idx.with_extension("log");
-    let rel = |p: &Path| {
-        p.strip_prefix(fx.src.path())
-            .expect("under base")
-            .to_path_buf()
-    };
+    let rel = |p: &Path| p.strip_prefix(fx.src.path()).expect("under base").to_path_buf();
     let (idx_rel, log_rel) = (rel(&idx), rel(&log));
     let bytes = fs::read(&log).expect("read log");
     let all = spans(&bytes);
@@ -534,19 +480,13 @@ fn cut_unfrozen_full_segment_ends_the_log_at_the_cut() {
         let expected = if cut == bytes.len() {
             fx.model.len() as u64
         } else {
-            base + all
-                .iter()
-                .filter(|s| s.end <= cut)
-                .map(|s| s.count)
-                .sum::<u64>()
+            base + all.iter().filter(|s| s.end <= cut).map(|s| s.count).sum::<u64>()
         };
         let what = format!("unfrozen log cut at byte {cut} of {}", bytes.len());
         // Collect refusals to reopen so the report shows every failing cut at once; any other
         // deviation fails right away.
-        let opened = Redex::with_persistent_dir(work.path()).and_then(|r| {
-            r.open_file(&name(), cfg(fx.segment_bytes))
-                .map(|f| f.close())
-        });
+        let opened = Redex::with_persistent_dir(work.path())
+            .and_then(|r| r.open_file(&name(), cfg(fx.segment_bytes)).map(|f| f.close()));
         if let Err(e) = opened {
             failures.push(format!("{what}: reopen failed: {e}"));
             continue;
@@ -557,11 +497,6 @@ fn cut_unfrozen_full_segment_ends_the_log_at_the_cut() {
         failures.is_empty(),
         "{} cuts failed, e.g.:\n{}",
         failures.len(),
-        failures
-            .iter()
-            .take(4)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n")
+        failures.iter().take(4).cloned().collect::<Vec<_>>().join("\n")
     );
 }

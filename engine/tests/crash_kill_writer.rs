@@ -53,11 +53,7 @@ fn mix(mut z: u64) -> u64 {
 /// The payload of entry `seq`: 0..=300 bytes (a quarter of them 0..=8), derived from `seq`.
 fn payload(seq: u64) -> Vec<u8> {
     let h = mix(seq);
-    let len = if h.is_multiple_of(4) {
-        (h >> 8) % 9
-    } else {
-        (h >> 8) % 301
-    };
+    let len = if h.is_multiple_of(4) { (h >> 8) % 9 } else { (h >> 8) % 301 };
     let mut state = h;
     (0..len)
         .map(|_| {
@@ -122,10 +118,7 @@ fn verify(dir: &Path, config: &RedexFileConfig, acked: u64, round: usize) -> u64
         .open_file(&name(), config.clone())
         .unwrap_or_else(|e| panic!("round {round}: reopen failed: {e}"));
     let next = f.next_seq();
-    assert!(
-        next >= acked,
-        "round {round}: recovered {next} entries but {acked} were acknowledged"
-    );
+    assert!(next >= acked, "round {round}: recovered {next} entries but {acked} were acknowledged");
     let mut seq = 0;
     while seq < next {
         let chunk = f.read_range(seq, seq + 4096).expect("read_range");
@@ -218,16 +211,8 @@ fn killed_writer_keeps_every_acknowledged_entry() {
             );
         }
         let start: Vec<u64> = lines.iter().filter_map(|l| tagged(l, "start")).collect();
-        assert_eq!(
-            start,
-            vec![expected_start],
-            "round {round}: writer's start\n{stderr}"
-        );
-        let acked = lines
-            .iter()
-            .filter_map(|l| tagged(l, "ack"))
-            .max()
-            .unwrap_or(expected_start);
+        assert_eq!(start, vec![expected_start], "round {round}: writer's start\n{stderr}");
+        let acked = lines.iter().filter_map(|l| tagged(l, "ack")).max().unwrap_or(expected_start);
         total_acks += acked - expected_start;
         let state = describe_dir(dir.path());
         let before = expected_start;

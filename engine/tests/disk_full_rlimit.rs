@@ -23,9 +23,7 @@ const CHILD_TEST: &str = "disk_full_child";
 static LOCK_TESTS: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serialise() -> std::sync::MutexGuard<'static, ()> {
-    LOCK_TESTS
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
+    LOCK_TESTS.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 /// A writer scenario: configuration, file-size limit and the shape of the appended data.
@@ -70,9 +68,7 @@ impl Mode {
         let cfg = RedexFileConfig::default().with_persistent(true);
         match self {
             Mode::Log => cfg,
-            Mode::Frozen => cfg
-                .with_segment_bytes_max(64 << 10)
-                .with_segment_events_max(40),
+            Mode::Frozen => cfg.with_segment_bytes_max(64 << 10).with_segment_events_max(40),
             Mode::Seal => cfg.with_segment_bytes_max(4096),
         }
     }
@@ -138,10 +134,7 @@ fn set_file_size_limit(limit: u64) {
     // rlimit struct is fully initialised and outlives the call.
     unsafe {
         assert_ne!(libc::signal(libc::SIGXFSZ, libc::SIG_IGN), libc::SIG_ERR);
-        let mut lim = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
+        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
         assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
         lim.rlim_cur = limit as libc::rlim_t;
         assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
@@ -149,10 +142,7 @@ fn set_file_size_limit(limit: u64) {
 }
 
 fn expect_io(e: &RedexError, what: &str) {
-    assert!(
-        matches!(e, RedexError::Io { .. }),
-        "{what}: expected RedexError::Io, got {e:?}"
-    );
+    assert!(matches!(e, RedexError::Io { .. }), "{what}: expected RedexError::Io, got {e:?}");
 }
 
 /// The writer. Does nothing unless the parent set `DIR_ENV`.
@@ -169,9 +159,7 @@ fn disk_full_child() {
         out.flush().expect("flush");
     };
     let redex = Redex::with_persistent_dir(&dir).expect("child: open dir");
-    let f = redex
-        .open_file(&name(), mode.config())
-        .expect("child: open file");
+    let f = redex.open_file(&name(), mode.config()).expect("child: open file");
     let mut errors = 0;
     let mut failed = false;
     while f.next_seq() < mode.entries_max() {
@@ -193,16 +181,10 @@ fn disk_full_child() {
     }
     // Everything acknowledged is still readable, byte for byte.
     let next = f.next_seq();
-    let got = f
-        .read_range(0, next)
-        .expect("child: read after the failure");
+    let got = f.read_range(0, next).expect("child: read after the failure");
     assert_eq!(got.len() as u64, next);
     for ev in &got {
-        assert!(
-            ev.payload[..] == mode.payload(ev.seq)[..],
-            "child: seq {} differs",
-            ev.seq
-        );
+        assert!(ev.payload[..] == mode.payload(ev.seq)[..], "child: seq {} differs", ev.seq);
     }
     // One more append fails cleanly or succeeds (a smaller frame may still fit).
     let seq = f.next_seq();
@@ -238,11 +220,7 @@ fn run_child(dir: &Path, mode: Mode) -> (u64, Vec<String>) {
         .expect("run writer");
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "writer ({mode:?}) failed: {:?}\n{stdout}\n{stderr}",
-        out.status
-    );
+    assert!(out.status.success(), "writer ({mode:?}) failed: {:?}\n{stdout}\n{stderr}", out.status);
     let acked = stdout
         .lines()
         .filter_map(|l| l.strip_prefix("ack "))
@@ -286,19 +264,10 @@ fn disk_full_round_trip(mode: Mode) {
     let (acked, errors) = run_child(dir.path(), mode);
     eprintln!("{mode:?}: acked {acked}; {errors:?}");
     assert!(acked > 0, "{mode:?}: nothing was acknowledged");
-    let done = errors
-        .iter()
-        .find(|l| l.starts_with("done "))
-        .expect("writer finished");
-    assert!(
-        !done.ends_with("errors=0"),
-        "{mode:?}: the limit never caused an error"
-    );
+    let done = errors.iter().find(|l| l.starts_with("done ")).expect("writer finished");
+    assert!(!done.ends_with("errors=0"), "{mode:?}: the limit never caused an error");
     if mode != Mode::Seal {
-        assert!(
-            done.contains("failed_append=true"),
-            "{mode:?}: no append failed"
-        );
+        assert!(done.contains("failed_append=true"), "{mode:?}: no append failed");
     }
     verify_and_append(dir.path(), mode, acked);
     // The appends after recovery survive one more reopen.
@@ -307,9 +276,7 @@ fn disk_full_round_trip(mode: Mode) {
     let next = f.next_seq();
     assert!(next > acked);
     let got = f.read_range(0, next).expect("read");
-    assert!(got
-        .iter()
-        .all(|ev| ev.payload[..] == mode.payload(ev.seq)[..]));
+    assert!(got.iter().all(|ev| ev.payload[..] == mode.payload(ev.seq)[..]));
     let tmp_left = std::fs::read_dir(dir.path().join("channels/disk/full/.redex"))
         .expect("list")
         .filter_map(|e| e.ok())

@@ -16,9 +16,7 @@ fn name() -> ChannelName {
 }
 
 fn cfg() -> RedexFileConfig {
-    RedexFileConfig::default()
-        .with_persistent(true)
-        .with_segment_bytes_max(4096)
+    RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(4096)
 }
 
 fn seg_dir(base: &Path) -> PathBuf {
@@ -62,11 +60,7 @@ fn assert_all(base: &Path, n: u64) {
     let f = open(base).expect("reopen after the file was put back");
     assert_eq!(f.next_seq(), n);
     for ev in f.read_range(0, n).expect("read") {
-        assert!(
-            ev.payload[..] == payload(ev.seq)[..],
-            "entry {} differs",
-            ev.seq
-        );
+        assert!(ev.payload[..] == payload(ev.seq)[..], "entry {} differs", ev.seq);
     }
 }
 
@@ -85,12 +79,7 @@ fn refused_then_restored(base: &Path, path: &Path, n: u64, what: &str) {
     for version in [2u32, 0, u32::MAX] {
         let original = bump_version(path, version);
         match open(base) {
-            Err(RedexError::UnsupportedVersion {
-                path: p,
-                found,
-                supported,
-                ..
-            }) => {
+            Err(RedexError::UnsupportedVersion { path: p, found, supported, .. }) => {
                 assert_eq!(p, path, "{what}: the error names another file");
                 assert_eq!(found, version, "{what}");
                 assert_eq!(supported, 1, "{what}");
@@ -107,10 +96,7 @@ fn newer_active_log_is_refused() {
     let dir = populate(100);
     let logs = files(&seg_dir(dir.path()), "log");
     let active = logs.last().expect("active log");
-    assert!(
-        fs::metadata(active).expect("stat").len() > 32,
-        "active log has frames"
-    );
+    assert!(fs::metadata(active).expect("stat").len() > 32, "active log has frames");
     refused_then_restored(dir.path(), active, 100, "active log");
 }
 
@@ -200,56 +186,24 @@ fn garbage_files_with_segment_names_are_corrupt() {
     let logs = files(&seg, "log");
     let active = logs.last().expect("active").clone();
     for len in [33, 100, 5000] {
-        garbage_is_corrupt(
-            dir.path(),
-            &active,
-            &garbage(len),
-            &format!("active log {len}B"),
-        );
-        garbage_is_corrupt(
-            dir.path(),
-            &logs[0],
-            &garbage(len),
-            &format!("sealed log {len}B"),
-        );
+        garbage_is_corrupt(dir.path(), &active, &garbage(len), &format!("active log {len}B"));
+        garbage_is_corrupt(dir.path(), &logs[0], &garbage(len), &format!("sealed log {len}B"));
     }
-    for len in [
-        0,
-        1,
-        31,
-        32,
-        100,
-        fs::metadata(&idxs[0]).expect("stat").len() as usize,
-    ] {
-        garbage_is_corrupt(
-            dir.path(),
-            &idxs[0],
-            &garbage(len),
-            &format!("index {len}B"),
-        );
+    for len in [0, 1, 31, 32, 100, fs::metadata(&idxs[0]).expect("stat").len() as usize] {
+        garbage_is_corrupt(dir.path(), &idxs[0], &garbage(len), &format!("index {len}B"));
     }
     // The right magic but nothing else right.
     let mut fake_idx = b"REDEXIDX".to_vec();
     fake_idx.extend_from_slice(&1u32.to_le_bytes());
     fake_idx.extend(garbage(200));
-    garbage_is_corrupt(
-        dir.path(),
-        &idxs[0],
-        &fake_idx,
-        "index with magic and version",
-    );
+    garbage_is_corrupt(dir.path(), &idxs[0], &fake_idx, "index with magic and version");
     let mut fake_log = b"REDEXLOG".to_vec();
     fake_log.extend_from_slice(&1u32.to_le_bytes());
     fake_log.extend(garbage(200));
     garbage_is_corrupt(dir.path(), &active, &fake_log, "log with magic and version");
     // An index for the last log, as if the process died between freezing and rolling over.
     let active_idx = active.with_extension("idx");
-    garbage_is_corrupt(
-        dir.path(),
-        &active_idx,
-        &garbage(300),
-        "index of the last log",
-    );
+    garbage_is_corrupt(dir.path(), &active_idx, &garbage(300), "index of the last log");
     // A stray log after the active one.
     let stray = seg.join(format!("{:020}.log", 1_000_000));
     garbage_is_corrupt(dir.path(), &stray, &garbage(300), "stray log after the end");

@@ -35,10 +35,7 @@ fn op() -> impl Strategy<Value = Op> {
 }
 
 fn retention() -> impl Strategy<Value = Retention> {
-    (
-        proptest::option::weighted(0.3, 1u64..60),
-        proptest::option::weighted(0.3, 1u64..3000),
-    )
+    (proptest::option::weighted(0.3, 1u64..60), proptest::option::weighted(0.3, 1u64..3000))
         .prop_map(|(events, bytes)| Retention {
             max_events: events,
             max_bytes: bytes,
@@ -61,10 +58,8 @@ impl Model {
             self.head = self.head.max(next.saturating_sub(max));
         }
         if let Some(max) = self.retention.max_bytes {
-            let mut bytes: u64 = self.entries[self.head as usize..]
-                .iter()
-                .map(|p| p.len() as u64)
-                .sum();
+            let mut bytes: u64 =
+                self.entries[self.head as usize..].iter().map(|p| p.len() as u64).sum();
             while bytes > max {
                 bytes -= self.entries[self.head as usize].len() as u64;
                 self.head += 1;
@@ -74,9 +69,7 @@ impl Model {
 }
 
 fn open(redex: &Redex, cfg: &RedexFileConfig) -> RedexFile {
-    redex
-        .open_file(&ChannelName::new("model/log").unwrap(), cfg.clone())
-        .unwrap()
+    redex.open_file(&ChannelName::new("model/log").unwrap(), cfg.clone()).unwrap()
 }
 
 fn run(
@@ -91,17 +84,10 @@ fn run(
         .with_segment_bytes_max(4096)
         .with_segment_events_max(seg_events)
         .with_retention(retention);
-    let mut redex = if persistent {
-        Redex::with_persistent_dir(dir.path()).unwrap()
-    } else {
-        Redex::new()
-    };
+    let mut redex =
+        if persistent { Redex::with_persistent_dir(dir.path()).unwrap() } else { Redex::new() };
     let mut file = open(&redex, &cfg);
-    let mut model = Model {
-        entries: Vec::new(),
-        head: 0,
-        retention,
-    };
+    let mut model = Model { entries: Vec::new(), head: 0, retention };
     for op in ops {
         match op {
             Op::Append(p) => {
@@ -132,9 +118,8 @@ fn run(
                 Ok(events) => {
                     prop_assert!(a >= model.head);
                     let end = b.min(model.entries.len() as u64);
-                    let expect: Vec<&[u8]> = (a..end.max(a))
-                        .map(|s| &model.entries[s as usize][..])
-                        .collect();
+                    let expect: Vec<&[u8]> =
+                        (a..end.max(a)).map(|s| &model.entries[s as usize][..]).collect();
                     let got: Vec<&[u8]> = events.iter().map(|e| &e.payload[..]).collect();
                     prop_assert_eq!(got, expect);
                     for (i, e) in events.iter().enumerate() {
@@ -157,10 +142,7 @@ fn run(
         }
         prop_assert_eq!(file.next_seq(), model.entries.len() as u64);
         prop_assert_eq!(file.head_seq(), model.head);
-        let bytes: u64 = model.entries[model.head as usize..]
-            .iter()
-            .map(|p| p.len() as u64)
-            .sum();
+        let bytes: u64 = model.entries[model.head as usize..].iter().map(|p| p.len() as u64).sum();
         prop_assert_eq!(file.retained_bytes(), bytes);
     }
     Ok(())

@@ -11,13 +11,7 @@ fn segment_files(dir: &std::path::Path) -> usize {
     let seg_dir = dir.join("channels").join("r").join(".redex");
     std::fs::read_dir(seg_dir)
         .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
+        .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "log"))
         .count()
 }
 
@@ -25,9 +19,7 @@ fn segment_files(dir: &std::path::Path) -> usize {
 fn age_retention_uses_persisted_timestamps_across_restart() {
     let dir = tempfile::tempdir().unwrap();
     let name = ChannelName::new("r").unwrap();
-    let base = RedexFileConfig::default()
-        .with_persistent(true)
-        .with_segment_events_max(10);
+    let base = RedexFileConfig::default().with_persistent(true).with_segment_events_max(10);
     {
         let redex = Redex::with_persistent_dir(dir.path()).unwrap();
         let f = redex.open_file(&name, base.clone()).unwrap();
@@ -42,20 +34,10 @@ fn age_retention_uses_persisted_timestamps_across_restart() {
     let f = redex.open_file(&name, cfg).unwrap();
     // Everything is older than 20 ms by its stored timestamp: evicted on open, not reset to "now".
     assert_eq!(f.head_seq(), 25);
-    assert!(matches!(
-        f.get(3),
-        Err(RedexError::Evicted {
-            requested: 3,
-            head: 25
-        })
-    ));
+    assert!(matches!(f.get(3), Err(RedexError::Evicted { requested: 3, head: 25 })));
     f.append(b"fresh").unwrap();
     assert_eq!(f.read_range(25, 26).unwrap().len(), 1);
-    assert_eq!(
-        segment_files(dir.path()),
-        1,
-        "wholly evicted segments are deleted"
-    );
+    assert_eq!(segment_files(dir.path()), 1, "wholly evicted segments are deleted");
 }
 
 #[test]
@@ -66,9 +48,7 @@ fn count_retention_deletes_segments_and_bounds_disk() {
         .with_persistent(true)
         .with_segment_events_max(100)
         .with_retention(Retention::events(250));
-    let f = redex
-        .open_file(&ChannelName::new("r").unwrap(), cfg)
-        .unwrap();
+    let f = redex.open_file(&ChannelName::new("r").unwrap(), cfg).unwrap();
     for i in 0..10_000u32 {
         f.append(&i.to_le_bytes()).unwrap();
     }
@@ -86,16 +66,11 @@ fn every_policy_keeps_data_and_background_fsyncs_run() {
         FsyncPolicy::EveryN(1),
         FsyncPolicy::EveryN(10),
         FsyncPolicy::Interval(Duration::from_millis(5)),
-        FsyncPolicy::IntervalOrBytes {
-            period: Duration::from_secs(60),
-            max_bytes: 256,
-        },
+        FsyncPolicy::IntervalOrBytes { period: Duration::from_secs(60), max_bytes: 256 },
     ] {
         let dir = tempfile::tempdir().unwrap();
         let name = ChannelName::new("r").unwrap();
-        let cfg = RedexFileConfig::default()
-            .with_persistent(true)
-            .with_fsync_policy(policy);
+        let cfg = RedexFileConfig::default().with_persistent(true).with_fsync_policy(policy);
         {
             let redex = Redex::with_persistent_dir(dir.path()).unwrap();
             let f = redex.open_file(&name, cfg.clone()).unwrap();
@@ -135,23 +110,11 @@ fn bad_configs_are_refused() {
         RedexFileConfig::default().with_fsync_policy(FsyncPolicy::Interval(Duration::ZERO)),
         RedexFileConfig::default().with_retention(Retention::events(0)),
     ] {
-        assert!(matches!(
-            redex.open_file(&name, cfg),
-            Err(RedexError::InvalidConfig(_))
-        ));
+        assert!(matches!(redex.open_file(&name, cfg), Err(RedexError::InvalidConfig(_))));
     }
     let ok = redex.open_file(&name, RedexFileConfig::default()).unwrap();
     ok.append(b"x").unwrap();
     let other = RedexFileConfig::default().with_retention(Retention::events(3));
-    assert!(matches!(
-        redex.open_file(&name, other),
-        Err(RedexError::InvalidConfig(_))
-    ));
-    assert_eq!(
-        redex
-            .open_file(&name, RedexFileConfig::default())
-            .unwrap()
-            .next_seq(),
-        1
-    );
+    assert!(matches!(redex.open_file(&name, other), Err(RedexError::InvalidConfig(_))));
+    assert_eq!(redex.open_file(&name, RedexFileConfig::default()).unwrap().next_seq(), 1);
 }

@@ -16,9 +16,8 @@ fn cfg() -> RedexFileConfig {
 async fn backfill_then_live_without_gap_while_a_writer_races() {
     let dir = tempfile::tempdir().unwrap();
     let redex = Redex::with_persistent_dir(dir.path()).unwrap();
-    let file = redex
-        .open_file(&ChannelName::new("t").unwrap(), cfg().with_persistent(true))
-        .unwrap();
+    let file =
+        redex.open_file(&ChannelName::new("t").unwrap(), cfg().with_persistent(true)).unwrap();
     for i in 0..500u32 {
         file.append(&i.to_le_bytes()).unwrap();
     }
@@ -50,9 +49,7 @@ async fn backfill_then_live_without_gap_while_a_writer_races() {
 #[tokio::test]
 async fn tail_from_the_future_waits_for_that_seq() {
     let redex = Redex::new();
-    let file = redex
-        .open_file(&ChannelName::new("t").unwrap(), cfg())
-        .unwrap();
+    let file = redex.open_file(&ChannelName::new("t").unwrap(), cfg()).unwrap();
     let mut stream = Box::pin(file.tail(3));
     for i in 0..5u8 {
         file.append(&[i]).unwrap();
@@ -64,12 +61,8 @@ async fn tail_from_the_future_waits_for_that_seq() {
 #[tokio::test]
 async fn slow_subscriber_is_cut_off_with_lagged() {
     let redex = Redex::new();
-    let file = redex
-        .open_file(
-            &ChannelName::new("t").unwrap(),
-            cfg().with_tail_buffer_events(8),
-        )
-        .unwrap();
+    let file =
+        redex.open_file(&ChannelName::new("t").unwrap(), cfg().with_tail_buffer_events(8)).unwrap();
     let mut stream = Box::pin(file.tail(0));
     for i in 0..100u8 {
         file.append(&[i]).unwrap();
@@ -93,10 +86,7 @@ async fn slow_subscriber_is_cut_off_with_lagged() {
 async fn tail_below_head_is_evicted() {
     let redex = Redex::new();
     let file = redex
-        .open_file(
-            &ChannelName::new("t").unwrap(),
-            cfg().with_retention(Retention::events(5)),
-        )
+        .open_file(&ChannelName::new("t").unwrap(), cfg().with_retention(Retention::events(5)))
         .unwrap();
     for i in 0..20u8 {
         file.append(&[i]).unwrap();
@@ -104,10 +94,7 @@ async fn tail_below_head_is_evicted() {
     let mut stream = Box::pin(file.tail(0));
     assert!(matches!(
         stream.next().await,
-        Some(Err(RedexError::Evicted {
-            requested: 0,
-            head: 15
-        }))
+        Some(Err(RedexError::Evicted { requested: 0, head: 15 }))
     ));
     assert!(stream.next().await.is_none());
 }
@@ -115,25 +102,14 @@ async fn tail_below_head_is_evicted() {
 #[tokio::test]
 async fn typed_tail_decodes() {
     let redex = Redex::new();
-    let file = redex
-        .open_file(&ChannelName::new("t").unwrap(), cfg())
-        .unwrap();
+    let file = redex.open_file(&ChannelName::new("t").unwrap(), cfg()).unwrap();
     let typed = redex::TypedRedexFile::<(u32, String)>::new(file);
     typed.append_typed(&(1, "one".into())).unwrap();
     let mut stream = Box::pin(typed.tail_typed(0));
     typed.append_batch_typed(&[(2, "two".into())]).unwrap();
-    assert_eq!(
-        stream.next().await.unwrap().unwrap(),
-        (0, (1, "one".to_string()))
-    );
-    assert_eq!(
-        stream.next().await.unwrap().unwrap(),
-        (1, (2, "two".to_string()))
-    );
+    assert_eq!(stream.next().await.unwrap().unwrap(), (0, (1, "one".to_string())));
+    assert_eq!(stream.next().await.unwrap().unwrap(), (1, (2, "two".to_string())));
     assert_eq!(typed.get_typed(1).unwrap(), Some((2, "two".to_string())));
     typed.file().append(&[0xff, 0xff, 0xff]).unwrap();
-    assert!(matches!(
-        typed.read_typed(2, 3),
-        Err(RedexError::Codec { seq: Some(2), .. })
-    ));
+    assert!(matches!(typed.read_typed(2, 3), Err(RedexError::Codec { seq: Some(2), .. })));
 }

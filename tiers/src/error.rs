@@ -48,20 +48,12 @@ pub enum TierError {
 impl TierError {
     /// Builds an [`TierError::Io`] naming the operation and path.
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
-        TierError::Io {
-            op,
-            path: path.into(),
-            source,
-        }
+        TierError::Io { op, path: path.into(), source }
     }
 
     /// Builds a [`TierError::Corrupt`].
     pub fn corrupt(path: impl Into<PathBuf>, offset: u64, reason: impl Into<String>) -> Self {
-        TierError::Corrupt {
-            path: path.into(),
-            offset,
-            reason: reason.into(),
-        }
+        TierError::Corrupt { path: path.into(), offset, reason: reason.into() }
     }
 }
 

@@ -164,33 +164,18 @@ pub fn parse(buf: &[u8]) -> Result<FrameView<'_>, FrameError> {
         .filter(|&l| l <= body_len)
         .ok_or(FrameError::Malformed("length table larger than body"))?;
     let frame_len = FRAME_HEADER_LEN + body_len;
-    let body = buf
-        .get(FRAME_HEADER_LEN..frame_len)
-        .ok_or(FrameError::Truncated)?;
+    let body = buf.get(FRAME_HEADER_LEN..frame_len).ok_or(FrameError::Truncated)?;
     let actual = crc32c::crc32c_append(crc32c::crc32c(&header[..CRC_AT]), body);
     if actual != crc {
         return Err(FrameError::BadChecksum);
     }
     let lens = &body[..lens_len];
-    let payload_total: u64 = lens
-        .chunks_exact(LEN_FIELD)
-        .map(|raw| u64::from(le_u32(raw)))
-        .sum();
+    let payload_total: u64 = lens.chunks_exact(LEN_FIELD).map(|raw| u64::from(le_u32(raw))).sum();
     if payload_total != (body_len - lens_len) as u64 {
-        return Err(FrameError::Malformed(
-            "payload lengths do not add up to the body",
-        ));
+        return Err(FrameError::Malformed("payload lengths do not add up to the body"));
     }
-    first_seq
-        .checked_add(u64::from(count))
-        .ok_or(FrameError::Malformed("seq overflow"))?;
-    Ok(FrameView {
-        first_seq,
-        timestamp_ns,
-        count,
-        lens,
-        frame_len,
-    })
+    first_seq.checked_add(u64::from(count)).ok_or(FrameError::Malformed("seq overflow"))?;
+    Ok(FrameView { first_seq, timestamp_ns, count, lens, frame_len })
 }
 
 #[cfg(test)]
@@ -202,14 +187,7 @@ mod tests {
     fn frame(payloads: &[Vec<u8>]) -> BytesMut {
         let len = encoded_len(payloads).unwrap_or_default();
         let mut out = BytesMut::new();
-        encode(
-            &mut out,
-            7,
-            99,
-            payloads,
-            (len - FRAME_HEADER_LEN) as u32,
-            true,
-        );
+        encode(&mut out, 7, 99, payloads, (len - FRAME_HEADER_LEN) as u32, true);
         assert_eq!(out.len(), len);
         out
     }

@@ -47,21 +47,14 @@ impl FrozenSegment {
             return Err(TierError::corrupt(
                 log_path,
                 0,
-                format!(
-                    "log starts at seq {log_first}, its index at {}",
-                    footer.first_seq
-                ),
+                format!("log starts at seq {log_first}, its index at {}", footer.first_seq),
             ));
         }
         if (log.len() as u64) < footer.log_len {
             return Err(TierError::corrupt(
                 log_path,
                 log.len() as u64,
-                format!(
-                    "log file is {} bytes, its index covers {}",
-                    log.len(),
-                    footer.log_len
-                ),
+                format!("log file is {} bytes, its index covers {}", log.len(), footer.log_len),
             ));
         }
         let log = log.slice(..footer.log_len as usize);

@@ -18,8 +18,9 @@ use crate::index_record::IndexRecord;
 /// First arena allocation of a heap-only segment; each later one doubles, up to
 /// [`ARENA_CHUNK_BYTES_MAX`], so small logs stay small and large ones fault in huge pages.
 const ARENA_CHUNK_BYTES_MIN: usize = 64 * 1024;
-/// Largest arena allocation (two huge pages, so at least one aligned huge page fits).
-const ARENA_CHUNK_BYTES_MAX: usize = 2 * crate::mmap::HUGE_PAGE_BYTES;
+/// Largest arena allocation: eight huge pages, so that however malloc aligns it, at least seven
+/// aligned huge pages fit inside and nearly all of the arena faults in 2 MiB at a time.
+const ARENA_CHUNK_BYTES_MAX: usize = 8 * crate::mmap::HUGE_PAGE_BYTES;
 
 #[derive(Debug, Clone)]
 struct HotFrame {
@@ -137,20 +138,9 @@ impl HotSegment {
         }
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
         let first_seq = self.next_seq();
-        frame::encode(
-            &mut self.arena,
-            first_seq,
-            timestamp_ns,
-            payloads,
-            body_len,
-            false,
-        );
+        frame::encode(&mut self.arena, first_seq, timestamp_ns, payloads, body_len, false);
         let bytes = self.arena.split().freeze();
-        self.push_written(
-            bytes,
-            timestamp_ns,
-            payloads.iter().map(|p| p.as_ref().len()),
-        );
+        self.push_written(bytes, timestamp_ns, payloads.iter().map(|p| p.as_ref().len()));
         Ok(())
     }
 
@@ -166,14 +156,7 @@ impl HotSegment {
         scratch.clear();
         scratch.reserve(frame_len);
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
-        frame::encode(
-            scratch,
-            self.next_seq(),
-            timestamp_ns,
-            payloads,
-            body_len,
-            true,
-        );
+        frame::encode(scratch, self.next_seq(), timestamp_ns, payloads, body_len, true);
         Ok(())
     }
 
@@ -189,20 +172,12 @@ impl HotSegment {
         let mut at = FRAME_HEADER_LEN + lens.len() * frame::LEN_FIELD;
         self.entries.reserve(lens.len());
         for len in lens {
-            self.entries.push(HotEntry {
-                frame: frame_idx,
-                offset: at as u32,
-                len: len as u32,
-            });
+            self.entries.push(HotEntry { frame: frame_idx, offset: at as u32, len: len as u32 });
             at += len;
             self.payload_bytes += len as u64;
         }
         let frame_len = bytes.len() as u64;
-        self.frames.push(HotFrame {
-            bytes,
-            file_offset: self.log_len,
-            timestamp_ns,
-        });
+        self.frames.push(HotFrame { bytes, file_offset: self.log_len, timestamp_ns });
         self.log_len += frame_len;
     }
 

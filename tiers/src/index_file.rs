@@ -119,9 +119,7 @@ pub fn encode(
     log_len: u64,
     payload_bytes: u64,
 ) -> Vec<u8> {
-    let layout = Layout {
-        count: entries.len(),
-    };
+    let layout = Layout { count: entries.len() };
     let mut out = Vec::with_capacity(layout.file_len());
     out.extend_from_slice(&INDEX_MAGIC);
     out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
@@ -140,14 +138,7 @@ pub fn encode(
     let footer_start = out.len();
     let min_ts = entries.first().map_or(0, |e| e.1);
     let max_ts = entries.last().map_or(0, |e| e.1);
-    for v in [
-        first_seq,
-        entries.len() as u64,
-        min_ts,
-        max_ts,
-        log_len,
-        payload_bytes,
-    ] {
+    for v in [first_seq, entries.len() as u64, min_ts, max_ts, log_len, payload_bytes] {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out.extend_from_slice(&body_crc.to_le_bytes());
@@ -176,11 +167,7 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
         .get(..INDEX_HEADER_LEN)
         .ok_or_else(|| TierError::corrupt(path, 0, "index header truncated"))?;
     if header[H_MAGIC..H_VERSION] != INDEX_MAGIC {
-        return Err(TierError::corrupt(
-            path,
-            0,
-            "not a RedEX index file (bad magic)",
-        ));
+        return Err(TierError::corrupt(path, 0, "not a RedEX index file (bad magic)"));
     }
     let version = u32_at(header, H_VERSION);
     if version != INDEX_VERSION {
@@ -192,11 +179,7 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
         });
     }
     if crc32c::crc32c(&header[..H_CRC]) != u32_at(header, H_CRC) {
-        return Err(TierError::corrupt(
-            path,
-            H_CRC as u64,
-            "index header checksum mismatch",
-        ));
+        return Err(TierError::corrupt(path, H_CRC as u64, "index header checksum mismatch"));
     }
     if u32_at(header, H_HEADER_LEN) as usize != INDEX_HEADER_LEN {
         return Err(TierError::corrupt(
@@ -211,21 +194,13 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
         return Err(TierError::corrupt(
             path,
             file.len() as u64,
-            format!(
-                "index file is {} bytes, its header implies {}",
-                file.len(),
-                layout.file_len()
-            ),
+            format!("index file is {} bytes, its header implies {}", file.len(), layout.file_len()),
         ));
     }
     let footer_at = layout.footer_at();
     let f = &file[footer_at..];
     if f[F_MAGIC..] != FOOTER_MAGIC {
-        return Err(TierError::corrupt(
-            path,
-            (footer_at + F_MAGIC) as u64,
-            "bad footer magic",
-        ));
+        return Err(TierError::corrupt(path, (footer_at + F_MAGIC) as u64, "bad footer magic"));
     }
     if crc32c::crc32c(&f[..F_FOOTER_CRC]) != u32_at(f, F_FOOTER_CRC) {
         return Err(TierError::corrupt(
@@ -245,19 +220,11 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
     };
     if footer.first_seq != u64_at(header, H_FIRST_SEQ) || footer.count != count as u64 || count == 0
     {
-        return Err(TierError::corrupt(
-            path,
-            footer_at as u64,
-            "footer disagrees with header",
-        ));
+        return Err(TierError::corrupt(path, footer_at as u64, "footer disagrees with header"));
     }
     if footer.first_seq.checked_add(footer.count).is_none() || footer.log_len > u64::from(u32::MAX)
     {
-        return Err(TierError::corrupt(
-            path,
-            footer_at as u64,
-            "footer values out of range",
-        ));
+        return Err(TierError::corrupt(path, footer_at as u64, "footer values out of range"));
     }
     Ok((footer, layout))
 }
@@ -278,10 +245,7 @@ mod tests {
     fn sample() -> Vec<u8> {
         let entries: Vec<_> = (0..5u64)
             .map(|i| {
-                (
-                    IndexRecord::new(10 + i, 32 + 40 * i as u32, &[i as u8; 12], 1000 + i),
-                    1000 + i,
-                )
+                (IndexRecord::new(10 + i, 32 + 40 * i as u32, &[i as u8; 12], 1000 + i), 1000 + i)
             })
             .collect();
         encode(10, &entries, 4096, 60)

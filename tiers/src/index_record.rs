@@ -84,9 +84,7 @@ impl IndexRecord {
             IndexRecord {
                 seq: seq.to_le_bytes(),
                 offset: offset.to_le_bytes(),
-                len: u32::try_from(payload.len())
-                    .unwrap_or(u32::MAX)
-                    .to_le_bytes(),
+                len: u32::try_from(payload.len()).unwrap_or(u32::MAX).to_le_bytes(),
                 flags_crc: crc.to_le_bytes(),
             }
         }

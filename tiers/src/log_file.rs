@@ -47,11 +47,7 @@ pub fn decode_header(path: &Path, buf: &[u8]) -> Result<u64> {
         .get(..LOG_HEADER_LEN)
         .ok_or_else(|| TierError::corrupt(path, 0, "log header truncated"))?;
     if h[MAGIC_AT..VERSION_AT] != LOG_MAGIC {
-        return Err(TierError::corrupt(
-            path,
-            0,
-            "not a RedEX log file (bad magic)",
-        ));
+        return Err(TierError::corrupt(path, 0, "not a RedEX log file (bad magic)"));
     }
     let version = u32::from_le_bytes(field(h, VERSION_AT));
     if version != LOG_VERSION {
@@ -64,18 +60,10 @@ pub fn decode_header(path: &Path, buf: &[u8]) -> Result<u64> {
     }
     let crc = u32::from_le_bytes(field(h, CRC_AT));
     if crc32c::crc32c(&h[..CRC_AT]) != crc {
-        return Err(TierError::corrupt(
-            path,
-            CRC_AT as u64,
-            "log header checksum mismatch",
-        ));
+        return Err(TierError::corrupt(path, CRC_AT as u64, "log header checksum mismatch"));
     }
     if u32::from_le_bytes(field(h, HEADER_LEN_AT)) as usize != LOG_HEADER_LEN {
-        return Err(TierError::corrupt(
-            path,
-            HEADER_LEN_AT as u64,
-            "unexpected log header length",
-        ));
+        return Err(TierError::corrupt(path, HEADER_LEN_AT as u64, "unexpected log header length"));
     }
     Ok(u64::from_le_bytes(field(h, FIRST_SEQ_AT)))
 }
@@ -110,9 +98,6 @@ mod tests {
         let mut h = encode_header(0);
         h[VERSION_AT..HEADER_LEN_AT].copy_from_slice(&2u32.to_le_bytes());
         let err = decode_header(Path::new("x.log"), &h);
-        assert!(
-            matches!(err, Err(TierError::UnsupportedVersion { found: 2, .. })),
-            "{err:?}"
-        );
+        assert!(matches!(err, Err(TierError::UnsupportedVersion { found: 2, .. })), "{err:?}");
     }
 }
