@@ -16,7 +16,7 @@ use std::thread::JoinHandle;
 use parking_lot::RwLock;
 use redex_tiers::frame;
 use redex_tiers::log_file::LOG_HEADER_LEN;
-use redex_tiers::{FrozenSegment, HotSegment};
+use redex_tiers::HotSegment;
 use tokio::sync::broadcast;
 
 use crate::channel::ChannelName;
@@ -26,7 +26,7 @@ use crate::error::{RedexError, Result};
 use crate::event::RedexEvent;
 use crate::manager::DirLock;
 use crate::retention::{self, Head};
-use crate::segments::{Frozen, SegmentSet};
+use crate::segments::{Frozen, SegmentSet, WarmSegment};
 use crate::storage::{ActiveLog, SegmentDir};
 use crate::syncer::Syncer;
 
@@ -71,7 +71,7 @@ struct FileState {
     last_ts: u64,
     syncer: Option<Syncer>,
     /// The background freeze of the previous active segment, if one is running.
-    pending_freeze: Option<JoinHandle<Result<FrozenSegment>>>,
+    pending_freeze: Option<JoinHandle<Result<WarmSegment>>>,
     /// A failed background freeze, reported by the next `sync` or `close`.
     freeze_error: Option<RedexError>,
     /// Reused buffer a persistent append encodes its frame into.
@@ -80,6 +80,21 @@ struct FileState {
     closed: bool,
     poisoned: Option<String>,
 }
+
+/// What [`RedexFile::verify`] checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// Frozen segments whose index, payloads and timestamps were checked.
+    pub frozen_segments: u64,
+    /// Entries checked.
+    pub entries: u64,
+    /// Payload bytes checked.
+    pub payload_bytes: u64,
+}
+
+/// The active segment rolls over once its in-memory index passes this, whatever its byte and
+/// entry thresholds, so a log of tiny single appends cannot grow the heap without bound.
+const HOT_INDEX_BYTES_MAX: usize = 16 << 20;
 
 /// Scratch space above this is released after the append that needed it.
 const SCRATCH_KEEP_BYTES: usize = 1 << 20;
@@ -95,7 +110,7 @@ impl RedexFile {
         let (set, log) = match &storage {
             Some(dir) => {
                 let rec = dir.recover()?;
-                let frozen = rec.frozen.into_iter().map(Frozen::Mapped).collect();
+                let frozen = rec.frozen.into_iter().map(|w| Frozen::Warm(Arc::new(w))).collect();
                 (SegmentSet { frozen, active: rec.active }, Some(rec.log))
             }
             None => (SegmentSet { frozen: VecDeque::new(), active: HotSegment::new(0, 0) }, None),
@@ -160,7 +175,8 @@ impl RedexFile {
         let active = &st.set.active;
         if !active.is_empty()
             && (active.log_len() + frame_len > cfg.segment_bytes_max()
-                || active.len() as u64 + count > cfg.segment_events_max())
+                || active.len() as u64 + count > cfg.segment_events_max()
+                || active.index_bytes() > HOT_INDEX_BYTES_MAX)
         {
             self.rollover(&mut st)?;
         }
@@ -323,6 +339,33 @@ impl RedexFile {
         background.map_or(Ok(()), Err)
     }
 
+    /// Checks every checksum of every frozen segment: each index against its footer, every
+    /// payload and timestamp against its record. The first damage found is returned as
+    /// [`RedexError::Corrupt`] naming the file and offset. Appends and reads continue meanwhile
+    /// (the segments are checked outside the file's lock). The active segment's frames were
+    /// checked when they were written or replayed.
+    pub fn verify(&self) -> Result<VerifyReport> {
+        let warm: Vec<Arc<WarmSegment>> = {
+            let st = self.inner.state.read();
+            st.set
+                .frozen
+                .iter()
+                .filter_map(|s| match s {
+                    Frozen::Warm(w) => Some(Arc::clone(w)),
+                    Frozen::Hot { .. } => None,
+                })
+                .collect()
+        };
+        let mut report = VerifyReport::default();
+        for w in warm {
+            w.segment()?.verify()?;
+            report.frozen_segments += 1;
+            report.entries += w.meta().count;
+            report.payload_bytes += w.meta().payload_bytes;
+        }
+        Ok(report)
+    }
+
     /// Whether [`RedexFile::close`] was called.
     pub fn is_closed(&self) -> bool {
         self.inner.state.read().closed
@@ -469,9 +512,9 @@ impl FileState {
         });
         match result {
             Ok(frozen) => {
-                let base = frozen.base_seq();
+                let base = frozen.meta().first_seq;
                 if let Some(slot) = self.set.frozen.iter_mut().find(|s| s.base_seq() == base) {
-                    *slot = Frozen::Mapped(frozen);
+                    *slot = Frozen::Warm(Arc::new(frozen));
                 }
             }
             Err(e) => {
@@ -520,8 +563,8 @@ impl FileState {
                 // Its freeze is still running; delete it once it has finished.
                 break;
             }
-            if let (Frozen::Mapped(seg), Some(dir)) = (front, storage) {
-                if let Err(e) = dir.remove(seg) {
+            if let (Frozen::Warm(seg), Some(dir)) = (front, storage) {
+                if let Err(e) = dir.remove(*seg.meta()) {
                     // The entries are already unreadable (below the head); the files stay
                     // until a later append retries.
                     tracing::warn!(error = %e, "retention could not delete a segment");

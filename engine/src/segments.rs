@@ -1,14 +1,61 @@
 //! The ordered set of a file's segments: frozen ones (oldest first) and the active one.
 
 use std::collections::VecDeque;
-
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
+use redex_tiers::manifest::SegmentMeta;
 use redex_tiers::{FrozenSegment, HotSegment};
 
-use crate::error::Result;
-use crate::storage::ActiveLog;
+use crate::error::{RedexError, Result};
+use crate::storage::{self, ActiveLog};
+
+/// A frozen segment of a persistent file, known from its manifest record and mapped on first
+/// use: an unread segment costs only this struct, so neither reopen time nor memory grows with
+/// the amount of frozen history.
+#[derive(Debug)]
+pub(crate) struct WarmSegment {
+    meta: SegmentMeta,
+    dir: Arc<Path>,
+    opened: OnceLock<FrozenSegment>,
+}
+
+impl WarmSegment {
+    /// A segment to be opened when first read.
+    pub(crate) fn lazy(meta: SegmentMeta, dir: Arc<Path>) -> Self {
+        WarmSegment { meta, dir, opened: OnceLock::new() }
+    }
+
+    /// A segment already open.
+    pub(crate) fn opened(meta: SegmentMeta, dir: Arc<Path>, seg: FrozenSegment) -> Self {
+        let opened = OnceLock::new();
+        let _ = opened.set(seg);
+        WarmSegment { meta, dir, opened }
+    }
+
+    pub(crate) fn meta(&self) -> &SegmentMeta {
+        &self.meta
+    }
+
+    /// The mapped segment, opening it now if needed. Its footer must agree with the manifest.
+    pub(crate) fn segment(&self) -> Result<&FrozenSegment> {
+        if let Some(seg) = self.opened.get() {
+            return Ok(seg);
+        }
+        let log = storage::log_path(&self.dir, self.meta.first_seq);
+        let idx = storage::idx_path(&self.dir, self.meta.first_seq);
+        let seg = FrozenSegment::open(&log, &idx)?;
+        if !self.meta.matches(seg.footer()) {
+            return Err(RedexError::corrupt(
+                idx,
+                0,
+                format!("footer {:?} disagrees with the manifest's {:?}", seg.footer(), self.meta),
+            ));
+        }
+        Ok(self.opened.get_or_init(|| seg))
+    }
+}
 
 /// A segment that no longer takes appends.
 #[derive(Debug)]
@@ -17,52 +64,70 @@ pub(crate) enum Frozen {
     /// drops it), or a persistent file's whose freeze is running in the background (read through
     /// its log's mapping meanwhile).
     Hot { seg: Arc<HotSegment>, log: Option<Arc<ActiveLog>> },
-    /// A persistent file's sealed segment, mapped read-only.
-    Mapped(FrozenSegment),
+    /// A persistent file's frozen segment.
+    Warm(Arc<WarmSegment>),
 }
 
 impl Frozen {
     pub(crate) fn base_seq(&self) -> u64 {
         match self {
-            Frozen::Hot { seg: s, .. } => s.base_seq(),
-            Frozen::Mapped(s) => s.base_seq(),
+            Frozen::Hot { seg, .. } => seg.base_seq(),
+            Frozen::Warm(w) => w.meta.first_seq,
         }
     }
 
     pub(crate) fn next_seq(&self) -> u64 {
         match self {
-            Frozen::Hot { seg: s, .. } => s.next_seq(),
-            Frozen::Mapped(s) => s.next_seq(),
+            Frozen::Hot { seg, .. } => seg.next_seq(),
+            Frozen::Warm(w) => w.meta.next_seq(),
         }
     }
 
     pub(crate) fn payload_bytes(&self) -> u64 {
         match self {
-            Frozen::Hot { seg: s, .. } => s.payload_bytes(),
-            Frozen::Mapped(s) => s.footer().payload_bytes,
+            Frozen::Hot { seg, .. } => seg.payload_bytes(),
+            Frozen::Warm(w) => w.meta.payload_bytes,
+        }
+    }
+
+    /// Timestamp of the segment's last entry.
+    fn max_ts_ns(&self) -> Option<u64> {
+        match self {
+            Frozen::Hot { seg, .. } => {
+                seg.next_seq().checked_sub(1).and_then(|s| seg.timestamp_ns(s))
+            }
+            Frozen::Warm(w) => Some(w.meta.max_ts_ns),
         }
     }
 
     fn get(&self, seq: u64) -> Result<Option<(Bytes, u64)>> {
         match self {
-            Frozen::Hot { seg: s, .. } => Ok(s.get(seq)),
-            Frozen::Mapped(s) => Ok(s.get(seq)?),
+            Frozen::Hot { seg, .. } => Ok(seg.get(seq)),
+            Frozen::Warm(w) => Ok(w.segment()?.get(seq)?),
         }
     }
 
     fn payload_len(&self, seq: u64) -> Option<u64> {
         match self {
-            Frozen::Hot { seg: s, .. } => s.payload_len(seq),
-            Frozen::Mapped(s) => s.payload_len(seq),
+            Frozen::Hot { seg, .. } => seg.payload_len(seq),
+            Frozen::Warm(w) => w.segment().ok()?.payload_len(seq),
         }
     }
 
     fn timestamp_ns(&self, seq: u64) -> Option<u64> {
         match self {
-            Frozen::Hot { seg: s, .. } => s.timestamp_ns(seq),
-            Frozen::Mapped(s) => s.timestamp_ns(seq),
+            Frozen::Hot { seg, .. } => seg.timestamp_ns(seq),
+            Frozen::Warm(w) => w.segment().ok()?.timestamp_ns(seq),
         }
     }
+}
+
+/// What a whole frozen segment holds, for evicting it without reading it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SegmentSummary {
+    pub(crate) next_seq: u64,
+    pub(crate) payload_bytes: u64,
+    pub(crate) max_ts_ns: Option<u64>,
 }
 
 /// Frozen segments plus the active one, covering a contiguous seq range.
@@ -89,6 +154,16 @@ impl SegmentSet {
         }
         let slot = self.frozen.partition_point(|s| s.next_seq() <= seq);
         (slot < self.frozen.len()).then_some(slot)
+    }
+
+    /// The summary of the frozen segment starting exactly at `seq`, if there is one.
+    pub(crate) fn frozen_starting_at(&self, seq: u64) -> Option<SegmentSummary> {
+        let seg = &self.frozen[self.frozen_slot(seq)?];
+        (seg.base_seq() == seq).then(|| SegmentSummary {
+            next_seq: seg.next_seq(),
+            payload_bytes: seg.payload_bytes(),
+            max_ts_ns: seg.max_ts_ns(),
+        })
     }
 
     /// Payload and timestamp of `seq` (the caller has checked it is retained and below

@@ -13,11 +13,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use bytes::Bytes;
+use parking_lot::Mutex;
 use redex_tiers::hot::HotSegment;
 use redex_tiers::log_file::{self, LOG_HEADER_LEN};
+use redex_tiers::manifest::SegmentMeta;
 use redex_tiers::{index_file, mmap, FrozenSegment};
 
 use crate::error::{RedexError, Result};
+use crate::manifest::ManifestFile;
+use crate::segments::WarmSegment;
 
 const LOG_EXT: &str = "log";
 const IDX_EXT: &str = "idx";
@@ -93,17 +97,29 @@ impl ActiveLog {
 /// A channel's segment directory.
 #[derive(Debug, Clone)]
 pub(crate) struct SegmentDir {
-    dir: PathBuf,
+    dir: Arc<Path>,
     /// Initial length of an active log's mapping (the configured segment size).
     map_len: u64,
+    /// Shared by the append path (retention) and freeze threads.
+    manifest: Arc<Mutex<ManifestFile>>,
 }
 
 /// What reopening a channel found.
 #[derive(Debug)]
 pub(crate) struct Recovered {
-    pub(crate) frozen: Vec<FrozenSegment>,
+    pub(crate) frozen: Vec<WarmSegment>,
     pub(crate) active: HotSegment,
     pub(crate) log: ActiveLog,
+}
+
+/// Path of the log of the segment starting at `base_seq`.
+pub(crate) fn log_path(dir: &Path, base_seq: u64) -> PathBuf {
+    dir.join(format!("{base_seq:020}.{LOG_EXT}"))
+}
+
+/// Path of the index of the segment starting at `base_seq`.
+pub(crate) fn idx_path(dir: &Path, base_seq: u64) -> PathBuf {
+    dir.join(format!("{base_seq:020}.{IDX_EXT}"))
 }
 
 fn segment_seq(path: &Path, ext: &str) -> Option<u64> {
@@ -129,15 +145,20 @@ impl SegmentDir {
                 d = parent;
             }
         }
-        Ok(SegmentDir { dir, map_len: segment_bytes_max })
+        let manifest = ManifestFile::open(&dir)?;
+        Ok(SegmentDir {
+            dir: Arc::from(dir),
+            map_len: segment_bytes_max,
+            manifest: Arc::new(Mutex::new(manifest)),
+        })
     }
 
     pub(crate) fn log_path(&self, base_seq: u64) -> PathBuf {
-        self.dir.join(format!("{base_seq:020}.{LOG_EXT}"))
+        log_path(&self.dir, base_seq)
     }
 
     pub(crate) fn idx_path(&self, base_seq: u64) -> PathBuf {
-        self.dir.join(format!("{base_seq:020}.{IDX_EXT}"))
+        idx_path(&self.dir, base_seq)
     }
 
     /// Creates the log of a new active segment: header written, file and directory fsynced, so
@@ -158,9 +179,10 @@ impl SegmentDir {
         ActiveLog::new(file, path, self.map_len)
     }
 
-    /// Freezes the active segment: fsyncs its log, writes its index to a temporary file,
-    /// fsyncs, renames it into place, fsyncs the directory, and maps both files.
-    pub(crate) fn seal(&self, hot: &HotSegment, log: &ActiveLog) -> Result<FrozenSegment> {
+    /// Freezes a full segment: fsyncs its log, writes its index to a temporary file, fsyncs,
+    /// renames it into place, fsyncs the directory, records it in the manifest, and maps both
+    /// files.
+    pub(crate) fn seal(&self, hot: &HotSegment, log: &ActiveLog) -> Result<WarmSegment> {
         log.sync()?;
         let base = hot.base_seq();
         let idx_path = self.idx_path(base);
@@ -168,36 +190,46 @@ impl SegmentDir {
         let bytes = index_file::encode(base, &entries, hot.log_len(), hot.payload_bytes());
         write_durably(&idx_path, &bytes)?;
         sync_dir(&self.dir)?;
-        Ok(FrozenSegment::open(&log.path, &idx_path)?)
+        let seg = FrozenSegment::open(&log.path, &idx_path)?;
+        self.register(seg)
     }
 
-    /// Deletes a frozen segment's files, log first: an index without its log is removed on the
-    /// next open, while a log without its index would be replayed.
-    pub(crate) fn remove(&self, seg: &FrozenSegment) -> Result<()> {
-        for path in [seg.log_path(), seg.idx_path()] {
-            match fs::remove_file(path) {
+    /// Records a frozen segment in the manifest.
+    fn register(&self, seg: FrozenSegment) -> Result<WarmSegment> {
+        let meta = SegmentMeta::from(seg.footer());
+        self.manifest.lock().add(meta)?;
+        Ok(WarmSegment::opened(meta, Arc::clone(&self.dir), seg))
+    }
+
+    /// Drops a frozen segment: the manifest stops naming it (durably), then its files are
+    /// deleted, log first. A crash in between leaves files the next open deletes.
+    pub(crate) fn remove(&self, meta: SegmentMeta) -> Result<()> {
+        self.manifest.lock().drop_segment(meta)?;
+        for path in [self.log_path(meta.first_seq), self.idx_path(meta.first_seq)] {
+            match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(RedexError::io("remove", path, e)),
+                Err(e) => return Err(RedexError::io("remove", &path, e)),
             }
         }
         Ok(())
     }
 
-    /// Reopens the channel. Frozen segments are trusted from their index footers (no scan of
-    /// their records); unfrozen logs are replayed. A complete unfrozen log before the last one
-    /// (its freeze was interrupted) is frozen now; a damaged one (a machine crash before its
-    /// freeze made it durable) becomes the end of the log and later logs, which lie beyond the
-    /// gap, are deleted. The last log's torn tail is trimmed.
+    /// Reopens the channel. Frozen segments named by the manifest are trusted without opening
+    /// them (they are mapped on first read), so this costs the same for any amount of frozen
+    /// history; their files must exist. Logs after them are replayed: a complete unfrozen log
+    /// before the last one (its freeze was interrupted) is frozen now; a damaged one (a machine
+    /// crash before its freeze made it durable) becomes the end of the log and later logs, which
+    /// lie beyond the gap, are deleted. The last log's torn tail is trimmed.
     pub(crate) fn recover(&self) -> Result<Recovered> {
         let mut logs = Vec::new();
         let mut idxs = Vec::new();
-        let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &self.dir, e))?;
+        let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &*self.dir, e))?;
         for entry in listing {
-            let path = entry.map_err(|e| RedexError::io("list", &self.dir, e))?.path();
+            let path = entry.map_err(|e| RedexError::io("list", &*self.dir, e))?.path();
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.ends_with(TMP_SUFFIX) {
-                // An index that was being written when the process died; its log is intact.
+                // An index or manifest that was being written when the process died.
                 remove(&path)?;
             } else if let Some(seq) = segment_seq(&path, LOG_EXT) {
                 logs.push(seq);
@@ -206,23 +238,69 @@ impl SegmentDir {
             }
         }
         logs.sort_unstable();
-        for seq in idxs.iter().filter(|s| logs.binary_search(s).is_err()) {
-            // Retention deleted the log and died before deleting the index.
-            remove(&self.idx_path(*seq))?;
+        idxs.sort_unstable();
+        let live = self.manifest.lock().live();
+        for &seq in &idxs {
+            let named = live.binary_search_by_key(&seq, |m| m.first_seq).is_ok();
+            if !named && logs.binary_search(&seq).is_err() {
+                // Retention deleted the log and died before deleting the index. (An index the
+                // manifest still names is never deleted: its missing log is reported below.)
+                remove(&self.idx_path(seq))?;
+            }
         }
 
-        let mut frozen: Vec<FrozenSegment> = Vec::new();
+        let live_end = live.last().map(SegmentMeta::next_seq);
+        let mut frozen = Vec::with_capacity(live.len());
         let mut expected = None;
-        for (i, &seq) in logs.iter().enumerate() {
-            if idxs.contains(&seq) {
+        for meta in live {
+            let seq = meta.first_seq;
+            if logs.binary_search(&seq).is_err() {
+                return Err(RedexError::corrupt(
+                    self.log_path(seq),
+                    0,
+                    "frozen segment named by the manifest is missing",
+                ));
+            }
+            if idxs.binary_search(&seq).is_err() {
+                return Err(RedexError::corrupt(
+                    self.idx_path(seq),
+                    0,
+                    "frozen segment named by the manifest is missing",
+                ));
+            }
+            check_continuity(&self.log_path(seq), seq, seq, expected)?;
+            expected = Some(meta.next_seq());
+            frozen.push(WarmSegment::lazy(meta, Arc::clone(&self.dir)));
+        }
+        let mut rest = Vec::with_capacity(logs.len().saturating_sub(frozen.len()));
+        for &seq in &logs {
+            let named = frozen.iter().any(|w| w.meta().first_seq == seq);
+            if named {
+                continue;
+            }
+            if live_end.is_some_and(|end| seq < end) {
+                // Dropped by retention (the manifest says so) before its files were deleted.
+                tracing::info!(path = %self.log_path(seq).display(), "deleting a segment retention had dropped");
+                remove(&self.log_path(seq))?;
+                if idxs.binary_search(&seq).is_ok() {
+                    remove(&self.idx_path(seq))?;
+                }
+                continue;
+            }
+            rest.push(seq);
+        }
+
+        for (i, &seq) in rest.iter().enumerate() {
+            if idxs.binary_search(&seq).is_ok() {
+                // Frozen, but the process died before the manifest recorded it.
                 let seg = FrozenSegment::open(&self.log_path(seq), &self.idx_path(seq))?;
                 check_continuity(seg.log_path(), seq, seg.base_seq(), expected)?;
                 expected = Some(seg.next_seq());
-                frozen.push(seg);
+                frozen.push(self.register(seg)?);
                 continue;
             }
             let (hot, log, report) = self.replay_log(seq, expected)?;
-            let later = &logs[i + 1..];
+            let later = &rest[i + 1..];
             if later.is_empty() {
                 self.trim(&log, &report, hot.len())?;
                 return Ok(Recovered { frozen, active: hot, log });
@@ -239,7 +317,7 @@ impl SegmentDir {
                 }
                 continue;
             }
-            if let Some(sealed) = later.iter().find(|s| idxs.contains(s)) {
+            if let Some(sealed) = later.iter().find(|s| idxs.binary_search(s).is_ok()) {
                 return Err(RedexError::corrupt(
                     &log.path,
                     report.valid_len,

@@ -477,6 +477,15 @@ fn cut_unfrozen_full_segment_ends_the_log_at_the_cut() {
     for cut in cuts {
         let work = damaged_copy(fx.src.path(), &log_rel, |b| b.truncate(cut));
         fs::remove_file(work.path().join(&idx_rel)).expect("remove idx");
+        // A freeze that never wrote its index never reached the manifest either: drop the
+        // manifest's last record (the fixture has no retention, so it is this segment's).
+        let manifest = work.path().join(idx_rel.parent().expect("segment dir")).join("manifest");
+        let manifest_len = fs::metadata(&manifest).expect("manifest").len();
+        fs::OpenOptions::new()
+            .write(true)
+            .open(&manifest)
+            .and_then(|f| f.set_len(manifest_len - 64))
+            .expect("drop the last manifest record");
         let expected = if cut == bytes.len() {
             fx.model.len() as u64
         } else {

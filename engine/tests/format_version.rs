@@ -51,9 +51,14 @@ fn files(dir: &Path, ext: &str) -> Vec<PathBuf> {
     v
 }
 
+/// Opens the channel and reads every entry. Frozen segments are mapped on first read, so
+/// damage in one is reported by the open (if the manifest, the listing or the unfrozen logs
+/// show it) or else by the first read that needs the segment; either way it names the file.
 fn open(base: &Path) -> redex::Result<redex::RedexFile> {
     let redex = Redex::with_persistent_dir(base)?;
-    redex.open_file(&name(), cfg())
+    let f = redex.open_file(&name(), cfg())?;
+    f.read_range(f.head_seq(), f.next_seq())?;
+    Ok(f)
 }
 
 fn assert_all(base: &Path, n: u64) {
@@ -131,12 +136,17 @@ fn newer_index_is_refused() {
 
 #[test]
 fn newer_log_without_index_is_refused() {
-    // A sealed segment whose index is missing is replayed on reopen: its version still counts.
+    // A frozen segment whose freeze never reached the manifest (no index, no record) is
+    // replayed on reopen: its log's version still counts.
     let dir = populate(100);
-    let idxs = files(&seg_dir(dir.path()), "idx");
-    let idx = &idxs[0];
+    let seg = seg_dir(dir.path());
+    let idxs = files(&seg, "idx");
+    let idx = idxs.last().expect("a frozen segment");
     let idx_bytes = fs::read(idx).expect("read idx");
     fs::remove_file(idx).expect("remove idx");
+    let manifest = seg.join("manifest");
+    let manifest_bytes = fs::read(&manifest).expect("read manifest");
+    fs::write(&manifest, &manifest_bytes[..manifest_bytes.len() - 64]).expect("drop last record");
     let log = idx.with_extension("log");
     let original = bump_version(&log, 2);
     match open(dir.path()) {
@@ -145,7 +155,35 @@ fn newer_log_without_index_is_refused() {
     }
     fs::write(&log, &original).expect("restore log");
     fs::write(idx, &idx_bytes).expect("restore idx");
+    fs::write(&manifest, &manifest_bytes).expect("restore manifest");
     assert_all(dir.path(), 100);
+}
+
+#[test]
+fn missing_frozen_files_named_by_the_manifest_are_corrupt() {
+    let dir = populate(100);
+    let seg = seg_dir(dir.path());
+    let idxs = files(&seg, "idx");
+    for path in [idxs[0].clone(), idxs[0].with_extension("log")] {
+        let original = fs::read(&path).expect("read");
+        fs::remove_file(&path).expect("remove");
+        match open(dir.path()) {
+            Err(RedexError::Corrupt { path: p, reason, .. }) => {
+                assert_eq!(p, path);
+                assert!(reason.contains("missing"), "{reason}");
+            }
+            other => panic!("expected Corrupt for a missing {path:?}, got {other:?}"),
+        }
+        fs::write(&path, original).expect("restore");
+    }
+    assert_all(dir.path(), 100);
+}
+
+#[test]
+fn newer_manifest_is_refused() {
+    let dir = populate(100);
+    let manifest = seg_dir(dir.path()).join("manifest");
+    refused_then_restored(dir.path(), &manifest, 100, "manifest");
 }
 
 /// Deterministic junk that is not a RedEX file.

@@ -122,6 +122,12 @@ impl HotSegment {
         self.payload_bytes
     }
 
+    /// Heap bytes of the in-memory index (entries and frame descriptors, not payloads).
+    pub fn index_bytes(&self) -> usize {
+        self.entries.len() * std::mem::size_of::<HotEntry>()
+            + self.frames.len() * std::mem::size_of::<HotFrame>()
+    }
+
     /// Heap-only append: encodes the batch as one frame into the arena (no checksum: it never
     /// reaches a disk). `payloads` must not be empty.
     pub fn append<P: AsRef<[u8]>>(

@@ -8,6 +8,7 @@
 //!   footer).
 //! - [`hot`]: the active segment, in memory, whose image is the log file's frames.
 //! - [`frozen`]: a sealed segment, mapped read-only and read zero-copy.
+//! - [`manifest`]: the append-only list of frozen segments that makes reopen cost flat.
 //! - [`mmap`]: the only module with `unsafe` code.
 //!
 //! Byte-level specifications are in `docs/FORMAT.md`.
@@ -21,6 +22,7 @@ pub mod hot;
 pub mod index_file;
 pub mod index_record;
 pub mod log_file;
+pub mod manifest;
 pub mod mmap;
 
 pub use error::{Result, TierError};

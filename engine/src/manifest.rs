@@ -1,0 +1,136 @@
+//! A channel's manifest file (format in `redex_tiers::manifest`): opened on reopen, appended to
+//! by freezes and retention, compacted when dropped records pile up.
+
+use std::collections::BTreeMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use redex_tiers::manifest::{self, Record, RecordKind, SegmentMeta};
+
+use crate::error::{RedexError, Result};
+use crate::storage::sync_dir;
+
+/// File name of the manifest inside a channel's segment directory.
+pub(crate) const MANIFEST_FILE_NAME: &str = "manifest";
+
+/// Records appended beyond twice the live ones (plus this slack) trigger a compaction.
+const COMPACTION_SLACK_RECORDS: usize = 64;
+
+/// The open manifest and the live frozen segments it names.
+#[derive(Debug)]
+pub(crate) struct ManifestFile {
+    dir: PathBuf,
+    path: PathBuf,
+    file: File,
+    len: u64,
+    records: usize,
+    live: BTreeMap<u64, SegmentMeta>,
+}
+
+impl ManifestFile {
+    /// Opens the manifest in `dir`, creating it (durably) if missing, and trims a torn final
+    /// record.
+    pub(crate) fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE_NAME);
+        if !path.exists() {
+            return Self::create(dir, &path, &[]);
+        }
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(&path)
+            .map_err(|e| RedexError::io("open", &path, e))?;
+        let bytes = fs::read(&path).map_err(|e| RedexError::io("read", &path, e))?;
+        let replay = manifest::decode(&path, &bytes)?;
+        if replay.valid_len < bytes.len() as u64 {
+            tracing::warn!(
+                path = %path.display(),
+                dropped_bytes = bytes.len() as u64 - replay.valid_len,
+                "trimmed a torn manifest record"
+            );
+            file.set_len(replay.valid_len).map_err(|e| RedexError::io("truncate", &path, e))?;
+            file.sync_all().map_err(|e| RedexError::io("fsync", &path, e))?;
+        }
+        let live: BTreeMap<u64, SegmentMeta> = manifest::live_segments(&replay.records)
+            .into_iter()
+            .map(|m| (m.first_seq, m))
+            .collect();
+        Ok(ManifestFile {
+            dir: dir.to_path_buf(),
+            path,
+            file,
+            len: replay.valid_len,
+            records: replay.records.len(),
+            live,
+        })
+    }
+
+    /// Writes a fresh manifest naming `live` through a temporary file and a rename.
+    fn create(dir: &Path, path: &Path, live: &[SegmentMeta]) -> Result<Self> {
+        let mut bytes = manifest::encode_header().to_vec();
+        for meta in live {
+            bytes.extend_from_slice(&manifest::encode_record(&Record {
+                kind: RecordKind::Frozen,
+                meta: *meta,
+            }));
+        }
+        let tmp = dir.join(format!("{MANIFEST_FILE_NAME}.tmp"));
+        let mut f = File::create(&tmp).map_err(|e| RedexError::io("create", &tmp, e))?;
+        f.write_all(&bytes).map_err(|e| RedexError::io("write", &tmp, e))?;
+        f.sync_all().map_err(|e| RedexError::io("fsync", &tmp, e))?;
+        fs::rename(&tmp, path).map_err(|e| RedexError::io("rename", path, e))?;
+        sync_dir(dir)?;
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| RedexError::io("open", path, e))?;
+        Ok(ManifestFile {
+            dir: dir.to_path_buf(),
+            path: path.to_path_buf(),
+            file,
+            len: bytes.len() as u64,
+            records: live.len(),
+            live: live.iter().map(|m| (m.first_seq, *m)).collect(),
+        })
+    }
+
+    /// The live frozen segments, in seq order.
+    pub(crate) fn live(&self) -> Vec<SegmentMeta> {
+        self.live.values().copied().collect()
+    }
+
+    /// Records that a segment froze. Durable when this returns.
+    pub(crate) fn add(&mut self, meta: SegmentMeta) -> Result<()> {
+        self.append(Record { kind: RecordKind::Frozen, meta })?;
+        self.live.insert(meta.first_seq, meta);
+        Ok(())
+    }
+
+    /// Records that a segment was dropped. Durable when this returns, so its files may go.
+    pub(crate) fn drop_segment(&mut self, meta: SegmentMeta) -> Result<()> {
+        if self.live.remove(&meta.first_seq).is_none() {
+            return Ok(());
+        }
+        self.append(Record { kind: RecordKind::Dropped, meta })?;
+        if self.records > 2 * self.live.len() + COMPACTION_SLACK_RECORDS {
+            *self = Self::create(&self.dir, &self.path, &self.live())?;
+        }
+        Ok(())
+    }
+
+    fn append(&mut self, record: Record) -> Result<()> {
+        let bytes = manifest::encode_record(&record);
+        if let Err(e) = self.file.write_all_at(&bytes, self.len) {
+            // Leave no partial record behind; a failed cut is trimmed on the next open.
+            let _ = self.file.set_len(self.len);
+            return Err(RedexError::io("write", &self.path, e));
+        }
+        self.file.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))?;
+        self.len += bytes.len() as u64;
+        self.records += 1;
+        Ok(())
+    }
+}
