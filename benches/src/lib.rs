@@ -10,7 +10,18 @@
 //!   `benches/redex.rs` (our engine) and `benches/peer_redex.rs` (the reference system, behind
 //!   the `peers` feature), so the two report comparable figures under the same names.
 //!
-//! Run the benches with:
+//! - [`harness`]: the `redex-bench` binary's scenarios, systems, measurements and reports: the
+//!   README's main job, which runs named scenarios against our engine (and, with the `peers`
+//!   feature, net-mesh's RedEX and batpak) next to the machine limits.
+//!
+//! Run the harness's quick suite with:
+//!
+//! ```text
+//! cargo run --release -p redex-benches --bin redex-bench
+//! cargo run --release -p redex-benches --features peers --bin redex-bench
+//! ```
+//!
+//! Run the criterion benches with:
 //!
 //! ```text
 //! cargo bench -p redex-benches --bench limits
@@ -20,5 +31,6 @@
 #![deny(missing_docs)]
 #![forbid(unsafe_code)]
 
+pub mod harness;
 pub mod limits;
 pub mod workload;

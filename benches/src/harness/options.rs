@@ -1,0 +1,195 @@
+//! What a harness run does and how big it is: the profile (quick or full), event counts, payload
+//! and batch sizes, the fsync policy, and where the logs live.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// The fsync policy of persistent logs, as given on the command line.
+///
+/// Parsed from `never`, `every-n:N` or `interval-ms:N`; each system maps it to its own knob (see
+/// [`crate::harness::systems`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(tag = "kind", content = "value", rename_all = "kebab-case")]
+pub enum FsyncArg {
+    /// Only `sync()` and `close()` fsync.
+    #[default]
+    Never,
+    /// A background fsync after every `n` appends.
+    EveryN(u64),
+    /// A background fsync every `n` milliseconds.
+    IntervalMs(u64),
+}
+
+impl FsyncArg {
+    /// Whether the policy ever fsyncs on its own.
+    pub fn fsyncs(self) -> bool {
+        self != FsyncArg::Never
+    }
+}
+
+impl fmt::Display for FsyncArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FsyncArg::Never => f.write_str("never"),
+            FsyncArg::EveryN(n) => write!(f, "every-n:{n}"),
+            FsyncArg::IntervalMs(ms) => write!(f, "interval-ms:{ms}"),
+        }
+    }
+}
+
+impl FromStr for FsyncArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let number = |v: &str| {
+            v.parse::<u64>().map_err(|e| format!("fsync policy `{s}`: `{v}` is not a count ({e})"))
+        };
+        match s.split_once(':') {
+            None if s == "never" => Ok(FsyncArg::Never),
+            Some(("every-n", n)) => Ok(FsyncArg::EveryN(number(n)?)),
+            Some(("interval-ms", ms)) => Ok(FsyncArg::IntervalMs(number(ms)?)),
+            _ => Err(format!("fsync policy `{s}`: expected never, every-n:N or interval-ms:N")),
+        }
+    }
+}
+
+/// Run size presets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    /// The default: every scenario in a couple of minutes on 2 cores.
+    Quick,
+    /// Ten times the events and time budget of [`Profile::Quick`], full-size machine limits.
+    Full,
+}
+
+impl Profile {
+    /// Default number of events per (case, system) run.
+    pub fn events(self) -> u64 {
+        match self {
+            Profile::Quick => 200_000,
+            Profile::Full => 2_000_000,
+        }
+    }
+
+    /// Longest time one (case, system) measurement may take; a run stops early when it is
+    /// spent, so a slow system cannot stretch the suite.
+    pub fn run_budget(self) -> Duration {
+        match self {
+            Profile::Quick => Duration::from_millis(1500),
+            Profile::Full => Duration::from_secs(15),
+        }
+    }
+
+    /// Default number of reopens timed by the reopen scenario.
+    pub fn reopen_repetitions(self) -> usize {
+        match self {
+            Profile::Quick => 5,
+            Profile::Full => 15,
+        }
+    }
+}
+
+/// Everything a run needs to know, built by the binary from its flags.
+#[derive(Debug, Clone, Serialize)]
+pub struct Options {
+    /// Size preset the defaults below came from.
+    pub profile: Profile,
+    /// Scenarios to run, by name; empty means every available scenario.
+    pub scenarios: Vec<String>,
+    /// Most events one (case, system) run appends, or prefills for reads.
+    pub events: u64,
+    /// Payload size; `None` runs the default pair (64 B and 1 KiB where the scenario uses both).
+    pub payload_bytes: Option<usize>,
+    /// Payloads per `append_batch` call.
+    pub batch_len: usize,
+    /// Fsync policy of persistent logs.
+    pub fsync: FsyncArg,
+    /// Base directory for logs and limit measurements; a fresh temporary directory is made
+    /// inside it (or inside the system temporary directory when `None`).
+    pub dir: Option<PathBuf>,
+    /// Time budget of one (case, system) measurement.
+    #[serde(serialize_with = "serialize_duration_ms")]
+    pub run_budget: Duration,
+    /// Reopens timed per system by the reopen scenario.
+    pub reopen_repetitions: usize,
+    /// Whether to draw progress bars (only when stdout is a terminal).
+    pub progress: bool,
+}
+
+impl Options {
+    /// Defaults of `profile` with nothing else chosen.
+    pub fn new(profile: Profile) -> Self {
+        Options {
+            profile,
+            scenarios: Vec::new(),
+            events: profile.events(),
+            payload_bytes: None,
+            batch_len: crate::workload::BATCH_LEN,
+            fsync: FsyncArg::Never,
+            dir: None,
+            run_budget: profile.run_budget(),
+            reopen_repetitions: profile.reopen_repetitions(),
+            progress: false,
+        }
+    }
+
+    /// The small payload size: `--payload` when given, else 64 B.
+    pub fn small_payload(&self) -> usize {
+        self.payload_bytes.unwrap_or(crate::workload::SMALL_PAYLOAD_BYTES)
+    }
+
+    /// Payload sizes for batch-append cases: `--payload` alone when given, else 64 B and 1 KiB.
+    pub fn batch_payloads(&self) -> Vec<usize> {
+        match self.payload_bytes {
+            Some(p) => vec![p],
+            None => {
+                vec![crate::workload::SMALL_PAYLOAD_BYTES, crate::workload::LARGE_PAYLOAD_BYTES]
+            }
+        }
+    }
+}
+
+fn serialize_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_u64(d.as_millis() as u64)
+}
+
+/// A size in bytes as a short label: `64B`, `1KiB`, `4MiB`.
+pub fn size_label(bytes: usize) -> String {
+    const KIB: usize = 1024;
+    if bytes >= KIB * KIB && bytes.is_multiple_of(KIB * KIB) {
+        format!("{}MiB", bytes / (KIB * KIB))
+    } else if bytes >= KIB && bytes.is_multiple_of(KIB) {
+        format!("{}KiB", bytes / KIB)
+    } else {
+        format!("{bytes}B")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fsync_policies_parse_and_print() {
+        for s in ["never", "every-n:64", "interval-ms:5"] {
+            let parsed: FsyncArg = s.parse().expect("valid policy");
+            assert_eq!(parsed.to_string(), s);
+        }
+        assert!("always".parse::<FsyncArg>().is_err());
+        assert!("every-n:x".parse::<FsyncArg>().is_err());
+        assert!("never:1".parse::<FsyncArg>().is_err());
+    }
+
+    #[test]
+    fn size_labels() {
+        assert_eq!(size_label(64), "64B");
+        assert_eq!(size_label(1024), "1KiB");
+        assert_eq!(size_label(1000), "1000B");
+        assert_eq!(size_label(4 << 20), "4MiB");
+    }
+}

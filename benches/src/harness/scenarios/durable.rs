@@ -1,0 +1,71 @@
+//! `durable`: the latency of making an append durable, `append` (or `append_batch`) followed by
+//! `sync()`, one latency sample per pair.
+//!
+//! Cases: `durable_single_{P}` and `durable_batch{B}_{P}` (P = `--payload`, default 64 B). The
+//! log's own fsync policy is `never`, so every fsync is the explicit `sync()`. The p50 is read
+//! against the machine's `write` + `fdatasync` p50: 1.0 means at the floor.
+
+use crate::harness::ceiling::LimitUse;
+use crate::harness::measure::timed_loop;
+use crate::harness::options::{size_label, FsyncArg};
+use crate::harness::scenario::{CaseResult, Context, Scenario};
+use crate::harness::system::{spec_needs, Capability, LogSpec};
+use crate::harness::Result;
+use crate::workload;
+
+use super::{batch_bytes, channel};
+
+/// The durable scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Durable;
+
+impl Scenario for Durable {
+    fn name(&self) -> &'static str {
+        "durable"
+    }
+
+    fn summary(&self) -> &'static str {
+        "latency of append + sync() (and append_batch + sync()) on a persistent log"
+    }
+
+    fn run(&self, ctx: &mut Context<'_>) -> Result<()> {
+        let o = ctx.options;
+        let payload = o.small_payload();
+        let b = o.batch_len.max(1);
+        let spec = LogSpec::disk(FsyncArg::Never);
+        let budget = ctx.budget();
+        for count in [1usize, b] {
+            let case = if count == 1 {
+                format!("durable_single_{}", size_label(payload))
+            } else {
+                format!("durable_batch{count}_{}", size_label(payload))
+            };
+            let mut needs = spec_needs(&spec);
+            needs.extend([
+                Capability::Sync,
+                if count == 1 { Capability::Append } else { Capability::AppendBatch },
+            ]);
+            ctx.each_system(std::slice::from_ref(&case), &needs, |system, stage| {
+                let mut log = system.open(&spec, &channel("durable", &case), Some(stage.dir))?;
+                let bar = stage.bar(budget.events_max, &case);
+                let single = workload::payload(payload, 1);
+                let batch = batch_bytes(count, payload);
+                let bytes = (count * payload) as u64;
+                let op = if count == 1 { "append+sync" } else { "append_batch+sync" };
+                let m = timed_loop(op, budget, &bar, |_| {
+                    if count == 1 {
+                        log.append(&single)?;
+                    } else {
+                        log.append_batch(&batch)?;
+                    }
+                    log.sync()?;
+                    Ok((count as u64, bytes))
+                })?;
+                bar.finish_and_clear();
+                log.close()?;
+                Ok(vec![CaseResult::new(case.clone(), m, LimitUse::FsyncLatency)])
+            })?;
+        }
+        Ok(())
+    }
+}

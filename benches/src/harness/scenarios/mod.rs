@@ -1,0 +1,49 @@
+//! The scenarios, one file each; [`crate::harness::scenario::registry`] lists them in run order.
+//!
+//! Shared helpers for building logs with a known content live here.
+
+pub mod append;
+pub mod durable;
+pub mod read;
+pub mod reopen;
+pub mod retention;
+
+use indicatif::ProgressBar;
+use redex::Bytes;
+
+use super::system::Log;
+use super::Result;
+use crate::workload;
+
+/// Payloads per `append_batch` call when filling a log untimed.
+pub const PREFILL_BATCH_LEN: usize = 1024;
+
+/// `count` distinct payloads of `len` bytes, as [`Bytes`] every system accepts.
+pub fn batch_bytes(count: usize, len: usize) -> Vec<Bytes> {
+    workload::batch(count, len).into_iter().map(Bytes::from).collect()
+}
+
+/// Appends `events` payloads of `payload_len` bytes to `log` in batches of
+/// [`PREFILL_BATCH_LEN`], untimed, advancing `bar`.
+pub fn prefill(
+    log: &mut dyn Log,
+    events: u64,
+    payload_len: usize,
+    bar: &ProgressBar,
+) -> Result<()> {
+    let batch = batch_bytes(PREFILL_BATCH_LEN, payload_len);
+    let mut done = 0u64;
+    while done < events {
+        let n = (events - done).min(PREFILL_BATCH_LEN as u64) as usize;
+        log.append_batch(batch.get(..n).ok_or("prefill batch shorter than asked")?)?;
+        done += n as u64;
+        bar.set_position(done);
+    }
+    bar.finish_and_clear();
+    Ok(())
+}
+
+/// A channel name for a log of `scenario`'s `case` (lowercase, as every system accepts).
+pub fn channel(scenario: &str, case: &str) -> String {
+    format!("bench/{}/{}", scenario, case.to_ascii_lowercase())
+}

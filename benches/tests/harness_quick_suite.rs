@@ -1,0 +1,137 @@
+//! Goal: the `redex-bench` quick suite runs end to end at a tiny size, and the files it writes
+//! are well formed: the JSON parses and names every scenario that ran, with a row per
+//! (scenario, case, system); the CSV has its header and a line per row; the plots are SVG.
+//! No timing is asserted.
+
+use std::path::Path;
+use std::process::Command;
+
+use redex_benches::harness::output::CSV_HEADER;
+use redex_benches::harness::scenario::{registry, Entry};
+use serde_json::Value;
+
+fn bench() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_redex-bench"))
+}
+
+fn available() -> Vec<&'static str> {
+    registry().iter().filter(|e| matches!(e, Entry::Available(_))).map(Entry::name).collect()
+}
+
+#[test]
+fn quick_suite_at_tiny_size_writes_parseable_results() {
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let json = tmp.path().join("out.json");
+    let csv = tmp.path().join("out.csv");
+    let plots = tmp.path().join("plots");
+    let run_dir = tmp.path().join("runs");
+    let out = bench()
+        .args(["--events", "2000", "--dir"])
+        .arg(&run_dir)
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .arg("--plot")
+        .arg(&plots)
+        .output()
+        .expect("run redex-bench");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "redex-bench failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json written"))
+            .expect("json parses");
+    let run: Vec<&str> = report["scenarios_run"]
+        .as_array()
+        .expect("scenarios_run is a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(run, available(), "every available scenario ran, in registry order");
+    let rows = report["rows"].as_array().expect("rows is a list");
+    let systems: Vec<&str> =
+        report["systems"].as_array().expect("systems").iter().filter_map(Value::as_str).collect();
+    assert_eq!(systems.first(), Some(&"redex"));
+    for scenario in &run {
+        let mine: Vec<&Value> = rows.iter().filter(|r| r["scenario"] == *scenario).collect();
+        assert!(!mine.is_empty(), "rows for {scenario}");
+        for system in &systems {
+            assert!(mine.iter().any(|r| r["system"] == *system), "{scenario} has a {system} row");
+        }
+        assert!(stdout.contains(&format!("== {scenario}")), "table has a {scenario} section");
+    }
+    for row in rows.iter().filter(|r| r["system"] == "redex") {
+        assert_eq!(row["status"], "ok", "our engine ran {row}");
+        let m = &row["measurement"];
+        assert!(m["events"].as_u64().is_some_and(|n| n > 0), "events counted in {row}");
+        assert!(m["events_per_s"].as_f64().is_some_and(|x| x > 0.0));
+    }
+    for key in ["memcpy_bytes_per_s", "write_buffered_bytes_per_s", "fsync_p50_us"] {
+        assert!(report["limits"][key].as_f64().is_some_and(|x| x > 0.0), "limit {key}");
+    }
+
+    let csv_text = std::fs::read_to_string(&csv).expect("csv written");
+    let mut lines = csv_text.lines();
+    assert_eq!(lines.next(), Some(CSV_HEADER));
+    assert_eq!(lines.count(), rows.len());
+
+    for scenario in &run {
+        let svg = plots.join(format!("throughput_{scenario}.svg"));
+        let text = std::fs::read_to_string(&svg).expect("throughput plot written");
+        assert!(text.contains("<svg"), "{} is SVG", svg.display());
+    }
+    assert!(
+        plots.join("rss.svg").exists()
+            || report["rss_samples"].as_array().is_some_and(|s| s.len() < 2)
+    );
+    // The run cleaned up after itself.
+    assert_eq!(dir_entries(&run_dir), 0, "run directory left empty");
+}
+
+fn dir_entries(dir: &Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[test]
+fn planned_scenarios_say_they_are_not_available() {
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let json = tmp.path().join("out.json");
+    let out = bench()
+        .args([
+            "--scenario",
+            "cortex",
+            "--scenario",
+            "tiers",
+            "--scenario",
+            "netdb",
+            "--events",
+            "100",
+            "--json",
+        ])
+        .arg(&json)
+        .output()
+        .expect("run redex-bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in ["cortex", "tiers", "netdb"] {
+        assert!(stdout.contains(&format!("scenario {name}: not available yet")), "{stdout}");
+    }
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("json parses");
+    assert_eq!(report["scenarios_run"].as_array().map(Vec::len), Some(0));
+    assert_eq!(report["scenarios_unavailable"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn unknown_scenario_and_bad_fsync_are_refused() {
+    let out = bench().args(["--scenario", "nope"]).output().expect("run redex-bench");
+    assert!(!out.status.success());
+    let out = bench().args(["--fsync", "sometimes"]).output().expect("run redex-bench");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fsync"));
+}
