@@ -1,0 +1,324 @@
+//! [`CortexAdapter`]: owns a folded state and the task that keeps it up to date with its log.
+//!
+//! Writes go to the log first ([`CortexAdapter::append`] returns the seq); the fold task
+//! applies them asynchronously. Readers take the state's read lock whenever they like and see
+//! a state that is some prefix of the log; a reader that needs its own write reflected awaits
+//! [`CortexAdapter::wait_for_seq`] first. Nothing here can hang on a dead fold: a halted or
+//! closed adapter answers waits and appends with an error.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+use redex::{ChannelName, Redex, RedexFile};
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+use crate::changes::ChangeStream;
+use crate::config::CortexConfig;
+use crate::error::{CortexError, Result};
+use crate::fold::RedexFold;
+use crate::fold_task;
+use crate::meta::EventMeta;
+use crate::policy::FoldErrorPolicy;
+use crate::progress::{FoldStatus, Progress};
+use crate::snapshot::{self, SnapshotState};
+
+/// State shared by the adapter handle, the fold task and change streams.
+pub(crate) struct Shared<S> {
+    pub(crate) file: RedexFile,
+    pub(crate) origin_hash: u64,
+    pub(crate) state: Arc<RwLock<S>>,
+    pub(crate) progress: watch::Sender<Progress>,
+    pub(crate) stop: Notify,
+    pub(crate) policy: FoldErrorPolicy,
+    pub(crate) fold_errors: AtomicU64,
+}
+
+impl<S> Shared<S> {
+    /// Sets a terminal status unless one is already set (the first reason wins).
+    pub(crate) fn set_status(&self, status: FoldStatus) {
+        self.progress.send_if_modified(|p| {
+            if p.status != FoldStatus::Running {
+                return false;
+            }
+            p.status = status;
+            true
+        });
+    }
+}
+
+/// A folded view of one RedEX file: the state, the fold task that maintains it, and the write
+/// path into the log. Generic over the state; the tasks and memories models wrap one each.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), cortex::CortexError> {
+/// use cortex::{CortexAdapter, CortexConfig, FoldError, FoldEvent, RedexFold};
+/// use redex::{ChannelName, Redex};
+///
+/// struct Sum;
+/// impl RedexFold<u64> for Sum {
+///     fn apply(&self, state: &mut u64, event: &FoldEvent) -> Result<(), FoldError> {
+///         *state += u64::from(event.meta.dispatch);
+///         Ok(())
+///     }
+/// }
+///
+/// let redex = Redex::new();
+/// let name = ChannelName::new("sums")?;
+/// let adapter = CortexAdapter::open(&redex, &name, 0xabc, Sum, CortexConfig::default())?;
+/// adapter.append(2, 0, b"")?;
+/// let seq = adapter.append(5, 0, b"")?;
+/// adapter.wait_for_seq(seq).await?;
+/// assert_eq!(*adapter.state().read(), 7);
+/// adapter.close().await?;
+/// # Ok(()) }
+/// ```
+pub struct CortexAdapter<S> {
+    shared: Arc<Shared<S>>,
+    task: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl<S> std::fmt::Debug for CortexAdapter<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CortexAdapter")
+            .field("channel", self.shared.file.channel())
+            .field("origin_hash", &self.shared.origin_hash)
+            .field("progress", &*self.shared.progress.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: Send + Sync + 'static> CortexAdapter<S> {
+    /// Opens (or recovers) the file `name` and folds it from its first retained event into a
+    /// default state. Must be called inside a tokio runtime, where the fold task is spawned.
+    pub fn open<F: RedexFold<S>>(
+        redex: &Redex,
+        name: &ChannelName,
+        origin_hash: u64,
+        fold: F,
+        config: CortexConfig,
+    ) -> Result<Self>
+    where
+        S: Default,
+    {
+        let file = redex.open_file(name, config.file_config().clone())?;
+        let from = file.head_seq();
+        Self::start(file, origin_hash, fold, &config, S::default(), from)
+    }
+
+    /// Opens the file `name` with `state` already holding every event up to `last_seq`
+    /// (`None`: no event), and folds from `last_seq + 1` on. Events up to `last_seq` are not
+    /// read again.
+    pub fn open_with_state<F: RedexFold<S>>(
+        redex: &Redex,
+        name: &ChannelName,
+        origin_hash: u64,
+        fold: F,
+        config: CortexConfig,
+        state: S,
+        last_seq: Option<u64>,
+    ) -> Result<Self> {
+        let file = redex.open_file(name, config.file_config().clone())?;
+        let from = last_seq.map_or(0, |s| s.saturating_add(1));
+        Self::start(file, origin_hash, fold, &config, state, from)
+    }
+
+    /// Restores the state from `bytes` (made by [`CortexAdapter::snapshot`]) and folds from
+    /// `last_seq + 1` on. Bytes from another snapshot format version, another model, or another
+    /// schema version of this model are a clear error, never a misread.
+    #[allow(clippy::too_many_arguments, reason = "mirrors open plus the two snapshot values")]
+    pub fn open_from_snapshot<F: RedexFold<S>>(
+        redex: &Redex,
+        name: &ChannelName,
+        origin_hash: u64,
+        fold: F,
+        config: CortexConfig,
+        bytes: &[u8],
+        last_seq: Option<u64>,
+    ) -> Result<Self>
+    where
+        S: SnapshotState,
+    {
+        let state = snapshot::decode::<S>(bytes)?;
+        Self::open_with_state(redex, name, origin_hash, fold, config, state, last_seq)
+    }
+
+    fn start<F: RedexFold<S>>(
+        file: RedexFile,
+        origin_hash: u64,
+        fold: F,
+        config: &CortexConfig,
+        state: S,
+        from: u64,
+    ) -> Result<Self> {
+        let runtime = tokio::runtime::Handle::try_current().map_err(|_| CortexError::NoRuntime)?;
+        let (progress, _) =
+            watch::channel(Progress { next_seq: from, status: FoldStatus::Running });
+        let shared = Arc::new(Shared {
+            file,
+            origin_hash,
+            state: Arc::new(RwLock::new(state)),
+            progress,
+            stop: Notify::new(),
+            policy: config.error_policy(),
+            fold_errors: AtomicU64::new(0),
+        });
+        let task =
+            runtime.spawn(fold_task::run(Arc::clone(&shared), fold, config.fold_batch_events()));
+        Ok(CortexAdapter { shared, task: Mutex::new(Some(task)) })
+    }
+
+    /// The folded state. Hold its locks briefly: the fold task needs the write lock to advance.
+    pub fn state(&self) -> &Arc<RwLock<S>> {
+        &self.shared.state
+    }
+
+    /// The RedEX file this adapter folds.
+    pub fn file(&self) -> &RedexFile {
+        &self.shared.file
+    }
+
+    /// The origin hash stamped into every envelope this adapter writes.
+    pub fn origin_hash(&self) -> u64 {
+        self.shared.origin_hash
+    }
+
+    /// Where the fold is now.
+    pub fn progress(&self) -> Progress {
+        self.shared.progress.borrow().clone()
+    }
+
+    /// Events skipped under [`FoldErrorPolicy::LogAndContinue`] (including events evicted by
+    /// retention before the fold read them).
+    pub fn fold_errors(&self) -> u64 {
+        self.shared.fold_errors.load(Ordering::Relaxed)
+    }
+
+    /// Appends one event: a 24-byte envelope (`dispatch`, this adapter's origin hash,
+    /// `timestamp_ns` flagged as a timestamp, CRC-32C of `body`) followed by `body`. Returns its
+    /// seq. Refused once the fold has halted or the adapter is closed, so a caller never
+    /// writes events that nothing will apply.
+    pub fn append(&self, dispatch: u8, timestamp_ns: u64, body: &[u8]) -> Result<u64> {
+        self.check_accepting()?;
+        let bytes = EventMeta::encode(
+            dispatch,
+            EventMeta::FLAG_TIMESTAMP,
+            self.shared.origin_hash,
+            timestamp_ns,
+            body,
+        );
+        Ok(self.shared.file.append(&bytes)?)
+    }
+
+    /// Appends pre-built envelopes (see [`EventMeta::encode`]) as one atomic batch. Returns the
+    /// first seq, `None` for an empty batch.
+    pub fn append_encoded_batch<P: AsRef<[u8]>>(&self, events: &[P]) -> Result<Option<u64>> {
+        self.check_accepting()?;
+        Ok(self.shared.file.append_batch(events)?)
+    }
+
+    /// Appends one pre-built envelope and body (the model adapters encode straight into one
+    /// buffer and hand it here).
+    pub(crate) fn append_encoded(&self, bytes: &[u8]) -> Result<u64> {
+        self.check_accepting()?;
+        Ok(self.shared.file.append(bytes)?)
+    }
+
+    fn check_accepting(&self) -> Result<()> {
+        match &self.shared.progress.borrow().status {
+            FoldStatus::Running => Ok(()),
+            FoldStatus::Halted { seq, reason } => {
+                Err(CortexError::FoldHalted { seq: *seq, reason: reason.clone() })
+            }
+            FoldStatus::Closed => Err(self.closed()),
+        }
+    }
+
+    fn closed(&self) -> CortexError {
+        CortexError::Closed { channel: self.shared.file.channel().to_string() }
+    }
+
+    /// Waits until the event at `seq` is in the state (read-after-write barrier). Returns
+    /// [`CortexError::FoldHalted`] if the fold stopped at or before `seq`, and
+    /// [`CortexError::Closed`] if the adapter closed first. Waiting for a seq nobody appends
+    /// waits until one is appended or the adapter closes.
+    pub async fn wait_for_seq(&self, seq: u64) -> Result<()> {
+        let mut rx = self.shared.progress.subscribe();
+        let outcome = rx
+            .wait_for(|p| p.next_seq > seq || p.status != FoldStatus::Running)
+            .await
+            .map(|p| p.clone());
+        let progress = outcome.map_err(|_| self.closed())?;
+        if progress.next_seq > seq {
+            return Ok(());
+        }
+        match progress.status {
+            FoldStatus::Halted { seq, reason } => Err(CortexError::FoldHalted { seq, reason }),
+            _ => Err(self.closed()),
+        }
+    }
+
+    /// A stream of `eval(&state)`, evaluated now and after every change of the fold, emitted
+    /// only when the value differs from the last one emitted. See [`ChangeStream`].
+    pub fn changes<R, E>(&self, eval: E) -> ChangeStream<R>
+    where
+        R: Clone + PartialEq + Send + 'static,
+        E: Fn(&S) -> R + Send + 'static,
+    {
+        ChangeStream::new(self.shared.progress.subscribe(), Arc::clone(&self.shared.state), eval)
+    }
+
+    /// The current `eval(&state)` and a stream of its later changes, with no change lost in
+    /// between and the current value not repeated: the stream is registered for changes
+    /// before the current value is computed.
+    pub fn snapshot_and_changes<R, E>(&self, eval: E) -> (R, ChangeStream<R>)
+    where
+        R: Clone + PartialEq + Send + 'static,
+        E: Fn(&S) -> R + Send + 'static,
+    {
+        ChangeStream::new_after_current(
+            self.shared.progress.subscribe(),
+            Arc::clone(&self.shared.state),
+            eval,
+        )
+    }
+
+    /// Serializes the state (see [`SnapshotState`]) together with the seq of the last event it
+    /// holds (`None` if none). Pass both to [`CortexAdapter::open_from_snapshot`].
+    pub fn snapshot(&self) -> Result<(Vec<u8>, Option<u64>)>
+    where
+        S: SnapshotState,
+    {
+        let state = self.shared.state.read();
+        // Progress only moves under the write lock, so it matches the state we hold.
+        let last_seq = self.shared.progress.borrow().applied_seq();
+        let bytes = snapshot::encode(&*state)?;
+        Ok((bytes, last_seq))
+    }
+
+    /// Stops the fold task (events not yet applied stay in the log for the next open), closes
+    /// the RedEX file (which fsyncs a persistent one) and ends change streams. Call
+    /// [`CortexAdapter::wait_for_seq`] first to fold everything appended. Closing twice is fine.
+    pub async fn close(&self) -> Result<()> {
+        let task = self.task.lock().take();
+        if let Some(task) = task {
+            self.shared.stop.notify_one();
+            // A task that panicked has nothing left to clean up; the status below covers it.
+            let _ = task.await;
+        }
+        self.shared.set_status(FoldStatus::Closed);
+        self.shared.file.close()?;
+        Ok(())
+    }
+}
+
+impl<S> Drop for CortexAdapter<S> {
+    fn drop(&mut self) {
+        if let Some(task) = self.task.get_mut().take() {
+            task.abort();
+        }
+        self.shared.set_status(FoldStatus::Closed);
+    }
+}

@@ -1,0 +1,141 @@
+//! The fold task: tails the log and applies events to the state, in seq order.
+//!
+//! It reads from `tail(next_seq)` in ready chunks, so under load one write lock and one change
+//! notification cover many events, while a quiet log still applies each event as it lands. A
+//! tail that lags (the appender outran the bounded live buffer) is not an error here: the task
+//! resubscribes from its next seq and the backfill catches it up from storage, with no gap.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use futures::StreamExt;
+use redex::{RedexError, RedexEvent};
+
+use crate::adapter::Shared;
+use crate::fold::{FoldError, FoldEvent, RedexFold};
+use crate::meta::{EventMeta, EVENT_META_LEN};
+use crate::policy::FoldErrorPolicy;
+use crate::progress::FoldStatus;
+
+/// What one chunk of tail items told the loop to do next.
+enum Next {
+    /// Keep reading the same subscription.
+    Continue,
+    /// Subscribe again from the next seq (after `Lagged`, or skipping past evicted history).
+    Resubscribe,
+    /// Stop the task.
+    Stop,
+}
+
+pub(crate) async fn run<S, F>(shared: Arc<Shared<S>>, fold: F, batch: usize)
+where
+    S: Send + Sync + 'static,
+    F: RedexFold<S>,
+{
+    loop {
+        let from = shared.progress.borrow().next_seq;
+        let mut chunks = Box::pin(shared.file.tail(from).ready_chunks(batch));
+        loop {
+            let chunk = tokio::select! {
+                biased;
+                () = shared.stop.notified() => return,
+                chunk = chunks.next() => chunk,
+            };
+            let Some(chunk) = chunk else {
+                // The file was closed under us.
+                shared.set_status(FoldStatus::Closed);
+                return;
+            };
+            match apply_chunk(&shared, &fold, chunk) {
+                Next::Continue => {}
+                Next::Resubscribe => break,
+                Next::Stop => return,
+            }
+        }
+    }
+}
+
+fn apply_chunk<S, F>(shared: &Shared<S>, fold: &F, chunk: Vec<redex::Result<RedexEvent>>) -> Next
+where
+    F: RedexFold<S>,
+{
+    let mut state = shared.state.write();
+    let mut next_seq = shared.progress.borrow().next_seq;
+    let mut outcome = Next::Continue;
+    let mut halted = None;
+    for item in chunk {
+        let event = match item {
+            Ok(event) => event,
+            Err(RedexError::Lagged { at_seq, skipped }) => {
+                tracing::debug!(at_seq, skipped, "fold tail lagged; resubscribing");
+                outcome = Next::Resubscribe;
+                break;
+            }
+            Err(RedexError::Evicted { requested, head })
+                if shared.policy == FoldErrorPolicy::LogAndContinue =>
+            {
+                tracing::warn!(requested, head, "events evicted before the fold saw them");
+                shared.fold_errors.fetch_add(head.saturating_sub(requested), Ordering::Relaxed);
+                next_seq = next_seq.max(head);
+                outcome = Next::Resubscribe;
+                break;
+            }
+            Err(RedexError::Closed { .. }) => {
+                halted = Some(FoldStatus::Closed);
+                break;
+            }
+            Err(e) => {
+                halted = Some(FoldStatus::Halted { seq: next_seq, reason: e.to_string() });
+                break;
+            }
+        };
+        if event.seq != next_seq {
+            // The tail promises no gap; treat a broken promise as a halt, not as silent loss.
+            let reason = format!("tail delivered seq {} while expecting {next_seq}", event.seq);
+            halted = Some(FoldStatus::Halted { seq: next_seq, reason });
+            break;
+        }
+        if let Err(e) = apply_one(&mut *state, fold, event) {
+            match shared.policy {
+                FoldErrorPolicy::Stop => {
+                    tracing::error!(seq = next_seq, error = %e, "fold halted");
+                    halted = Some(FoldStatus::Halted { seq: next_seq, reason: e.to_string() });
+                    break;
+                }
+                FoldErrorPolicy::LogAndContinue => {
+                    tracing::warn!(seq = next_seq, error = %e, "fold skipped an event");
+                    shared.fold_errors.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }
+        next_seq += 1;
+    }
+    let stop = halted.is_some();
+    shared.progress.send_if_modified(|p| {
+        if p.status != FoldStatus::Running {
+            return false;
+        }
+        p.next_seq = next_seq;
+        if let Some(status) = halted {
+            p.status = status;
+        }
+        true
+    });
+    drop(state);
+    if stop {
+        Next::Stop
+    } else {
+        outcome
+    }
+}
+
+fn apply_one<S, F: RedexFold<S>>(
+    state: &mut S,
+    fold: &F,
+    event: RedexEvent,
+) -> Result<(), FoldError> {
+    let meta = EventMeta::decode(&event.payload).map_err(|e| FoldError::new(e.to_string()))?;
+    let payload = event.payload.slice(EVENT_META_LEN..);
+    let event = FoldEvent { seq: event.seq, timestamp_ns: event.timestamp_ns, meta, payload };
+    fold.apply(state, &event)
+}

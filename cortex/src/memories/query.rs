@@ -1,0 +1,300 @@
+//! Queries over [`MemoriesState`]: Prisma-style methods taking a [`MemoriesFilter`], and the
+//! fluent [`MemoriesQuery`] that builds the same filter step by step.
+//!
+//! The planner reads candidates from the narrowest index the filter allows, in this order of
+//! preference: an explicit id list, the tag index (one tag; for `all_tags` the rarest of them;
+//! for `any_tags` the union of theirs), the pinned set, the created-time index (when the filter
+//! bounds creation time or orders by it), and otherwise the ordered id set. See [`crate::plan`]
+//! for how candidates become results.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::memories::filter::MemoriesFilter;
+use crate::memories::state::MemoriesState;
+use crate::memories::types::{Memory, MemoryId};
+use crate::order::{Cursor, OrderBy, Page};
+use crate::plan::{self, Plan};
+use crate::sources::{self, Ids, EMPTY_IDS};
+
+impl MemoriesState {
+    /// The memory `id`: one hash lookup.
+    pub fn find_unique(&self, id: MemoryId) -> Option<&Arc<Memory>> {
+        self.rows.get(&id)
+    }
+
+    /// The memories matching `filter`, in its order, after its cursor, up to its limit.
+    pub fn find_many(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
+        let ids = sorted_ids(filter);
+        let (plan, pred) = self.plan(filter, ids.as_deref());
+        plan::collect(plan, filter.shape(), pred)
+    }
+
+    /// [`MemoriesState::find_many`] computed by scanning every row, without any index.
+    /// Slower; it is the reference the index-backed planner is tested against.
+    pub fn find_many_scan(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
+        let scan = Plan { rows: Box::new(self.rows.values()), in_order: false };
+        plan::collect(scan, filter.shape(), |m| filter.matches(m))
+    }
+
+    /// How many memories `find_many` would return. A filter on one tag, or on the pin alone,
+    /// is answered from its index's length without visiting a row.
+    pub fn count_where(&self, filter: &MemoriesFilter) -> usize {
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        if filter.is_single_index() {
+            let n = match (&filter.tag, filter.pinned) {
+                (Some(tag), None) => self.by_tag.get(tag).map_or(0, BTreeSet::len),
+                (None, Some(true)) => self.pinned.len(),
+                (None, Some(false)) => self.rows.len() - self.pinned.len(),
+                (None, None) => self.rows.len(),
+                (Some(_), Some(_)) => return self.count_planned(filter),
+            };
+            return n.min(limit);
+        }
+        self.count_planned(filter)
+    }
+
+    fn count_planned(&self, filter: &MemoriesFilter) -> usize {
+        let ids = sorted_ids(filter);
+        let (plan, pred) = self.plan(filter, ids.as_deref());
+        plan::count(plan, filter.shape(), pred)
+    }
+
+    /// Whether any memory matches.
+    pub fn exists_where(&self, filter: &MemoriesFilter) -> bool {
+        let ids = sorted_ids(filter);
+        let (plan, pred) = self.plan(filter, ids.as_deref());
+        plan::exists(plan, filter.shape(), pred)
+    }
+
+    /// A fluent query over this state.
+    pub fn query(&self) -> MemoriesQuery<'_> {
+        MemoriesQuery { state: self, filter: MemoriesFilter::default() }
+    }
+
+    /// One page of `filter`'s result: up to `filter.limit` rows (all if unset) and a cursor to
+    /// the next page if more rows match.
+    pub fn find_page(&self, filter: &MemoriesFilter) -> Page<Arc<Memory>> {
+        let Some(limit) = filter.limit else {
+            return Page { items: self.find_many(filter), next: None };
+        };
+        let mut probe = filter.clone();
+        probe.limit = Some(limit.saturating_add(1));
+        let mut items = self.find_many(&probe);
+        let mut next = None;
+        if items.len() > limit {
+            items.truncate(limit);
+            next = items.last().map(|m| Cursor::of(filter.order(), &**m));
+        }
+        Page { items, next }
+    }
+
+    fn plan<'a>(
+        &'a self,
+        f: &'a MemoriesFilter,
+        ids: Option<&'a [MemoryId]>,
+    ) -> (Plan<'a, Memory>, impl Fn(&Memory) -> bool + 'a) {
+        let order = f.order();
+        let (ids_iter, in_order): Ids<'a> = if let Some(ids) = ids {
+            match order {
+                OrderBy::IdAsc => (Box::new(ids.iter().copied()), true),
+                OrderBy::IdDesc => (Box::new(ids.iter().rev().copied()), true),
+                _ => (Box::new(ids.iter().copied()), false),
+            }
+        } else if let Some(tag) = &f.tag {
+            sources::id_set(self.by_tag.get(tag).unwrap_or(&EMPTY_IDS), order, f.after)
+        } else if let Some(set) = f.all_tags.as_ref().and_then(|ts| self.rarest_tag(ts)) {
+            sources::id_set(set, order, f.after)
+        } else if let Some(tags) = &f.any_tags {
+            self.tag_union(tags, order)
+        } else if f.pinned == Some(true) {
+            sources::id_set(&self.pinned, order, f.after)
+        } else if f.created_after_ns.is_some()
+            || f.created_before_ns.is_some()
+            || matches!(order, OrderBy::CreatedAsc | OrderBy::CreatedDesc)
+        {
+            sources::created(
+                &self.by_created,
+                f.created_after_ns,
+                f.created_before_ns,
+                order,
+                f.after,
+            )
+        } else {
+            sources::id_set(&self.ids, order, f.after)
+        };
+        let plan = Plan { rows: Box::new(ids_iter.filter_map(|id| self.rows.get(&id))), in_order };
+        let pred = move |m: &Memory| {
+            ids.is_none_or(|ids| ids.binary_search(&m.id).is_ok()) && f.matches_except_ids(m)
+        };
+        (plan, pred)
+    }
+
+    /// The id set of the rarest of `tags` (empty if one of them is unused); `None` when `tags`
+    /// is empty (it then restricts nothing).
+    fn rarest_tag(&self, tags: &[String]) -> Option<&BTreeSet<MemoryId>> {
+        let mut best: Option<&BTreeSet<MemoryId>> = None;
+        for tag in tags {
+            let set = self.by_tag.get(tag).unwrap_or(&EMPTY_IDS);
+            if best.is_none_or(|b| set.len() < b.len()) {
+                best = Some(set);
+            }
+        }
+        best
+    }
+
+    /// Ids carrying any of `tags`, sorted and deduplicated.
+    fn tag_union(&self, tags: &[String], order: OrderBy) -> Ids<'_> {
+        let mut ids: Vec<MemoryId> =
+            tags.iter().filter_map(|t| self.by_tag.get(t)).flatten().copied().collect();
+        ids.sort_unstable();
+        ids.dedup();
+        match order {
+            OrderBy::IdAsc => (Box::new(ids.into_iter()), true),
+            OrderBy::IdDesc => (Box::new(ids.into_iter().rev()), true),
+            _ => (Box::new(ids.into_iter()), false),
+        }
+    }
+}
+
+fn sorted_ids(f: &MemoriesFilter) -> Option<Vec<MemoryId>> {
+    f.id_in.as_ref().map(|ids| {
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    })
+}
+
+/// A fluent query: chain `where_*`, `order_by`, `after`, `limit`, then `collect`, `count`,
+/// `first`, `exists` or `page`. It builds a [`MemoriesFilter`] and runs the same planner as
+/// [`MemoriesState::find_many`].
+///
+/// ```
+/// use cortex::memories::MemoriesState;
+/// let state = MemoriesState::new();
+/// let work = state.query().where_tag("work").where_pinned(true).limit(10).collect();
+/// assert!(work.is_empty());
+/// ```
+#[derive(Debug, Clone)]
+pub struct MemoriesQuery<'a> {
+    state: &'a MemoriesState,
+    filter: MemoriesFilter,
+}
+
+impl<'a> MemoriesQuery<'a> {
+    /// Only memories whose id is in `ids`.
+    pub fn where_id_in(mut self, ids: impl IntoIterator<Item = MemoryId>) -> Self {
+        self.filter.id_in = Some(ids.into_iter().collect());
+        self
+    }
+
+    /// Only memories carrying `tag`.
+    pub fn where_tag(mut self, tag: impl Into<String>) -> Self {
+        self.filter.tag = Some(tag.into());
+        self
+    }
+
+    /// Only memories carrying at least one of `tags`.
+    pub fn where_any_tag<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+        self.filter.any_tags = Some(tags.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Only memories carrying all of `tags`.
+    pub fn where_all_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+        self.filter.all_tags = Some(tags.into_iter().map(Into::into).collect());
+        self
+    }
+
+    /// Only memories from `source`.
+    pub fn where_source(mut self, source: impl Into<String>) -> Self {
+        self.filter.source = Some(source.into());
+        self
+    }
+
+    /// Only memories whose content contains `needle`.
+    pub fn content_contains(mut self, needle: impl Into<String>) -> Self {
+        self.filter.content_contains = Some(needle.into());
+        self
+    }
+
+    /// Only pinned (`true`) or unpinned (`false`) memories.
+    pub fn where_pinned(mut self, pinned: bool) -> Self {
+        self.filter.pinned = Some(pinned);
+        self
+    }
+
+    /// Only memories stored strictly after `ns`.
+    pub fn created_after(mut self, ns: u64) -> Self {
+        self.filter.created_after_ns = Some(ns);
+        self
+    }
+
+    /// Only memories stored strictly before `ns`.
+    pub fn created_before(mut self, ns: u64) -> Self {
+        self.filter.created_before_ns = Some(ns);
+        self
+    }
+
+    /// Only memories changed strictly after `ns`.
+    pub fn updated_after(mut self, ns: u64) -> Self {
+        self.filter.updated_after_ns = Some(ns);
+        self
+    }
+
+    /// Only memories changed strictly before `ns`.
+    pub fn updated_before(mut self, ns: u64) -> Self {
+        self.filter.updated_before_ns = Some(ns);
+        self
+    }
+
+    /// Result order (default id ascending).
+    pub fn order_by(mut self, order: OrderBy) -> Self {
+        self.filter.order_by = Some(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.filter.limit = Some(n);
+        self
+    }
+
+    /// Continue strictly after `cursor`, in the cursor's order.
+    pub fn after(mut self, cursor: Cursor) -> Self {
+        self.filter.after = Some(cursor);
+        self
+    }
+
+    /// The filter built so far.
+    pub fn filter(&self) -> &MemoriesFilter {
+        &self.filter
+    }
+
+    /// The matching memories.
+    pub fn collect(self) -> Vec<Arc<Memory>> {
+        self.state.find_many(&self.filter)
+    }
+
+    /// How many memories match.
+    pub fn count(self) -> usize {
+        self.state.count_where(&self.filter)
+    }
+
+    /// The first matching memory in the query's order.
+    pub fn first(mut self) -> Option<Arc<Memory>> {
+        self.filter.limit = Some(self.filter.limit.unwrap_or(1).min(1));
+        self.state.find_many(&self.filter).pop()
+    }
+
+    /// Whether any memory matches.
+    pub fn exists(self) -> bool {
+        self.state.exists_where(&self.filter)
+    }
+
+    /// One page of results and the cursor to the next (see [`MemoriesState::find_page`]).
+    pub fn page(self) -> Page<Arc<Memory>> {
+        self.state.find_page(&self.filter)
+    }
+}

@@ -1,0 +1,49 @@
+//! The row type of the memories model.
+
+use serde::{Deserialize, Serialize};
+
+use crate::order::Row;
+
+/// Identifier of a memory, chosen by the writer.
+pub type MemoryId = u64;
+
+/// One memory. Queries hand memories out as `Arc<Memory>`: a result costs a reference count
+/// per row, not a copy of its content and tags.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Memory {
+    /// Its id.
+    pub id: MemoryId,
+    /// What is remembered.
+    pub content: String,
+    /// Tags, in the order the writer gave them.
+    pub tags: Vec<String>,
+    /// Where it came from.
+    pub source: String,
+    /// The writer's time when it was stored (Unix nanoseconds).
+    pub created_ns: u64,
+    /// The writer's time of its last change.
+    pub updated_ns: u64,
+    /// Whether it is pinned.
+    pub pinned: bool,
+}
+
+impl Memory {
+    /// Whether it carries `tag`.
+    pub fn has_tag(&self, tag: &str) -> bool {
+        self.tags.iter().any(|t| t == tag)
+    }
+}
+
+impl Row for Memory {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn created_ns(&self) -> u64 {
+        self.created_ns
+    }
+
+    fn updated_ns(&self) -> u64 {
+        self.updated_ns
+    }
+}

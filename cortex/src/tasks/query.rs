@@ -1,0 +1,252 @@
+//! Queries over [`TasksState`]: Prisma-style methods taking a [`TasksFilter`], and the fluent
+//! [`TasksQuery`] that builds the same filter step by step.
+//!
+//! The planner reads candidates from the narrowest index the filter allows, in this order of
+//! preference: an explicit id list, the status index, the created-time index (when the filter
+//! bounds creation time or orders by it), and otherwise the ordered id set. See
+//! [`crate::plan`] for how candidates become results.
+
+use std::sync::Arc;
+
+use crate::order::{Cursor, OrderBy, Page};
+use crate::plan::{self, Plan};
+use crate::sources::{self, Ids};
+use crate::tasks::filter::TasksFilter;
+use crate::tasks::state::TasksState;
+use crate::tasks::types::{Task, TaskId, TaskStatus};
+
+impl TasksState {
+    /// The task `id`: one hash lookup.
+    pub fn find_unique(&self, id: TaskId) -> Option<&Arc<Task>> {
+        self.rows.get(&id)
+    }
+
+    /// The tasks matching `filter`, in its order, after its cursor, up to its limit.
+    pub fn find_many(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
+        let ids = sorted_ids(filter);
+        plan::collect(
+            self.plan(filter, ids.as_deref()),
+            filter.shape(),
+            pred(filter, ids.as_deref()),
+        )
+    }
+
+    /// [`TasksState::find_many`] computed by scanning every row, without any index. Slower;
+    /// it is the reference the index-backed planner is tested against.
+    pub fn find_many_scan(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
+        let scan = Plan { rows: Box::new(self.rows.values()), in_order: false };
+        plan::collect(scan, filter.shape(), |t| filter.matches(t))
+    }
+
+    /// How many tasks `find_many` would return. A status-only filter is answered from the
+    /// status index's length, without visiting a row.
+    pub fn count_where(&self, filter: &TasksFilter) -> usize {
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        if filter.is_status_only() {
+            let n = match filter.status {
+                Some(s) => self.by_status[s.index()].len(),
+                None => self.rows.len(),
+            };
+            return n.min(limit);
+        }
+        let ids = sorted_ids(filter);
+        plan::count(self.plan(filter, ids.as_deref()), filter.shape(), pred(filter, ids.as_deref()))
+    }
+
+    /// Whether any task matches.
+    pub fn exists_where(&self, filter: &TasksFilter) -> bool {
+        let ids = sorted_ids(filter);
+        plan::exists(
+            self.plan(filter, ids.as_deref()),
+            filter.shape(),
+            pred(filter, ids.as_deref()),
+        )
+    }
+
+    /// A fluent query over this state.
+    pub fn query(&self) -> TasksQuery<'_> {
+        TasksQuery { state: self, filter: TasksFilter::default() }
+    }
+
+    /// One page of `filter`'s result: up to `filter.limit` rows (all if unset) and a cursor to
+    /// the next page if more rows match.
+    pub fn find_page(&self, filter: &TasksFilter) -> Page<Arc<Task>> {
+        let Some(limit) = filter.limit else {
+            return Page { items: self.find_many(filter), next: None };
+        };
+        let mut probe = filter.clone();
+        probe.limit = Some(limit.saturating_add(1));
+        let mut items = self.find_many(&probe);
+        let mut next = None;
+        if items.len() > limit {
+            items.truncate(limit);
+            next = items.last().map(|t| Cursor::of(filter.order(), &**t));
+        }
+        Page { items, next }
+    }
+
+    fn plan<'a>(&'a self, f: &TasksFilter, ids: Option<&'a [TaskId]>) -> Plan<'a, Task> {
+        let order = f.order();
+        let (ids, in_order): Ids<'a> = if let Some(ids) = ids {
+            match order {
+                OrderBy::IdAsc => (Box::new(ids.iter().copied()), true),
+                OrderBy::IdDesc => (Box::new(ids.iter().rev().copied()), true),
+                _ => (Box::new(ids.iter().copied()), false),
+            }
+        } else if let Some(status) = f.status {
+            sources::id_set(&self.by_status[status.index()], order, f.after)
+        } else if f.created_after_ns.is_some()
+            || f.created_before_ns.is_some()
+            || matches!(order, OrderBy::CreatedAsc | OrderBy::CreatedDesc)
+        {
+            sources::created(
+                &self.by_created,
+                f.created_after_ns,
+                f.created_before_ns,
+                order,
+                f.after,
+            )
+        } else {
+            sources::id_set(&self.ids, order, f.after)
+        };
+        Plan { rows: Box::new(ids.filter_map(|id| self.rows.get(&id))), in_order }
+    }
+}
+
+/// `id_in` sorted and deduplicated, so it can be walked in order and searched in log time.
+fn sorted_ids(f: &TasksFilter) -> Option<Vec<TaskId>> {
+    f.id_in.as_ref().map(|ids| {
+        let mut ids = ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    })
+}
+
+/// The filter's predicate, with `id_in` checked by binary search in its sorted copy.
+fn pred<'a>(f: &'a TasksFilter, ids: Option<&'a [TaskId]>) -> impl Fn(&Task) -> bool + 'a {
+    move |t| {
+        ids.is_none_or(|ids| ids.binary_search(&t.id).is_ok())
+            && f.status.is_none_or(|s| t.status == s)
+            && f.title_contains.as_deref().is_none_or(|s| t.title.contains(s))
+            && f.created_after_ns.is_none_or(|x| t.created_ns > x)
+            && f.created_before_ns.is_none_or(|x| t.created_ns < x)
+            && f.updated_after_ns.is_none_or(|x| t.updated_ns > x)
+            && f.updated_before_ns.is_none_or(|x| t.updated_ns < x)
+    }
+}
+
+/// A fluent query: chain `where_*`, `order_by`, `after`, `limit`, then `collect`, `count`,
+/// `first`, `exists` or `page`. It builds a [`TasksFilter`] and runs the same planner as
+/// [`TasksState::find_many`].
+///
+/// ```
+/// use cortex::tasks::{TasksState, TaskStatus};
+/// use cortex::OrderBy;
+/// let state = TasksState::new();
+/// let newest_pending = state
+///     .query()
+///     .where_status(TaskStatus::Pending)
+///     .order_by(OrderBy::CreatedDesc)
+///     .limit(20)
+///     .collect();
+/// assert!(newest_pending.is_empty());
+/// ```
+#[derive(Debug, Clone)]
+pub struct TasksQuery<'a> {
+    state: &'a TasksState,
+    filter: TasksFilter,
+}
+
+impl<'a> TasksQuery<'a> {
+    /// Only tasks with `status`.
+    pub fn where_status(mut self, status: TaskStatus) -> Self {
+        self.filter.status = Some(status);
+        self
+    }
+
+    /// Only tasks whose id is in `ids`.
+    pub fn where_id_in(mut self, ids: impl IntoIterator<Item = TaskId>) -> Self {
+        self.filter.id_in = Some(ids.into_iter().collect());
+        self
+    }
+
+    /// Only tasks whose title contains `needle`.
+    pub fn title_contains(mut self, needle: impl Into<String>) -> Self {
+        self.filter.title_contains = Some(needle.into());
+        self
+    }
+
+    /// Only tasks created strictly after `ns`.
+    pub fn created_after(mut self, ns: u64) -> Self {
+        self.filter.created_after_ns = Some(ns);
+        self
+    }
+
+    /// Only tasks created strictly before `ns`.
+    pub fn created_before(mut self, ns: u64) -> Self {
+        self.filter.created_before_ns = Some(ns);
+        self
+    }
+
+    /// Only tasks changed strictly after `ns`.
+    pub fn updated_after(mut self, ns: u64) -> Self {
+        self.filter.updated_after_ns = Some(ns);
+        self
+    }
+
+    /// Only tasks changed strictly before `ns`.
+    pub fn updated_before(mut self, ns: u64) -> Self {
+        self.filter.updated_before_ns = Some(ns);
+        self
+    }
+
+    /// Result order (default id ascending).
+    pub fn order_by(mut self, order: OrderBy) -> Self {
+        self.filter.order_by = Some(order);
+        self
+    }
+
+    /// At most `n` rows.
+    pub fn limit(mut self, n: usize) -> Self {
+        self.filter.limit = Some(n);
+        self
+    }
+
+    /// Continue strictly after `cursor`, in the cursor's order.
+    pub fn after(mut self, cursor: Cursor) -> Self {
+        self.filter.after = Some(cursor);
+        self
+    }
+
+    /// The filter built so far.
+    pub fn filter(&self) -> &TasksFilter {
+        &self.filter
+    }
+
+    /// The matching tasks.
+    pub fn collect(self) -> Vec<Arc<Task>> {
+        self.state.find_many(&self.filter)
+    }
+
+    /// How many tasks match.
+    pub fn count(self) -> usize {
+        self.state.count_where(&self.filter)
+    }
+
+    /// The first matching task in the query's order.
+    pub fn first(mut self) -> Option<Arc<Task>> {
+        self.filter.limit = Some(self.filter.limit.unwrap_or(1).min(1));
+        self.state.find_many(&self.filter).pop()
+    }
+
+    /// Whether any task matches.
+    pub fn exists(self) -> bool {
+        self.state.exists_where(&self.filter)
+    }
+
+    /// One page of results and the cursor to the next (see [`TasksState::find_page`]).
+    pub fn page(self) -> Page<Arc<Task>> {
+        self.state.find_page(&self.filter)
+    }
+}

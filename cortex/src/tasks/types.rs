@@ -1,0 +1,59 @@
+//! The row type of the tasks model.
+
+use serde::{Deserialize, Serialize};
+
+use crate::order::Row;
+
+/// Identifier of a task, chosen by the writer.
+pub type TaskId = u64;
+
+/// Whether a task is still to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum TaskStatus {
+    /// Not done yet (every task starts here).
+    Pending,
+    /// Done.
+    Completed,
+}
+
+impl TaskStatus {
+    /// Every status, in index order.
+    pub const ALL: [TaskStatus; 2] = [TaskStatus::Pending, TaskStatus::Completed];
+
+    pub(crate) fn index(self) -> usize {
+        match self {
+            TaskStatus::Pending => 0,
+            TaskStatus::Completed => 1,
+        }
+    }
+}
+
+/// One task. Queries hand tasks out as `Arc<Task>`: a result costs a reference count per row,
+/// not a copy of its title.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Task {
+    /// Its id.
+    pub id: TaskId,
+    /// Its title.
+    pub title: String,
+    /// Pending or completed.
+    pub status: TaskStatus,
+    /// The writer's time when it was created (Unix nanoseconds).
+    pub created_ns: u64,
+    /// The writer's time of its last change.
+    pub updated_ns: u64,
+}
+
+impl Row for Task {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn created_ns(&self) -> u64 {
+        self.created_ns
+    }
+
+    fn updated_ns(&self) -> u64 {
+        self.updated_ns
+    }
+}
