@@ -63,7 +63,7 @@ fn open(dir: &Path) -> (Redex, RedexFile) {
 fn bench_reopen(c: &mut Criterion) {
     let mut group = c.benchmark_group("reopen");
     group.sample_size(20);
-    for frozen in [10_000u64, 1_000_000, 4_000_000] {
+    for frozen in [10_000u64, 1_000_000, 10_000_000] {
         let dir = workload::temp_log_dir().expect("temporary directory");
         build(dir.path(), frozen);
         group.bench_with_input(BenchmarkId::new("frozen_events", frozen), &frozen, |b, _| {

@@ -199,12 +199,21 @@ impl SegmentSet {
         let mut seq = start;
         if let Some(first) = self.frozen_slot(seq) {
             for seg in self.frozen.range(first..) {
-                while seq < end && seq < seg.next_seq() {
-                    if let Some((payload, ts)) = seg.get(seq)? {
-                        f(seq, payload, ts);
-                    }
-                    seq += 1;
+                if seq >= end {
+                    break;
                 }
+                let seg_end = end.min(seg.next_seq());
+                match seg {
+                    Frozen::Warm(w) => w.segment()?.for_each(seq, seg_end, &mut f)?,
+                    Frozen::Hot { seg, .. } => {
+                        for s in seq..seg_end {
+                            if let Some((payload, ts)) = seg.get(s) {
+                                f(s, payload, ts);
+                            }
+                        }
+                    }
+                }
+                seq = seg_end;
             }
         }
         while seq < end {

@@ -268,13 +268,15 @@ impl SegmentDir {
                     "frozen segment named by the manifest is missing",
                 ));
             }
-            check_continuity(&self.log_path(seq), seq, seq, expected)?;
+            if expected.is_some_and(|e| e != seq) {
+                check_continuity(&self.log_path(seq), seq, seq, expected)?;
+            }
             expected = Some(meta.next_seq());
             frozen.push(WarmSegment::lazy(meta, Arc::clone(&self.dir)));
         }
         let mut rest = Vec::with_capacity(logs.len().saturating_sub(frozen.len()));
         for &seq in &logs {
-            let named = frozen.iter().any(|w| w.meta().first_seq == seq);
+            let named = frozen.binary_search_by_key(&seq, |w| w.meta().first_seq).is_ok();
             if named {
                 continue;
             }

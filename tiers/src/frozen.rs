@@ -136,10 +136,39 @@ impl FrozenSegment {
     /// The payload and timestamp of `seq`; `Ok(None)` if the segment does not hold it, an error
     /// naming the file and offset if the record or payload is damaged.
     pub fn get(&self, seq: u64) -> Result<Option<(Bytes, u64)>> {
-        let Some(slot) = self.slot(seq) else {
-            return Ok(None);
-        };
+        let Some(slot) = self.slot(seq) else { return Ok(None) };
         let rec = self.record(slot)?;
+        let ts = self.timestamp_ns(seq).unwrap_or(0);
+        self.entry(slot, &rec, ts).map(Some)
+    }
+
+    /// Calls `f(seq, payload, timestamp)` for every seq of `start..end` this segment holds, in
+    /// order: the records and the time column are walked in place, each payload checked.
+    pub fn for_each(&self, start: u64, end: u64, mut f: impl FnMut(u64, Bytes, u64)) -> Result<()> {
+        let first = start.max(self.base_seq());
+        let last = end.min(self.next_seq());
+        if first >= last {
+            return Ok(());
+        }
+        let records = self.records()?;
+        let times = &self.idx[self.layout.timestamps_at()..self.layout.footer_at()];
+        let from = (first - self.base_seq()) as usize;
+        let to = (last - self.base_seq()) as usize;
+        let slots =
+            records[from..to].iter().zip(times[from * TIMESTAMP_LEN..].chunks_exact(TIMESTAMP_LEN));
+        for (i, (rec, raw_ts)) in slots.enumerate() {
+            let mut ts = [0u8; TIMESTAMP_LEN];
+            ts.copy_from_slice(raw_ts);
+            let ts = u64::from_le_bytes(ts);
+            let (payload, ts) = self.entry(from + i, rec, ts)?;
+            f(first + i as u64, payload, ts);
+        }
+        Ok(())
+    }
+
+    /// Resolves the record in `slot` to its payload, checking seq, bounds and checksum.
+    fn entry(&self, slot: usize, rec: &IndexRecord, ts: u64) -> Result<(Bytes, u64)> {
+        let seq = self.base_seq() + slot as u64;
         let rec_at = (self.layout.records_at() + slot * INDEX_RECORD_LEN) as u64;
         if rec.seq() != seq {
             return Err(TierError::corrupt(
@@ -167,7 +196,6 @@ impl FrozenSegment {
             }
             Err(why) => return Err(TierError::corrupt(&self.idx_path, rec_at, why)),
         };
-        let ts = self.timestamp_ns(seq).unwrap_or(0);
         if record_checksum(&payload, ts) != rec.checksum() {
             // Either the payload, its timestamp or the record itself is damaged: name the
             // record, and the payload's place in the log.
@@ -183,7 +211,7 @@ impl FrozenSegment {
                 format!("seq {seq}: checksum of payload and timestamp does not match{payload_at}"),
             ));
         }
-        Ok(Some((payload, ts)))
+        Ok((payload, ts))
     }
 
     /// Checks every checksum: the index body against the footer, then every payload.
