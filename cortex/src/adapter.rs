@@ -196,6 +196,12 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         self.shared.fold_errors.load(Ordering::Relaxed)
     }
 
+    /// Live receivers of the change signal: change streams not yet dropped, plus waits in
+    /// progress. Dropping a stream lowers it at once (a stream owns no task to wind down).
+    pub fn active_watchers(&self) -> usize {
+        self.shared.progress.receiver_count()
+    }
+
     /// Appends one event: a 24-byte envelope (`dispatch`, this adapter's origin hash,
     /// `timestamp_ns` flagged as a timestamp, CRC-32C of `body`) followed by `body`. Returns its
     /// seq. Refused once the fold has halted or the adapter is closed, so a caller never
