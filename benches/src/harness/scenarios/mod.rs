@@ -15,8 +15,9 @@ use super::system::Log;
 use super::Result;
 use crate::workload;
 
-/// Payloads per `append_batch` call when filling a log untimed.
-pub const PREFILL_BATCH_LEN: usize = 1024;
+/// Payloads per `append_batch` call when filling a log untimed (batpak refuses batches of more
+/// than 256 by default).
+pub const PREFILL_BATCH_LEN: usize = 256;
 
 /// `count` distinct payloads of `len` bytes, as [`Bytes`] every system accepts.
 pub fn batch_bytes(count: usize, len: usize) -> Vec<Bytes> {

@@ -8,7 +8,7 @@
 //! | `never`           | `FsyncPolicy::Never`         | `FsyncPolicy::Never`          | `sync_every_n_events(u32::MAX)`     |
 //! | `every-n:N`       | `FsyncPolicy::EveryN(N)`     | `FsyncPolicy::EveryN(N)`      | `sync_every_n_events(N)`            |
 //! | `interval-ms:N`   | `FsyncPolicy::Interval`      | `FsyncPolicy::Interval`       | none                                |
-//! | retention (count) | `Retention::events(N)`       | `retention_max_events(N)` + `sweep_retention()` after each append call | none (compaction only) |
+//! | retention (count) | `Retention::events(N)`       | `retention_max_events(N)` + `sweep_retention()` every N/10 appended events | none (compaction only) |
 //! | read              | `read_range`                 | `read_range`                  | `query_entries_after` pages + `read_raw` per event |
 
 pub mod ours;
