@@ -4,8 +4,9 @@
 //!   holds `N` events of 64 B in frozen 4 MiB segments plus a 1 000-event active tail. Frozen
 //!   segments are trusted from their footers, so this should stay flat as `N` grows; only the
 //!   tail is replayed.
-//! - `frozen_read/read_range_64B_chunked`: `read_range` in calls of 1024 over 1 M events that
-//!   all live in frozen segments (each payload checked against its record's checksum).
+//! - `frozen_read/read_range_64B_chunked` and `read_range_1KiB_chunked`: `read_range` in calls
+//!   of 1024 over 1 M events of 64 B (100 k of 1 KiB) that all live in frozen segments; every
+//!   frame is checked against its CRC on the way. Throughput is in events and in bytes.
 //!
 //! ```text
 //! cargo bench -p redex-benches --bench reopen
@@ -17,7 +18,7 @@ use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use redex::{ChannelName, Redex, RedexFile, RedexFileConfig};
-use redex_benches::workload::{self, READ_CHUNK_EVENTS, SMALL_PAYLOAD_BYTES};
+use redex_benches::workload::{self, LARGE_PAYLOAD_BYTES, READ_CHUNK_EVENTS, SMALL_PAYLOAD_BYTES};
 
 const SEGMENT_BYTES: u64 = 4 << 20;
 const TAIL_EVENTS: u64 = 1_000;
@@ -30,12 +31,16 @@ fn name() -> ChannelName {
     ChannelName::new("bench/reopen").expect("valid channel name")
 }
 
-/// Writes `frozen` events (rolled into frozen segments) then a tail of `TAIL_EVENTS` into a
-/// fresh directory, and closes it.
+/// Writes `frozen` events of 64 B (rolled into frozen segments) then a tail of `TAIL_EVENTS`
+/// into a fresh directory, and closes it.
 fn build(dir: &Path, frozen: u64) {
+    build_sized(dir, frozen, SMALL_PAYLOAD_BYTES);
+}
+
+fn build_sized(dir: &Path, frozen: u64, payload_bytes: usize) {
     let redex = Redex::with_persistent_dir(dir).expect("manager");
     let file = redex.open_file(&name(), config()).expect("open");
-    let batch = workload::batch(1024, SMALL_PAYLOAD_BYTES);
+    let batch = workload::batch(64, payload_bytes);
     let mut appended = 0;
     while appended < frozen {
         let n = (frozen - appended).min(batch.len() as u64) as usize;
@@ -78,23 +83,27 @@ fn bench_reopen(c: &mut Criterion) {
 }
 
 fn bench_frozen_reads(c: &mut Criterion) {
-    const EVENTS: u64 = 1_000_000;
-    let dir = workload::temp_log_dir().expect("temporary directory");
-    build(dir.path(), EVENTS);
-    let (_redex, file) = open(dir.path());
     let mut group = c.benchmark_group("frozen_read");
-    group.throughput(Throughput::Elements(EVENTS));
     group.sample_size(10);
-    group.bench_function("read_range_64B_chunked", |b| {
-        b.iter(|| {
-            let mut start = 0;
-            while start < EVENTS {
-                let end = (start + READ_CHUNK_EVENTS).min(EVENTS);
-                black_box(file.read_range(start, end).expect("read_range"));
-                start = end;
-            }
-        })
-    });
+    for (label, events, payload_bytes) in [
+        ("read_range_64B_chunked", 1_000_000u64, SMALL_PAYLOAD_BYTES),
+        ("read_range_1KiB_chunked", 100_000, LARGE_PAYLOAD_BYTES),
+    ] {
+        let dir = workload::temp_log_dir().expect("temporary directory");
+        build_sized(dir.path(), events, payload_bytes);
+        let (_redex, file) = open(dir.path());
+        group.throughput(Throughput::Elements(events));
+        group.bench_function(label, |b| {
+            b.iter(|| {
+                let mut start = 0;
+                while start < events {
+                    let end = (start + READ_CHUNK_EVENTS).min(events);
+                    black_box(file.read_range(start, end).expect("read_range"));
+                    start = end;
+                }
+            })
+        });
+    }
     group.finish();
 }
 

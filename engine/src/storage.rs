@@ -187,7 +187,8 @@ impl SegmentDir {
         let base = hot.base_seq();
         let idx_path = self.idx_path(base);
         let entries: Vec<_> = hot.index_records().collect();
-        let bytes = index_file::encode(base, &entries, hot.log_len(), hot.payload_bytes());
+        let frames: Vec<_> = hot.frame_table().collect();
+        let bytes = index_file::encode(base, &entries, &frames, hot.log_len(), hot.payload_bytes());
         write_durably(&idx_path, &bytes)?;
         sync_dir(&self.dir)?;
         let seg = FrozenSegment::open(&log.path, &idx_path)?;

@@ -18,6 +18,8 @@ const FRAME_HEADER_LEN: usize = 32;
 /// How many trailing frames of the active log are cut and flipped byte by byte.
 const TAIL_FRAMES: usize = 3;
 
+/// Length of a frozen segment index's header (docs/FORMAT.md).
+const IDX_HEADER_LEN: usize = 40;
 fn name() -> ChannelName {
     ChannelName::new(CHANNEL).expect("valid channel name")
 }
@@ -393,7 +395,7 @@ fn flipped_bytes_in_frozen_segment_are_errors_or_correct_data() {
         check_frozen_damage(&fx, &allowed[0], pos, 0x80, &allowed);
     }
     for r in 0..records {
-        for pos in 32 + 20 * r + 16..32 + 20 * r + 20 {
+        for pos in IDX_HEADER_LEN + 20 * r + 16..IDX_HEADER_LEN + 20 * r + 20 {
             for bit in 1..7 {
                 check_frozen_damage(&fx, &allowed[0], pos, 1 << bit, &allowed);
             }
@@ -419,7 +421,7 @@ fn flipped_timestamp_in_frozen_index_is_detected() {
     let raw = fs::read(&idx).expect("read idx");
     let first = u64_at(&raw, 16);
     let count = u32_at(&raw, 24) as usize;
-    let times_at = 32 + 20 * count;
+    let times_at = IDX_HEADER_LEN + 20 * count;
     let original: Vec<u64> = {
         let redex = Redex::with_persistent_dir(fx.src.path()).expect("open dir");
         let f = redex.open_file(&name(), cfg(fx.segment_bytes)).expect("open");

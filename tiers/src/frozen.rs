@@ -9,10 +9,28 @@ use std::path::{Path, PathBuf};
 use bytes::Bytes;
 
 use crate::error::{Result, TierError};
+use crate::frame;
 use crate::index_file::{self, Footer, Layout, TIMESTAMP_LEN};
 use crate::index_record::{record_checksum, IndexRecord, PayloadRef, INDEX_RECORD_LEN};
 use crate::log_file;
 use crate::mmap::map_frozen;
+
+/// Frames up to this size are checked whole by sequential reads; larger ones entry by entry.
+pub const FRAME_VERIFY_BYTES_MAX: usize = 256 * 1024;
+
+/// The first index in `0..len` for which `pred` is false (`pred` must be true then false).
+fn partition_point(len: usize, pred: impl Fn(usize) -> bool) -> usize {
+    let (mut lo, mut hi) = (0, len);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        if pred(mid) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    lo
+}
 
 /// A sealed, read-only, memory-mapped segment.
 pub struct FrozenSegment {
@@ -143,27 +161,77 @@ impl FrozenSegment {
     }
 
     /// Calls `f(seq, payload, timestamp)` for every seq of `start..end` this segment holds, in
-    /// order: the records and the time column are walked in place, each payload checked.
+    /// order. Sequential reads go frame by frame through the log: each frame is checked once
+    /// against its own CRC (which covers its lengths, its payloads and its timestamp), and its
+    /// entries are sliced out of it. Frames above [`FRAME_VERIFY_BYTES_MAX`] are read entry by
+    /// entry instead, each against its record's checksum, so a read never checks much more than
+    /// it returns.
     pub fn for_each(&self, start: u64, end: u64, mut f: impl FnMut(u64, Bytes, u64)) -> Result<()> {
         let first = start.max(self.base_seq());
         let last = end.min(self.next_seq());
         if first >= last {
             return Ok(());
         }
-        let records = self.records()?;
-        let times = &self.idx[self.layout.timestamps_at()..self.layout.footer_at()];
-        let from = (first - self.base_seq()) as usize;
-        let to = (last - self.base_seq()) as usize;
-        let slots =
-            records[from..to].iter().zip(times[from * TIMESTAMP_LEN..].chunks_exact(TIMESTAMP_LEN));
-        for (i, (rec, raw_ts)) in slots.enumerate() {
-            let mut ts = [0u8; TIMESTAMP_LEN];
-            ts.copy_from_slice(raw_ts);
-            let ts = u64::from_le_bytes(ts);
-            let (payload, ts) = self.entry(from + i, rec, ts)?;
-            f(first + i as u64, payload, ts);
+        let (from, to) = ((first - self.base_seq()) as usize, (last - self.base_seq()) as usize);
+        let frames = self.layout.frames;
+        let frame_at = |i: usize| index_file::frame_entry(&self.idx, &self.layout, i);
+        let mut fi =
+            partition_point(frames, |i| frame_at(i).first_slot as usize <= from).saturating_sub(1);
+        let mut slot = from;
+        while slot < to && fi < frames {
+            let fe = frame_at(fi);
+            let frame_start = fe.file_offset as usize;
+            let frame_end = if fi + 1 < frames {
+                frame_at(fi + 1).file_offset as usize
+            } else {
+                self.footer.log_len as usize
+            };
+            let next_first = if fi + 1 < frames {
+                frame_at(fi + 1).first_slot as usize
+            } else {
+                self.footer.count as usize
+            };
+            if frame_end.saturating_sub(frame_start) > FRAME_VERIFY_BYTES_MAX {
+                let records = self.records()?;
+                for s in slot..next_first.min(to) {
+                    let ts = self.timestamp_ns(self.base_seq() + s as u64).unwrap_or(0);
+                    let rec = records.get(s).copied().ok_or_else(|| self.bad_frame_table(fi))?;
+                    let (payload, ts) = self.entry(s, &rec, ts)?;
+                    f(self.base_seq() + s as u64, payload, ts);
+                }
+            } else {
+                let bytes =
+                    self.log.get(frame_start..frame_end).ok_or_else(|| self.bad_frame_table(fi))?;
+                let view = frame::parse(bytes).map_err(|e| {
+                    TierError::corrupt(&self.log_path, frame_start as u64, e.to_string())
+                })?;
+                let frame_first = fe.first_slot as usize;
+                if view.first_seq != self.base_seq() + frame_first as u64
+                    || view.frame_len != bytes.len()
+                {
+                    return Err(self.bad_frame_table(fi));
+                }
+                for (k, (off, len)) in view.payloads().enumerate() {
+                    let s = frame_first + k;
+                    if s >= slot && s < to {
+                        let at = frame_start + off;
+                        f(
+                            self.base_seq() + s as u64,
+                            self.log.slice(at..at + len),
+                            view.timestamp_ns,
+                        );
+                    }
+                }
+            }
+            slot = next_first.max(slot + 1);
+            fi += 1;
         }
         Ok(())
+    }
+
+    fn bad_frame_table(&self, i: usize) -> TierError {
+        let at = (self.layout.frames_at() + i * index_file::FRAME_ENTRY_LEN) as u64;
+        TierError::corrupt(&self.idx_path, at, "frame table entry disagrees with the log")
     }
 
     /// Resolves the record in `slot` to its payload, checking seq, bounds and checksum.
@@ -220,6 +288,8 @@ impl FrozenSegment {
         for seq in self.base_seq()..self.next_seq() {
             self.get(seq)?;
         }
+        // And the frames sequential reads rely on, with the frame table that locates them.
+        self.for_each(self.base_seq(), self.next_seq(), |_, _, _| {})?;
         Ok(())
     }
 }

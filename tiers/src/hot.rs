@@ -13,6 +13,7 @@
 use bytes::{Bytes, BytesMut};
 
 use crate::frame::{self, FrameError, FRAME_HEADER_LEN};
+use crate::index_file::FrameEntry;
 use crate::index_record::IndexRecord;
 
 /// First arena allocation of a heap-only segment; each later one doubles, up to
@@ -225,6 +226,20 @@ impl HotSegment {
                 f.timestamp_ns,
             );
             (rec, f.timestamp_ns)
+        })
+    }
+
+    /// The frame table a frozen segment stores: where each frame starts in the log and which
+    /// entry it starts with.
+    pub fn frame_table(&self) -> impl Iterator<Item = FrameEntry> + '_ {
+        let mut last_frame = None;
+        self.entries.iter().enumerate().filter_map(move |(slot, e)| {
+            if last_frame == Some(e.frame) {
+                return None;
+            }
+            last_frame = Some(e.frame);
+            let f = &self.frames[e.frame as usize];
+            Some(FrameEntry { first_slot: slot as u32, file_offset: f.file_offset as u32 })
         })
     }
 

@@ -1,7 +1,8 @@
 //! The index file of a frozen segment (`<first seq>.idx`), written once when the segment is
 //! sealed and never modified.
 //!
-//! Layout: header, `count` index records, `count` timestamps, footer.
+//! Layout: header, `count` index records, `count` timestamps, `frame_count` frame entries,
+//! footer.
 //!
 //! Header:
 //!
@@ -12,10 +13,14 @@
 //! | 12..16 | `header_len` | u32 LE, 32                               |
 //! | 16..24 | `first_seq`  | u64 LE                                   |
 //! | 24..28 | `count`      | u32 LE, number of entries (at least 1)   |
-//! | 28..32 | `crc`        | u32 LE, crc32c of bytes 0..28            |
+//! | 28..32 | `frames`     | u32 LE, number of frames (at least 1)    |
+//! | 32..36 | `reserved`   | zero                                     |
+//! | 36..40 | `crc`        | u32 LE, crc32c of bytes 0..36            |
 //!
-//! Then `count` 20-byte [`IndexRecord`]s, then `count` u64 LE append timestamps (ns), then the
-//! footer:
+//! Then `count` 20-byte [`IndexRecord`]s, then `count` u64 LE append timestamps (ns), then
+//! `frames` 8-byte frame entries (u32 LE slot of the frame's first entry, u32 LE offset of the
+//! frame in the log), in log order, so sequential reads can check whole frames against their
+//! CRC; then the footer:
 //!
 //! | bytes  | field           | meaning                                                    |
 //! |--------|-----------------|------------------------------------------------------------|
@@ -25,7 +30,7 @@
 //! | 24..32 | `max_ts_ns`     | u64 LE, last entry's timestamp                             |
 //! | 32..40 | `log_len`       | u64 LE, bytes of the log file covered by this index        |
 //! | 40..48 | `payload_bytes` | u64 LE, sum of payload lengths                             |
-//! | 48..52 | `body_crc`      | u32 LE, crc32c of header, records and timestamps           |
+//! | 48..52 | `body_crc`      | u32 LE, crc32c of everything before the footer             |
 //! | 52..56 | `footer_crc`    | u32 LE, crc32c of footer bytes 0..52                       |
 //! | 56..64 | `magic`         | `b"REDEXEND"`                                              |
 
@@ -46,10 +51,12 @@ const H_VERSION: usize = H_MAGIC + 8;
 const H_HEADER_LEN: usize = H_VERSION + 4;
 const H_FIRST_SEQ: usize = H_HEADER_LEN + 4;
 const H_COUNT: usize = H_FIRST_SEQ + 8;
-const H_CRC: usize = H_COUNT + 4;
+const H_FRAMES: usize = H_COUNT + 4;
+const H_RESERVED: usize = H_FRAMES + 4;
+const H_CRC: usize = H_RESERVED + 4;
 /// Length of the index file header.
 pub const INDEX_HEADER_LEN: usize = H_CRC + 4;
-const _: () = assert!(INDEX_HEADER_LEN == 32);
+const _: () = assert!(INDEX_HEADER_LEN == 40);
 
 const F_FIRST_SEQ: usize = 0;
 const F_COUNT: usize = F_FIRST_SEQ + 8;
@@ -66,6 +73,17 @@ const _: () = assert!(INDEX_FOOTER_LEN == 64);
 
 /// Bytes of one timestamp in the time column.
 pub const TIMESTAMP_LEN: usize = 8;
+/// Bytes of one entry of the frame table.
+pub const FRAME_ENTRY_LEN: usize = 8;
+
+/// Where a frame of the segment's log starts, and which entry it starts with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameEntry {
+    /// Slot (entry index within the segment) of the frame's first entry.
+    pub first_slot: u32,
+    /// Byte offset of the frame in the log file.
+    pub file_offset: u32,
+}
 
 /// The summary a footer records of its segment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,11 +104,13 @@ pub struct Footer {
     pub body_crc: u32,
 }
 
-/// The byte layout of an index file with `count` entries.
+/// The byte layout of an index file with `count` entries in `frames` frames.
 #[derive(Debug, Clone, Copy)]
 pub struct Layout {
     /// Entries in the file.
     pub count: usize,
+    /// Frames in the segment's log.
+    pub frames: usize,
 }
 
 impl Layout {
@@ -102,9 +122,13 @@ impl Layout {
     pub fn timestamps_at(&self) -> usize {
         self.records_at() + self.count * INDEX_RECORD_LEN
     }
+    /// Where the frame table starts.
+    pub fn frames_at(&self) -> usize {
+        self.timestamps_at() + self.count * TIMESTAMP_LEN
+    }
     /// Where the footer starts.
     pub fn footer_at(&self) -> usize {
-        self.timestamps_at() + self.count * TIMESTAMP_LEN
+        self.frames_at() + self.frames * FRAME_ENTRY_LEN
     }
     /// Total file length.
     pub fn file_len(&self) -> usize {
@@ -116,16 +140,19 @@ impl Layout {
 pub fn encode(
     first_seq: u64,
     entries: &[(IndexRecord, u64)],
+    frames: &[FrameEntry],
     log_len: u64,
     payload_bytes: u64,
 ) -> Vec<u8> {
-    let layout = Layout { count: entries.len() };
+    let layout = Layout { count: entries.len(), frames: frames.len() };
     let mut out = Vec::with_capacity(layout.file_len());
     out.extend_from_slice(&INDEX_MAGIC);
     out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
     out.extend_from_slice(&(INDEX_HEADER_LEN as u32).to_le_bytes());
     out.extend_from_slice(&first_seq.to_le_bytes());
     out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
+    out.extend_from_slice(&(frames.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
     let header_crc = crc32c::crc32c(&out[..H_CRC]);
     out.extend_from_slice(&header_crc.to_le_bytes());
     for (rec, _) in entries {
@@ -133,6 +160,10 @@ pub fn encode(
     }
     for (_, ts) in entries {
         out.extend_from_slice(&ts.to_le_bytes());
+    }
+    for f in frames {
+        out.extend_from_slice(&f.first_slot.to_le_bytes());
+        out.extend_from_slice(&f.file_offset.to_le_bytes());
     }
     let body_crc = crc32c::crc32c(&out);
     let footer_start = out.len();
@@ -189,7 +220,7 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
         ));
     }
     let count = u32_at(header, H_COUNT) as usize;
-    let layout = Layout { count };
+    let layout = Layout { count, frames: u32_at(header, H_FRAMES) as usize };
     if file.len() != layout.file_len() {
         return Err(TierError::corrupt(
             path,
@@ -218,7 +249,11 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
         payload_bytes: u64_at(f, F_PAYLOAD_BYTES),
         body_crc: u32_at(f, F_BODY_CRC),
     };
-    if footer.first_seq != u64_at(header, H_FIRST_SEQ) || footer.count != count as u64 || count == 0
+    if footer.first_seq != u64_at(header, H_FIRST_SEQ)
+        || footer.count != count as u64
+        || count == 0
+        || layout.frames == 0
+        || layout.frames > count
     {
         return Err(TierError::corrupt(path, footer_at as u64, "footer disagrees with header"));
     }
@@ -229,7 +264,13 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<(Footer, Layout)> {
     Ok((footer, layout))
 }
 
-/// Checks the body checksum (header, records and timestamps) against the footer.
+/// Reads entry `i` of the frame table (the caller keeps `i` below `layout.frames`).
+pub fn frame_entry(file: &[u8], layout: &Layout, i: usize) -> FrameEntry {
+    let at = layout.frames_at() + i * FRAME_ENTRY_LEN;
+    FrameEntry { first_slot: u32_at(file, at), file_offset: u32_at(file, at + 4) }
+}
+
+/// Checks the body checksum (everything before the footer) against the footer.
 pub fn verify_body(path: &Path, file: &[u8], footer: &Footer, layout: &Layout) -> Result<()> {
     let body = &file[..layout.footer_at()];
     if crc32c::crc32c(body) != footer.body_crc {
@@ -248,7 +289,11 @@ mod tests {
                 (IndexRecord::new(10 + i, 32 + 40 * i as u32, &[i as u8; 12], 1000 + i), 1000 + i)
             })
             .collect();
-        encode(10, &entries, 4096, 60)
+        let frames = [
+            FrameEntry { first_slot: 0, file_offset: 32 },
+            FrameEntry { first_slot: 3, file_offset: 200 },
+        ];
+        encode(10, &entries, &frames, 4096, 60)
     }
 
     #[test]
