@@ -7,6 +7,8 @@
 //! - `frozen_read/read_range_64B_chunked` and `read_range_1KiB_chunked`: `read_range` in calls
 //!   of 1024 over 1 M events of 64 B (100 k of 1 KiB) that all live in frozen segments; every
 //!   frame is checked against its CRC on the way. Throughput is in events and in bytes.
+//! - `frozen_read/get_random_64B`: one `get` of a pseudo-random seq among 1 M frozen events
+//!   (record lookup by arithmetic, payload checked against the record's checksum).
 //!
 //! ```text
 //! cargo bench -p redex-benches --bench reopen
@@ -104,6 +106,19 @@ fn bench_frozen_reads(c: &mut Criterion) {
             })
         });
     }
+    let dir = workload::temp_log_dir().expect("temporary directory");
+    build(dir.path(), 1_000_000);
+    let (_redex, file) = open(dir.path());
+    group.throughput(Throughput::Elements(1));
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    group.bench_function("get_random_64B", |b| {
+        b.iter(|| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            black_box(file.get(x % 1_000_000).expect("get"))
+        })
+    });
     group.finish();
 }
 
