@@ -1,2 +1,165 @@
-//! Placeholder until the CortEX benches land.
-fn main() {}
+//! CortEX benchmarks. Each function says what it measures; the workloads mirror the reference
+//! system's published ones (1/3 of tasks completed; memories tagged "alpha" or "beta"
+//! alternately) so the figures can be set side by side.
+//!
+//! Run: `cargo bench -p cortex --bench cortex`
+#![allow(clippy::unwrap_used, reason = "benchmark setup fails loudly")]
+
+use std::hint::black_box;
+
+use cortex::memories::{MemoriesAdapter, MemoriesFilter, MemoriesState};
+use cortex::tasks::{TaskStatus, TasksAdapter, TasksFilter, TasksState};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use redex::Redex;
+use tokio::runtime::Runtime;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+/// Ingest: events per second through `TasksAdapter::create` (envelope + postcard encode +
+/// heap-only RedEX append), without waiting for the fold; then with a `wait_for_seq` barrier
+/// after every create (append plus the fold task applying it); then creates in batches of 64
+/// through one atomic append.
+fn ingest(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("cortex_ingest");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("tasks_create", |b| {
+        let _enter = rt.enter();
+        let redex = Redex::new();
+        let tasks = TasksAdapter::open(&redex, 1).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            id += 1;
+            tasks.create(id, "t", id).unwrap()
+        });
+    });
+    group.bench_function("tasks_create_and_wait", |b| {
+        let _enter = rt.enter();
+        let redex = Redex::new();
+        let tasks = TasksAdapter::open(&redex, 1).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            id += 1;
+            let seq = tasks.create(id, "t", id).unwrap();
+            rt.block_on(tasks.wait_for_seq(seq)).unwrap();
+        });
+    });
+    group.throughput(Throughput::Elements(64));
+    group.bench_function("tasks_create_batch_64", |b| {
+        let _enter = rt.enter();
+        let redex = Redex::new();
+        let tasks = TasksAdapter::open(&redex, 1).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            let batch: Vec<(u64, &str, u64)> = (0..64)
+                .map(|_| {
+                    id += 1;
+                    (id, "t", id)
+                })
+                .collect();
+            tasks.create_batch(&batch).unwrap()
+        });
+    });
+    group.finish();
+}
+
+fn populated_tasks(rt: &Runtime, n: u64) -> TasksAdapter {
+    let _enter = rt.enter();
+    let tasks = TasksAdapter::open(&Redex::new(), 1).unwrap();
+    let mut last = 0;
+    for i in 0..n {
+        let id = i + 1;
+        last = tasks.create(id, &format!("task-{i}"), i).unwrap();
+        if i % 3 == 0 {
+            last = tasks.complete(id, i).unwrap();
+        }
+    }
+    rt.block_on(tasks.wait_for_seq(last)).unwrap();
+    tasks
+}
+
+fn populated_memories(rt: &Runtime, n: u64) -> MemoriesAdapter {
+    let _enter = rt.enter();
+    let memories = MemoriesAdapter::open(&Redex::new(), 1).unwrap();
+    let mut last = 0;
+    for i in 0..n {
+        let tag = if i % 2 == 0 { "alpha" } else { "beta" };
+        last = memories.store(i + 1, &format!("content-{i}"), &[tag], "src", i).unwrap();
+    }
+    rt.block_on(memories.wait_for_seq(last)).unwrap();
+    memories
+}
+
+/// Queries on 1K and 10K rows: `find_unique` (one lookup); `find_many` with a status filter
+/// (a third of the rows match, read from the status index); `count_where` on status (the
+/// index's length); `find_many` with a tag filter on memories (half the rows match, read from
+/// the tag index); and, for comparison, the same status `find_many` by full scan.
+fn queries(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("cortex_query");
+    for n in [1_000u64, 10_000] {
+        let tasks = populated_tasks(&rt, n);
+        let state = tasks.state().read();
+        let completed = TasksFilter { status: Some(TaskStatus::Completed), ..Default::default() };
+        group.bench_with_input(BenchmarkId::new("tasks_find_unique", n), &n, |b, _| {
+            b.iter(|| black_box(state.find_unique(black_box(1)).is_some()));
+        });
+        group.bench_with_input(BenchmarkId::new("tasks_find_many_status", n), &n, |b, _| {
+            b.iter(|| state.find_many(black_box(&completed)));
+        });
+        group.bench_with_input(BenchmarkId::new("tasks_find_many_status_scan", n), &n, |b, _| {
+            b.iter(|| state.find_many_scan(black_box(&completed)));
+        });
+        group.bench_with_input(BenchmarkId::new("tasks_count_where_status", n), &n, |b, _| {
+            b.iter(|| state.count_where(black_box(&completed)));
+        });
+        drop(state);
+
+        let memories = populated_memories(&rt, n);
+        let state = memories.state().read();
+        let alpha = MemoriesFilter { tag: Some("alpha".into()), ..Default::default() };
+        group.bench_with_input(BenchmarkId::new("memories_find_many_tag", n), &n, |b, _| {
+            b.iter(|| state.find_many(black_box(&alpha)));
+        });
+        group.bench_with_input(BenchmarkId::new("memories_count_where_tag", n), &n, |b, _| {
+            b.iter(|| state.count_where(black_box(&alpha)));
+        });
+        drop(state);
+        rt.block_on(async {
+            tasks.close().await.unwrap();
+            memories.close().await.unwrap();
+        });
+    }
+    group.finish();
+}
+
+/// Snapshots of 1K rows: postcard encode of the state behind the versioned header, and decode
+/// back into a state with its secondary indexes rebuilt.
+fn snapshots(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("cortex_snapshot");
+    let n = 1_000u64;
+    group.throughput(Throughput::Elements(n));
+    let tasks = populated_tasks(&rt, n);
+    let (bytes, _) = tasks.snapshot().unwrap();
+    group.bench_with_input(BenchmarkId::new("tasks_encode", n), &n, |b, _| {
+        b.iter(|| tasks.snapshot().unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("tasks_decode", n), &n, |b, _| {
+        b.iter(|| cortex::snapshot::decode::<TasksState>(black_box(&bytes)).unwrap());
+    });
+    let memories = populated_memories(&rt, n);
+    let (bytes, _) = memories.snapshot().unwrap();
+    group.bench_with_input(BenchmarkId::new("memories_encode", n), &n, |b, _| {
+        b.iter(|| memories.snapshot().unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("memories_decode", n), &n, |b, _| {
+        b.iter(|| cortex::snapshot::decode::<MemoriesState>(black_box(&bytes)).unwrap());
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, queries, snapshots);
+criterion_main!(benches);

@@ -251,6 +251,9 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// [`CortexError::Closed`] if the adapter closed first. Waiting for a seq nobody appends
     /// waits until one is appended or the adapter closes.
     pub async fn wait_for_seq(&self, seq: u64) -> Result<()> {
+        if self.shared.progress.borrow().next_seq > seq {
+            return Ok(());
+        }
         let mut rx = self.shared.progress.subscribe();
         let outcome = rx
             .wait_for(|p| p.next_seq > seq || p.status != FoldStatus::Running)
