@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::error::{RedexError, Result};
+pub use redex_tiers::{AppendBackend, BackendKind};
 
 /// When the engine calls `fdatasync` on its own. Policy fsyncs run on a background thread, never
 /// on the append path; [`crate::RedexFile::sync`] and [`crate::RedexFile::close`] always fsync.
@@ -107,6 +108,7 @@ pub struct RedexFileConfig {
     segment_bytes_max: u64,
     segment_events_max: u64,
     tail_buffer_events: usize,
+    append_backend: AppendBackend,
 }
 
 impl Default for RedexFileConfig {
@@ -118,6 +120,7 @@ impl Default for RedexFileConfig {
             segment_bytes_max: 64 << 20,
             segment_events_max: 1 << 24,
             tail_buffer_events: 4096,
+            append_backend: AppendBackend::Auto,
         }
     }
 }
@@ -157,6 +160,20 @@ impl RedexFileConfig {
     pub fn with_tail_buffer_events(mut self, events: usize) -> Self {
         self.tail_buffer_events = events;
         self
+    }
+
+    /// The append path of a persistent file: io_uring, the portable `pwrite` path, or `Auto`
+    /// (io_uring where the kernel allows it; the environment variable `REDEX_APPEND_BACKEND`
+    /// set to `std` or `io_uring` overrides `Auto`). [`crate::RedexFile::backend`] reports the
+    /// live one.
+    pub fn with_append_backend(mut self, backend: AppendBackend) -> Self {
+        self.append_backend = backend;
+        self
+    }
+
+    /// The configured append backend.
+    pub fn append_backend(&self) -> AppendBackend {
+        self.append_backend
     }
 
     /// Whether the file is kept on disk.

@@ -32,6 +32,7 @@
 pub mod channel;
 mod clock;
 pub mod config;
+mod durable;
 pub mod error;
 pub mod event;
 pub mod file;
@@ -46,7 +47,7 @@ pub mod typed;
 
 pub use bytes::Bytes;
 pub use channel::ChannelName;
-pub use config::{FsyncPolicy, RedexFileConfig, Retention};
+pub use config::{AppendBackend, BackendKind, FsyncPolicy, RedexFileConfig, Retention};
 pub use error::{RedexError, Result};
 pub use event::RedexEvent;
 pub use file::{RedexFile, VerifyReport};

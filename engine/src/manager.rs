@@ -116,9 +116,12 @@ impl Redex {
         }
         let storage = match (config.persistent(), &self.inner.base) {
             (false, _) => None,
-            (true, Some(base)) => {
-                Some(SegmentDir::open(name.segment_dir(base), base, config.segment_bytes_max())?)
-            }
+            (true, Some(base)) => Some(SegmentDir::open(
+                name.segment_dir(base),
+                base,
+                config.segment_bytes_max(),
+                config.append_backend(),
+            )?),
             (true, None) => {
                 return Err(RedexError::InvalidConfig(format!(
                     "channel {name} is persistent but this Redex has no directory \

@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use redex_tiers::hot::HotSegment;
 use redex_tiers::log_file::{self, LOG_HEADER_LEN};
 use redex_tiers::manifest::SegmentMeta;
-use redex_tiers::{index_file, mmap, FrozenSegment};
+use redex_tiers::{index_file, mmap, AppendBackend, BackendKind, FrozenSegment, LogWriter};
 
 use crate::error::{RedexError, Result};
 use crate::manifest::ManifestFile;
@@ -33,6 +33,7 @@ pub(crate) struct ActiveLog {
     pub(crate) file: Arc<File>,
     pub(crate) path: PathBuf,
     map: Bytes,
+    writer: LogWriter,
 }
 
 impl std::fmt::Debug for ActiveLog {
@@ -45,9 +46,17 @@ impl std::fmt::Debug for ActiveLog {
 }
 
 impl ActiveLog {
-    fn new(file: File, path: PathBuf, map_len: u64) -> Result<Self> {
+    fn new(file: File, path: PathBuf, map_len: u64, backend: AppendBackend) -> Result<Self> {
         let map = mmap::map_active(&file, &path, map_len as usize)?;
-        Ok(ActiveLog { file: Arc::new(file), path, map })
+        let file = Arc::new(file);
+        let writer = LogWriter::open(Arc::clone(&file), backend)
+            .map_err(|e| RedexError::io("set up the append backend for", &path, e))?;
+        Ok(ActiveLog { file, path, map, writer })
+    }
+
+    /// The write path in use.
+    pub(crate) fn backend(&self) -> BackendKind {
+        self.writer.kind()
     }
 
     /// Makes sure bytes up to `end` will be readable through the mapping, remapping larger if
@@ -69,12 +78,15 @@ impl ActiveLog {
     /// Writes `frame` at `offset`. On failure the file is cut back to `offset`, so a failed
     /// append leaves no bytes behind; `Err(Ok(e))` means the cut worked, `Err(Err(e))` that it
     /// did not either (the caller must refuse further appends).
+    /// With `sync`, the frame is also made durable (on io_uring, by an fdatasync linked to the
+    /// write in the same submission).
     pub(crate) fn write_frame(
         &self,
         frame: &[u8],
         offset: u64,
+        sync: bool,
     ) -> std::result::Result<(), std::result::Result<RedexError, RedexError>> {
-        match self.file.write_all_at(frame, offset) {
+        match self.writer.write_all_at(frame, offset, sync) {
             Ok(()) => Ok(()),
             Err(e) => {
                 let err = RedexError::io("write", &self.path, e);
@@ -90,7 +102,7 @@ impl ActiveLog {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
-        self.file.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))
+        self.writer.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))
     }
 }
 
@@ -100,6 +112,8 @@ pub(crate) struct SegmentDir {
     dir: Arc<Path>,
     /// Initial length of an active log's mapping (the configured segment size).
     map_len: u64,
+    /// The append path new logs are written through.
+    backend: AppendBackend,
     /// Shared by the append path (retention) and freeze threads.
     manifest: Arc<Mutex<ManifestFile>>,
 }
@@ -132,7 +146,12 @@ fn segment_seq(path: &Path, ext: &str) -> Option<u64> {
 
 impl SegmentDir {
     /// Opens (creating if needed) the directory, fsyncing every directory it created.
-    pub(crate) fn open(dir: PathBuf, base: &Path, segment_bytes_max: u64) -> Result<Self> {
+    pub(crate) fn open(
+        dir: PathBuf,
+        base: &Path,
+        segment_bytes_max: u64,
+        backend: AppendBackend,
+    ) -> Result<Self> {
         let existed = dir.is_dir();
         fs::create_dir_all(&dir).map_err(|e| RedexError::io("create directory", &dir, e))?;
         if !existed {
@@ -149,6 +168,7 @@ impl SegmentDir {
         Ok(SegmentDir {
             dir: Arc::from(dir),
             map_len: segment_bytes_max,
+            backend: effective_backend(backend),
             manifest: Arc::new(Mutex::new(manifest)),
         })
     }
@@ -176,7 +196,7 @@ impl SegmentDir {
             .map_err(|e| RedexError::io("write", &path, e))?;
         file.sync_all().map_err(|e| RedexError::io("fsync", &path, e))?;
         sync_dir(&self.dir)?;
-        ActiveLog::new(file, path, self.map_len)
+        ActiveLog::new(file, path, self.map_len, self.backend)
     }
 
     /// Freezes a full segment: fsyncs its log, writes its index to a temporary file, fsyncs,
@@ -397,7 +417,7 @@ impl SegmentDir {
         }
         let base = decoded?;
         check_continuity(&path, seq, base, expected)?;
-        let log = ActiveLog::new(file, path, len.max(self.map_len))?;
+        let log = ActiveLog::new(file, path, len.max(self.map_len), self.backend)?;
         let frames = log.view(LOG_HEADER_LEN as u64, len as usize - LOG_HEADER_LEN);
         let (hot, report) = HotSegment::replay(base, LOG_HEADER_LEN as u64, frames);
         Ok((hot, log, report))
@@ -422,6 +442,21 @@ impl SegmentDir {
 
 fn remove(path: &Path) -> Result<()> {
     fs::remove_file(path).map_err(|e| RedexError::io("remove", path, e))
+}
+
+/// Environment variable that overrides [`AppendBackend::Auto`] (`std` or `io_uring`), so a
+/// whole test suite or deployment can be pinned to one path without code changes.
+pub const BACKEND_ENV: &str = "REDEX_APPEND_BACKEND";
+
+fn effective_backend(configured: AppendBackend) -> AppendBackend {
+    if configured != AppendBackend::Auto {
+        return configured;
+    }
+    match std::env::var(BACKEND_ENV).as_deref() {
+        Ok("std") => AppendBackend::Std,
+        Ok("io_uring") => AppendBackend::IoUring,
+        _ => AppendBackend::Auto,
+    }
 }
 
 fn check_continuity(path: &Path, name_seq: u64, base: u64, expected: Option<u64>) -> Result<()> {

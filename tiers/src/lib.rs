@@ -9,12 +9,14 @@
 //! - [`hot`]: the active segment, in memory, whose image is the log file's frames.
 //! - [`frozen`]: a sealed segment, mapped read-only and read zero-copy.
 //! - [`manifest`]: the append-only list of frozen segments that makes reopen cost flat.
-//! - [`mmap`]: the only module with `unsafe` code.
+//! - [`backend`]: the append path, io_uring or portable `pwrite`, chosen at open time.
+//! - [`mmap`] and `uring`: the only modules with `unsafe` code.
 //!
 //! Byte-level specifications are in `docs/FORMAT.md`.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod backend;
 pub mod error;
 pub mod frame;
 pub mod frozen;
@@ -24,7 +26,10 @@ pub mod index_record;
 pub mod log_file;
 pub mod manifest;
 pub mod mmap;
+#[cfg(target_os = "linux")]
+pub mod uring;
 
+pub use backend::{AppendBackend, BackendKind, LogWriter};
 pub use error::{Result, TierError};
 pub use frozen::FrozenSegment;
 pub use hot::{BatchTooLarge, HotSegment, ReplayReport};
