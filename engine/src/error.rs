@@ -99,6 +99,12 @@ pub enum RedexError {
         /// The channel.
         channel: String,
     },
+    /// The file was opened read-only (`Redex::open_read_only`).
+    #[error("channel {channel} is open read-only")]
+    ReadOnly {
+        /// The channel.
+        channel: String,
+    },
     /// A write failed and could not be rolled back; the file refuses appends until reopened.
     #[error("channel {channel} refuses appends after an unrecoverable write failure: {reason}")]
     Poisoned {

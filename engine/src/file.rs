@@ -60,6 +60,8 @@ struct FileInner {
     storage: Option<SegmentDir>,
     /// Group commit of durable appends.
     durable: DurabilityGate,
+    /// Opened for inspection (`Redex::open_read_only`): no appends, nothing changed on disk.
+    read_only: bool,
     // Held so the directory stays locked while any file of it is open.
     _lock: Option<Arc<DirLock>>,
 }
@@ -110,13 +112,13 @@ impl RedexFile {
         config: RedexFileConfig,
         storage: Option<SegmentDir>,
         lock: Option<Arc<DirLock>>,
+        read_only: bool,
     ) -> Result<Self> {
         config.validate()?;
         let (set, log) = match &storage {
             Some(dir) => {
                 let rec = dir.recover()?;
-                let frozen = rec.frozen.into_iter().map(|w| Frozen::Warm(Arc::new(w))).collect();
-                (SegmentSet { frozen, active: rec.active }, Some(rec.log))
+                (SegmentSet { frozen: rec.frozen.into(), active: rec.active }, rec.log)
             }
             None => (SegmentSet { frozen: VecDeque::new(), active: HotSegment::new(0, 0) }, None),
         };
@@ -124,7 +126,11 @@ impl RedexFile {
             set.frozen.iter().map(Frozen::payload_bytes).sum::<u64>() + set.active.payload_bytes();
         let head = Head { seq: set.first_seq(), retained_bytes };
         let last_ts = set.next_seq().checked_sub(1).and_then(|s| set.timestamp_ns(s)).unwrap_or(0);
-        let syncer = log.as_ref().and_then(|l| Syncer::start(config.fsync_policy(), l));
+        let syncer = if read_only {
+            None
+        } else {
+            log.as_ref().and_then(|l| Syncer::start(config.fsync_policy(), l))
+        };
         let mut state = FileState {
             set,
             log,
@@ -139,13 +145,16 @@ impl RedexFile {
             closed: false,
             poisoned: None,
         };
-        state.enforce_retention(&config, storage.as_ref(), now_ns())?;
+        // Read-only: the head moves in memory, nothing is deleted.
+        let deleter = if read_only { None } else { storage.as_ref() };
+        state.enforce_retention(&config, deleter, now_ns())?;
         let inner = FileInner {
             channel,
             config,
             state: RwLock::new(state),
             storage,
             durable: DurabilityGate::default(),
+            read_only,
             _lock: lock,
         };
         Ok(RedexFile { inner: Arc::new(inner) })
@@ -268,6 +277,9 @@ impl RedexFile {
     fn check_writable(&self, st: &FileState) -> Result<()> {
         if st.closed {
             return Err(self.closed_error());
+        }
+        if self.inner.read_only {
+            return Err(RedexError::ReadOnly { channel: self.inner.channel.to_string() });
         }
         if let Some(reason) = &st.poisoned {
             return Err(RedexError::Poisoned {

@@ -49,6 +49,8 @@ pub struct Redex {
 #[derive(Debug)]
 struct Inner {
     base: Option<PathBuf>,
+    /// Opened with `open_read_only`: no lock, no writes.
+    read_only: bool,
     lock: Option<Arc<DirLock>>,
     files: Mutex<HashMap<ChannelName, RedexFile>>,
 }
@@ -63,7 +65,12 @@ impl Redex {
     /// A manager without a directory: every file lives in memory only.
     pub fn new() -> Self {
         Redex {
-            inner: Arc::new(Inner { base: None, lock: None, files: Mutex::new(HashMap::new()) }),
+            inner: Arc::new(Inner {
+                base: None,
+                read_only: false,
+                lock: None,
+                files: Mutex::new(HashMap::new()),
+            }),
         }
     }
 
@@ -89,10 +96,70 @@ impl Redex {
         Ok(Redex {
             inner: Arc::new(Inner {
                 base: Some(dir),
+                read_only: false,
                 lock: Some(Arc::new(DirLock { _file: file })),
                 files: Mutex::new(HashMap::new()),
             }),
         })
+    }
+
+    /// Opens `dir` for inspection, without taking its lock, so it works while a live writer
+    /// holds the directory and never changes a byte of it: recovery indexes the valid prefix
+    /// of each log instead of trimming it, and finishes no interrupted freeze or retention.
+    /// Files opened through it refuse appends ([`RedexError::ReadOnly`]); what they show is the
+    /// state on disk when each file was opened. Channels must be opened with
+    /// `with_persistent(true)`.
+    pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
+        let dir = dir.as_ref().to_path_buf();
+        if !dir.is_dir() {
+            return Err(RedexError::io(
+                "open",
+                &dir,
+                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
+            ));
+        }
+        Ok(Redex {
+            inner: Arc::new(Inner {
+                base: Some(dir),
+                read_only: true,
+                lock: None,
+                files: Mutex::new(HashMap::new()),
+            }),
+        })
+    }
+
+    /// The channels stored under a persistent base directory, sorted.
+    pub fn list_channels(&self) -> Result<Vec<ChannelName>> {
+        let Some(base) = &self.inner.base else {
+            return Ok(self.inner.files.lock().keys().cloned().collect());
+        };
+        let root = base.join("channels");
+        let mut found = Vec::new();
+        let mut stack = vec![(root.clone(), String::new())];
+        while let Some((dir, prefix)) = stack.pop() {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(RedexError::io("list", &dir, e)),
+            };
+            for entry in entries {
+                let entry = entry.map_err(|e| RedexError::io("list", &dir, e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !entry.path().is_dir() {
+                    continue;
+                }
+                if name == ".redex" {
+                    if let Ok(channel) = ChannelName::new(prefix.clone()) {
+                        found.push(channel);
+                    }
+                } else {
+                    let joined = if prefix.is_empty() { name } else { format!("{prefix}/{name}") };
+                    stack.push((entry.path(), joined));
+                }
+            }
+        }
+        found.sort();
+        Ok(found)
     }
 
     /// The base directory, if persistent.
@@ -121,6 +188,7 @@ impl Redex {
                 base,
                 config.segment_bytes_max(),
                 config.append_backend(),
+                self.inner.read_only,
             )?),
             (true, None) => {
                 return Err(RedexError::InvalidConfig(format!(
@@ -129,7 +197,13 @@ impl Redex {
                 )))
             }
         };
-        let file = RedexFile::open(name.clone(), config, storage, self.inner.lock.clone())?;
+        let file = RedexFile::open(
+            name.clone(),
+            config,
+            storage,
+            self.inner.lock.clone(),
+            self.inner.read_only,
+        )?;
         files.insert(name.clone(), file.clone());
         Ok(file)
     }

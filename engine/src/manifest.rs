@@ -67,6 +67,32 @@ impl ManifestFile {
         })
     }
 
+    /// Reads the manifest in `dir` without changing anything (a missing one names nothing; a torn
+    /// final record is ignored). Appends to it fail.
+    pub(crate) fn open_read_only(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST_FILE_NAME);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                File::open(dir).map_err(|e| RedexError::io("open", dir, e))?
+            }
+            Err(e) => return Err(RedexError::io("open", &path, e)),
+        };
+        let live = match fs::read(&path) {
+            Ok(bytes) => manifest::live_segments(&manifest::decode(&path, &bytes)?.records),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(RedexError::io("read", &path, e)),
+        };
+        Ok(ManifestFile {
+            dir: dir.to_path_buf(),
+            path,
+            file,
+            len: 0,
+            records: live.len(),
+            live: live.into_iter().map(|m| (m.first_seq, m)).collect(),
+        })
+    }
+
     /// Writes a fresh manifest naming `live` through a temporary file and a rename.
     fn create(dir: &Path, path: &Path, live: &[SegmentMeta]) -> Result<Self> {
         let mut bytes = manifest::encode_header().to_vec();

@@ -21,7 +21,7 @@ use redex_tiers::{index_file, mmap, AppendBackend, BackendKind, FrozenSegment, L
 
 use crate::error::{RedexError, Result};
 use crate::manifest::ManifestFile;
-use crate::segments::WarmSegment;
+use crate::segments::{Frozen, WarmSegment};
 
 const LOG_EXT: &str = "log";
 const IDX_EXT: &str = "idx";
@@ -114,6 +114,8 @@ pub(crate) struct SegmentDir {
     map_len: u64,
     /// The append path new logs are written through.
     backend: AppendBackend,
+    /// Opened for inspection: recovery changes nothing on disk.
+    read_only: bool,
     /// Shared by the append path (retention) and freeze threads.
     manifest: Arc<Mutex<ManifestFile>>,
 }
@@ -121,9 +123,10 @@ pub(crate) struct SegmentDir {
 /// What reopening a channel found.
 #[derive(Debug)]
 pub(crate) struct Recovered {
-    pub(crate) frozen: Vec<WarmSegment>,
+    pub(crate) frozen: Vec<Frozen>,
     pub(crate) active: HotSegment,
-    pub(crate) log: ActiveLog,
+    /// `None` only when a read-only open finds no log at all.
+    pub(crate) log: Option<ActiveLog>,
 }
 
 /// Path of the log of the segment starting at `base_seq`.
@@ -151,7 +154,25 @@ impl SegmentDir {
         base: &Path,
         segment_bytes_max: u64,
         backend: AppendBackend,
+        read_only: bool,
     ) -> Result<Self> {
+        if read_only {
+            if !dir.is_dir() {
+                return Err(RedexError::io(
+                    "open",
+                    &dir,
+                    std::io::Error::new(std::io::ErrorKind::NotFound, "no such channel"),
+                ));
+            }
+            let manifest = ManifestFile::open_read_only(&dir)?;
+            return Ok(SegmentDir {
+                dir: Arc::from(dir),
+                map_len: segment_bytes_max,
+                backend: AppendBackend::Std,
+                read_only: true,
+                manifest: Arc::new(Mutex::new(manifest)),
+            });
+        }
         let existed = dir.is_dir();
         fs::create_dir_all(&dir).map_err(|e| RedexError::io("create directory", &dir, e))?;
         if !existed {
@@ -169,6 +190,7 @@ impl SegmentDir {
             dir: Arc::from(dir),
             map_len: segment_bytes_max,
             backend: effective_backend(backend),
+            read_only: false,
             manifest: Arc::new(Mutex::new(manifest)),
         })
     }
@@ -218,7 +240,9 @@ impl SegmentDir {
     /// Records a frozen segment in the manifest.
     fn register(&self, seg: FrozenSegment) -> Result<WarmSegment> {
         let meta = SegmentMeta::from(seg.footer());
-        self.manifest.lock().add(meta)?;
+        if !self.read_only {
+            self.manifest.lock().add(meta)?;
+        }
         Ok(WarmSegment::opened(meta, Arc::clone(&self.dir), seg))
     }
 
@@ -251,7 +275,9 @@ impl SegmentDir {
             let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
             if name.ends_with(TMP_SUFFIX) {
                 // An index or manifest that was being written when the process died.
-                remove(&path)?;
+                if !self.read_only {
+                    remove(&path)?;
+                }
             } else if let Some(seq) = segment_seq(&path, LOG_EXT) {
                 logs.push(seq);
             } else if let Some(seq) = segment_seq(&path, IDX_EXT) {
@@ -263,7 +289,7 @@ impl SegmentDir {
         let live = self.manifest.lock().live();
         for &seq in &idxs {
             let named = live.binary_search_by_key(&seq, |m| m.first_seq).is_ok();
-            if !named && logs.binary_search(&seq).is_err() {
+            if !named && logs.binary_search(&seq).is_err() && !self.read_only {
                 // Retention deleted the log and died before deleting the index. (An index the
                 // manifest still names is never deleted: its missing log is reported below.)
                 remove(&self.idx_path(seq))?;
@@ -293,16 +319,19 @@ impl SegmentDir {
                 check_continuity(&self.log_path(seq), seq, seq, expected)?;
             }
             expected = Some(meta.next_seq());
-            frozen.push(WarmSegment::lazy(meta, Arc::clone(&self.dir)));
+            frozen.push(Frozen::Warm(Arc::new(WarmSegment::lazy(meta, Arc::clone(&self.dir)))));
         }
         let mut rest = Vec::with_capacity(logs.len().saturating_sub(frozen.len()));
         for &seq in &logs {
-            let named = frozen.binary_search_by_key(&seq, |w| w.meta().first_seq).is_ok();
+            let named = frozen.binary_search_by_key(&seq, Frozen::base_seq).is_ok();
             if named {
                 continue;
             }
             if live_end.is_some_and(|end| seq < end) {
                 // Dropped by retention (the manifest says so) before its files were deleted.
+                if self.read_only {
+                    continue;
+                }
                 tracing::info!(path = %self.log_path(seq).display(), "deleting a segment retention had dropped");
                 remove(&self.log_path(seq))?;
                 if idxs.binary_search(&seq).is_ok() {
@@ -319,23 +348,31 @@ impl SegmentDir {
                 let seg = FrozenSegment::open(&self.log_path(seq), &self.idx_path(seq))?;
                 check_continuity(seg.log_path(), seq, seg.base_seq(), expected)?;
                 expected = Some(seg.next_seq());
-                frozen.push(self.register(seg)?);
+                frozen.push(Frozen::Warm(Arc::new(self.register(seg)?)));
                 continue;
             }
             let (hot, log, report) = self.replay_log(seq, expected)?;
             let later = &rest[i + 1..];
             if later.is_empty() {
                 self.trim(&log, &report, hot.len())?;
-                return Ok(Recovered { frozen, active: hot, log });
+                return Ok(Recovered { frozen, active: hot, log: Some(log) });
             }
             // Complete means every frame up to where its successor starts survived.
             let complete = report.dropped_bytes == 0 && later.first() == Some(&hot.next_seq());
+            if complete && self.read_only {
+                // Inspecting: index it in memory, as the writer would before freezing it.
+                expected = Some(hot.next_seq());
+                if !hot.is_empty() {
+                    frozen.push(Frozen::Hot { seg: Arc::new(hot), log: None });
+                }
+                continue;
+            }
             if complete {
                 if hot.is_empty() {
                     remove(&log.path)?;
                 } else {
                     tracing::warn!(path = %log.path.display(), entries = hot.len(), "freezing a segment whose freeze was interrupted");
-                    frozen.push(self.seal(&hot, &log)?);
+                    frozen.push(Frozen::Warm(Arc::new(self.seal(&hot, &log)?)));
                     expected = Some(hot.next_seq());
                 }
                 continue;
@@ -361,16 +398,22 @@ impl SegmentDir {
                 "log ends inside an unfrozen segment (machine crash before it was synced); \
                  deleting the segments after the gap"
             );
-            self.trim(&log, &report, hot.len())?;
-            for &dropped in later {
-                remove(&self.log_path(dropped))?;
+            if !self.read_only {
+                self.trim(&log, &report, hot.len())?;
+                for &dropped in later {
+                    remove(&self.log_path(dropped))?;
+                }
+                sync_dir(&self.dir)?;
             }
-            sync_dir(&self.dir)?;
-            return Ok(Recovered { frozen, active: hot, log });
+            return Ok(Recovered { frozen, active: hot, log: Some(log) });
         }
         let next = expected.unwrap_or(0);
+        let active = HotSegment::new(next, LOG_HEADER_LEN as u64);
+        if self.read_only {
+            return Ok(Recovered { frozen, active, log: None });
+        }
         let log = self.create_log(next)?;
-        Ok(Recovered { frozen, active: HotSegment::new(next, LOG_HEADER_LEN as u64), log })
+        Ok(Recovered { frozen, active, log: Some(log) })
     }
 
     /// Checks that the log named for `seq` has a valid header starting at `seq`.
@@ -392,7 +435,7 @@ impl SegmentDir {
         let path = self.log_path(seq);
         let file = OpenOptions::new()
             .read(true)
-            .write(true)
+            .write(!self.read_only)
             .open(&path)
             .map_err(|e| RedexError::io("open", &path, e))?;
         let len = file.metadata().map_err(|e| RedexError::io("stat", &path, e))?.len();
@@ -404,15 +447,19 @@ impl SegmentDir {
         if torn_header {
             // Died while creating this log, before its header was durable. No frame is ever
             // written before the header is fsynced, so the segment held nothing.
-            tracing::warn!(path = %path.display(), bytes = len, "recreating a log whose header was torn");
-            drop(file);
             check_continuity(&path, seq, seq, expected)?;
-            let log = self.create_log(seq)?;
             let report = redex_tiers::ReplayReport {
                 valid_len: LOG_HEADER_LEN as u64,
                 dropped_bytes: 0,
                 stop_reason: None,
             };
+            if self.read_only {
+                let log = ActiveLog::new(file, path, self.map_len, AppendBackend::Std)?;
+                return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
+            }
+            tracing::warn!(path = %path.display(), bytes = len, "recreating a log whose header was torn");
+            drop(file);
+            let log = self.create_log(seq)?;
             return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
         }
         let base = decoded?;
@@ -425,7 +472,7 @@ impl SegmentDir {
 
     /// Cuts a replayed log back to its valid prefix.
     fn trim(&self, log: &ActiveLog, report: &redex_tiers::ReplayReport, kept: usize) -> Result<()> {
-        if report.dropped_bytes == 0 {
+        if report.dropped_bytes == 0 || self.read_only {
             return Ok(());
         }
         tracing::warn!(

@@ -1,0 +1,104 @@
+//! Goal: `Redex::open_read_only` works on a directory a live writer holds, sees what is on
+//! disk, refuses appends, and changes nothing: not a torn tail, not an interrupted freeze, not
+//! a leftover temporary file.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use redex::{ChannelName, Redex, RedexError, RedexFileConfig};
+
+fn cfg() -> RedexFileConfig {
+    RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(4096)
+}
+
+fn payload(seq: u64) -> Vec<u8> {
+    (0..(seq % 90) as usize).map(|i| (seq as usize * 7 + i) as u8).collect()
+}
+
+/// Every file under `dir` with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).expect("list") {
+            let p = e.expect("entry").path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.clone(), fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn inspects_a_live_writers_directory_without_changing_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = ChannelName::new("live/log").expect("name");
+    let writer = Redex::with_persistent_dir(dir.path()).expect("writer");
+    let file = writer.open_file(&name, cfg()).expect("open");
+    for seq in 0..500 {
+        file.append(&payload(seq)).expect("append");
+    }
+    file.sync().expect("sync");
+    // Damage the kind of state only recovery would repair: a torn tail and a leftover tmp.
+    let seg = dir.path().join("channels/live/log/.redex");
+    fs::write(seg.join("manifest.tmp"), b"partial").expect("tmp");
+    let before = snapshot(dir.path());
+
+    let inspector = Redex::open_read_only(dir.path()).expect("read-only open while locked");
+    assert_eq!(inspector.list_channels().expect("list"), vec![name.clone()]);
+    let view = inspector.open_file(&name, cfg()).expect("open read-only");
+    assert_eq!(view.next_seq(), 500);
+    for ev in view.read_range(0, 500).expect("read") {
+        assert_eq!(ev.payload[..], payload(ev.seq)[..]);
+    }
+    view.verify().expect("verify");
+    assert!(matches!(view.append(b"x"), Err(RedexError::ReadOnly { .. })));
+    drop((view, inspector));
+    assert_eq!(snapshot(dir.path()), before, "read-only inspection changed the directory");
+
+    // The writer is unaffected and keeps going.
+    assert_eq!(file.append(b"more").expect("append"), 500);
+}
+
+#[test]
+fn a_torn_tail_is_shown_as_the_valid_prefix_and_left_in_place() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = ChannelName::new("torn").expect("name");
+    {
+        let w = Redex::with_persistent_dir(dir.path()).expect("writer");
+        let f = w.open_file(&name, RedexFileConfig::default().with_persistent(true)).expect("open");
+        for seq in 0..10 {
+            f.append(&payload(seq + 20)).expect("append");
+        }
+        f.close().expect("close");
+    }
+    let seg = dir.path().join("channels/torn/.redex");
+    let log = fs::read_dir(&seg)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .find(|p| p.extension().is_some_and(|e| e == "log"))
+        .expect("log");
+    let full = fs::read(&log).expect("read");
+    fs::write(&log, &full[..full.len() - 5]).expect("tear");
+    let before = snapshot(dir.path());
+    let inspector = Redex::open_read_only(dir.path()).expect("open");
+    let view = inspector
+        .open_file(&name, RedexFileConfig::default().with_persistent(true))
+        .expect("open read-only");
+    assert_eq!(view.next_seq(), 9, "the torn last entry is not shown");
+    drop((view, inspector));
+    assert_eq!(snapshot(dir.path()), before, "the torn tail was not trimmed");
+}
+
+#[test]
+fn missing_directory_or_channel_is_a_clear_error() {
+    assert!(Redex::open_read_only("/nonexistent/redex").is_err());
+    let dir = tempfile::tempdir().expect("tempdir");
+    let inspector = Redex::open_read_only(dir.path()).expect("open");
+    let err = inspector.open_file(&ChannelName::new("nope").expect("name"), cfg());
+    assert!(matches!(err, Err(RedexError::Io { .. })), "{err:?}");
+}
