@@ -28,6 +28,7 @@ use crate::event::RedexEvent;
 use crate::manager::DirLock;
 use crate::retention::{self, Head};
 use crate::segments::{Frozen, SegmentSet, WarmSegment};
+use crate::stats::{AppendCounters, FileStats, FsyncStats, TierStats};
 use crate::storage::{ActiveLog, SegmentDir};
 use crate::syncer::Syncer;
 
@@ -62,6 +63,8 @@ struct FileInner {
     durable: DurabilityGate,
     /// Opened for inspection (`Redex::open_read_only`): no appends, nothing changed on disk.
     read_only: bool,
+    appends: AppendCounters,
+    fsyncs: Arc<FsyncStats>,
     // Held so the directory stays locked while any file of it is open.
     _lock: Option<Arc<DirLock>>,
 }
@@ -126,10 +129,11 @@ impl RedexFile {
             set.frozen.iter().map(Frozen::payload_bytes).sum::<u64>() + set.active.payload_bytes();
         let head = Head { seq: set.first_seq(), retained_bytes };
         let last_ts = set.next_seq().checked_sub(1).and_then(|s| set.timestamp_ns(s)).unwrap_or(0);
+        let fsyncs = storage.as_ref().map(|d| Arc::clone(d.fsync_stats())).unwrap_or_default();
         let syncer = if read_only {
             None
         } else {
-            log.as_ref().and_then(|l| Syncer::start(config.fsync_policy(), l))
+            log.as_ref().and_then(|l| Syncer::start(config.fsync_policy(), l, Arc::clone(&fsyncs)))
         };
         let mut state = FileState {
             set,
@@ -155,6 +159,8 @@ impl RedexFile {
             storage,
             durable: DurabilityGate::default(),
             read_only,
+            appends: AppendCounters::default(),
+            fsyncs,
             _lock: lock,
         };
         Ok(RedexFile { inner: Arc::new(inner) })
@@ -195,6 +201,7 @@ impl RedexFile {
     pub fn append_batch_durable<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<Option<u64>> {
         let durable = &self.inner.durable;
         let _in_progress = durable.enter();
+        self.inner.appends.durable_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Alone, write and fsync in one go; with company, write now and share an fsync.
         let alone = durable.appenders() == 1;
         let Some((first, ticket)) = self.append_inner(payloads, alone)? else { return Ok(None) };
@@ -255,7 +262,9 @@ impl RedexFile {
             Some(dir) => st.append_to_log(dir, payloads, ts, frame_len, sync)?,
         }
         st.last_ts = ts;
-        st.head.retained_bytes += st.set.active.payload_bytes() - payload_bytes_before;
+        let appended_bytes = st.set.active.payload_bytes() - payload_bytes_before;
+        st.head.retained_bytes += appended_bytes;
+        self.inner.appends.record(count, appended_bytes);
         if let Some(s) = &st.syncer {
             s.note_append(count, frame_len);
         }
@@ -392,7 +401,7 @@ impl RedexFile {
             }
             st.unsynced_logs()
         };
-        logs.iter().try_for_each(fsync)
+        logs.iter().try_for_each(|l| fsync(l, &self.inner.fsyncs))
     }
 
     /// Waits for a running freeze, fsyncs, stops the background fsync thread, ends tail
@@ -407,7 +416,7 @@ impl RedexFile {
         st.tail_tx = None;
         let background = st.take_background_error();
         st.syncer = None;
-        st.unsynced_logs().iter().try_for_each(fsync)?;
+        st.unsynced_logs().iter().try_for_each(|l| fsync(l, &self.inner.fsyncs))?;
         background.map_or(Ok(()), Err)
     }
 
@@ -436,6 +445,45 @@ impl RedexFile {
             report.payload_bytes += w.meta().payload_bytes;
         }
         Ok(report)
+    }
+
+    /// Counters and gauges of this file: appends, fsyncs and their latency, segments and bytes
+    /// per tier, retained head, tail subscribers and their lag.
+    pub fn stats(&self) -> FileStats {
+        let st = self.inner.state.read();
+        let mut hot = TierStats {
+            segments: 1,
+            events: st.set.active.len() as u64,
+            payload_bytes: st.set.active.payload_bytes(),
+        };
+        let mut warm = TierStats::default();
+        for seg in &st.set.frozen {
+            let tier = match seg {
+                Frozen::Hot { .. } => &mut hot,
+                Frozen::Warm(_) => &mut warm,
+            };
+            tier.segments += 1;
+            tier.events += seg.next_seq() - seg.base_seq();
+            tier.payload_bytes += seg.payload_bytes();
+        }
+        let counters = &self.inner.appends;
+        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
+        FileStats {
+            channel: self.inner.channel.to_string(),
+            backend: st.log.as_ref().map(ActiveLog::backend),
+            next_seq: st.set.next_seq(),
+            head_seq: st.head.seq,
+            retained_bytes: st.head.retained_bytes,
+            appends: load(&counters.calls),
+            appended_events: load(&counters.events),
+            appended_bytes: load(&counters.bytes),
+            durable_appends: load(&counters.durable_calls),
+            fsyncs: self.inner.fsyncs.snapshot(),
+            hot,
+            warm,
+            tail_subscribers: st.tail_tx.as_ref().map_or(0, |tx| tx.receiver_count() as u64),
+            tail_lag_events: st.tail_tx.as_ref().map_or(0, |tx| tx.len() as u64),
+        }
     }
 
     /// Whether [`RedexFile::close`] was called.
@@ -472,8 +520,11 @@ impl RedexFile {
     }
 }
 
-fn fsync((file, path): &(Arc<File>, PathBuf)) -> Result<()> {
-    file.sync_data().map_err(|e| RedexError::io("fsync", path, e))
+fn fsync((file, path): &(Arc<File>, PathBuf), stats: &FsyncStats) -> Result<()> {
+    let started = std::time::Instant::now();
+    file.sync_data().map_err(|e| RedexError::io("fsync", path, e))?;
+    stats.record(started.elapsed());
+    Ok(())
 }
 
 impl Drop for FileInner {

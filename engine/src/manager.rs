@@ -208,6 +208,20 @@ impl Redex {
         Ok(file)
     }
 
+    /// The stats of every open file, sorted by channel.
+    pub fn stats(&self) -> Vec<crate::FileStats> {
+        let mut files: Vec<_> = self
+            .inner
+            .files
+            .lock()
+            .values()
+            .filter(|f| !f.is_closed())
+            .map(RedexFile::stats)
+            .collect();
+        files.sort_by(|a, b| a.channel.cmp(&b.channel));
+        files
+    }
+
     /// Closes every open file (fsyncing persistent ones). Returns the first error, after
     /// trying all files.
     pub fn close(&self) -> Result<()> {

@@ -11,6 +11,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
@@ -22,6 +23,7 @@ use redex_tiers::{index_file, mmap, AppendBackend, BackendKind, FrozenSegment, L
 use crate::error::{RedexError, Result};
 use crate::manifest::ManifestFile;
 use crate::segments::{Frozen, WarmSegment};
+use crate::stats::FsyncStats;
 
 const LOG_EXT: &str = "log";
 const IDX_EXT: &str = "idx";
@@ -34,6 +36,7 @@ pub(crate) struct ActiveLog {
     pub(crate) path: PathBuf,
     map: Bytes,
     writer: LogWriter,
+    fsyncs: Arc<FsyncStats>,
 }
 
 impl std::fmt::Debug for ActiveLog {
@@ -46,12 +49,18 @@ impl std::fmt::Debug for ActiveLog {
 }
 
 impl ActiveLog {
-    fn new(file: File, path: PathBuf, map_len: u64, backend: AppendBackend) -> Result<Self> {
+    fn new(
+        file: File,
+        path: PathBuf,
+        map_len: u64,
+        backend: AppendBackend,
+        fsyncs: Arc<FsyncStats>,
+    ) -> Result<Self> {
         let map = mmap::map_active(&file, &path, map_len as usize)?;
         let file = Arc::new(file);
         let writer = LogWriter::open(Arc::clone(&file), backend)
             .map_err(|e| RedexError::io("set up the append backend for", &path, e))?;
-        Ok(ActiveLog { file, path, map, writer })
+        Ok(ActiveLog { file, path, map, writer, fsyncs })
     }
 
     /// The write path in use.
@@ -86,7 +95,12 @@ impl ActiveLog {
         offset: u64,
         sync: bool,
     ) -> std::result::Result<(), std::result::Result<RedexError, RedexError>> {
-        match self.writer.write_all_at(frame, offset, sync) {
+        let started = sync.then(Instant::now);
+        let written = self.writer.write_all_at(frame, offset, sync);
+        if let (Some(t), Ok(())) = (started, &written) {
+            self.fsyncs.record(t.elapsed());
+        }
+        match written {
             Ok(()) => Ok(()),
             Err(e) => {
                 let err = RedexError::io("write", &self.path, e);
@@ -102,7 +116,10 @@ impl ActiveLog {
     }
 
     pub(crate) fn sync(&self) -> Result<()> {
-        self.writer.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))
+        let started = Instant::now();
+        self.writer.sync_data().map_err(|e| RedexError::io("fsync", &self.path, e))?;
+        self.fsyncs.record(started.elapsed());
+        Ok(())
     }
 }
 
@@ -116,6 +133,8 @@ pub(crate) struct SegmentDir {
     backend: AppendBackend,
     /// Opened for inspection: recovery changes nothing on disk.
     read_only: bool,
+    /// Fsyncs of this channel's logs, for its stats.
+    fsyncs: Arc<FsyncStats>,
     /// Shared by the append path (retention) and freeze threads.
     manifest: Arc<Mutex<ManifestFile>>,
 }
@@ -170,6 +189,7 @@ impl SegmentDir {
                 map_len: segment_bytes_max,
                 backend: AppendBackend::Std,
                 read_only: true,
+                fsyncs: Arc::default(),
                 manifest: Arc::new(Mutex::new(manifest)),
             });
         }
@@ -191,12 +211,18 @@ impl SegmentDir {
             map_len: segment_bytes_max,
             backend: effective_backend(backend),
             read_only: false,
+            fsyncs: Arc::default(),
             manifest: Arc::new(Mutex::new(manifest)),
         })
     }
 
     pub(crate) fn log_path(&self, base_seq: u64) -> PathBuf {
         log_path(&self.dir, base_seq)
+    }
+
+    /// The fsync statistics of this channel's logs.
+    pub(crate) fn fsync_stats(&self) -> &Arc<FsyncStats> {
+        &self.fsyncs
     }
 
     pub(crate) fn idx_path(&self, base_seq: u64) -> PathBuf {
@@ -218,7 +244,7 @@ impl SegmentDir {
             .map_err(|e| RedexError::io("write", &path, e))?;
         file.sync_all().map_err(|e| RedexError::io("fsync", &path, e))?;
         sync_dir(&self.dir)?;
-        ActiveLog::new(file, path, self.map_len, self.backend)
+        ActiveLog::new(file, path, self.map_len, self.backend, Arc::clone(&self.fsyncs))
     }
 
     /// Freezes a full segment: fsyncs its log, writes its index to a temporary file, fsyncs,
@@ -454,7 +480,13 @@ impl SegmentDir {
                 stop_reason: None,
             };
             if self.read_only {
-                let log = ActiveLog::new(file, path, self.map_len, AppendBackend::Std)?;
+                let log = ActiveLog::new(
+                    file,
+                    path,
+                    self.map_len,
+                    AppendBackend::Std,
+                    Arc::clone(&self.fsyncs),
+                )?;
                 return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
             }
             tracing::warn!(path = %path.display(), bytes = len, "recreating a log whose header was torn");
@@ -464,7 +496,13 @@ impl SegmentDir {
         }
         let base = decoded?;
         check_continuity(&path, seq, base, expected)?;
-        let log = ActiveLog::new(file, path, len.max(self.map_len), self.backend)?;
+        let log = ActiveLog::new(
+            file,
+            path,
+            len.max(self.map_len),
+            self.backend,
+            Arc::clone(&self.fsyncs),
+        )?;
         let frames = log.view(LOG_HEADER_LEN as u64, len as usize - LOG_HEADER_LEN);
         let (hot, report) = HotSegment::replay(base, LOG_HEADER_LEN as u64, frames);
         Ok((hot, log, report))

@@ -7,11 +7,12 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 
 use crate::config::FsyncPolicy;
+use crate::stats::FsyncStats;
 use crate::storage::ActiveLog;
 
 #[derive(Debug)]
@@ -30,6 +31,7 @@ struct SyncState {
 struct Shared {
     state: Mutex<SyncState>,
     wake: Condvar,
+    stats: Arc<FsyncStats>,
 }
 
 /// Handle to a running syncer thread; dropping it stops and joins the thread.
@@ -42,7 +44,11 @@ pub(crate) struct Syncer {
 
 impl Syncer {
     /// Starts a syncer for `policy`, or returns `None` for [`FsyncPolicy::Never`].
-    pub(crate) fn start(policy: FsyncPolicy, log: &ActiveLog) -> Option<Syncer> {
+    pub(crate) fn start(
+        policy: FsyncPolicy,
+        log: &ActiveLog,
+        stats: Arc<FsyncStats>,
+    ) -> Option<Syncer> {
         let period = match policy {
             FsyncPolicy::Never => return None,
             FsyncPolicy::EveryN(_) => None,
@@ -60,6 +66,7 @@ impl Syncer {
                 last_error: None,
             }),
             wake: Condvar::new(),
+            stats,
         });
         let worker = Arc::clone(&shared);
         let thread = std::thread::Builder::new()
@@ -142,10 +149,14 @@ fn run(shared: &Shared, period: Option<Duration>) {
             st.unsynced_bytes = 0;
             (Arc::clone(&st.file), st.path.clone())
         };
+        let started = Instant::now();
         let result = file.sync_data();
         let mut st = shared.state.lock();
         match result {
-            Ok(()) => st.fsyncs += 1,
+            Ok(()) => {
+                st.fsyncs += 1;
+                shared.stats.record(started.elapsed());
+            }
             Err(e) => {
                 tracing::warn!(path = %path.display(), error = %e, "background fsync failed");
                 if st.last_error.is_none() {

@@ -1,0 +1,120 @@
+//! [`Redex::prometheus_text`]: every open file's stats in the Prometheus text exposition
+//! format (version 0.0.4), one series per channel.
+//!
+//! | metric | type | meaning |
+//! |--------|------|---------|
+//! | `redex_appends_total` | counter | append calls |
+//! | `redex_appended_events_total` | counter | entries appended |
+//! | `redex_appended_bytes_total` | counter | payload bytes appended |
+//! | `redex_durable_appends_total` | counter | durable append calls |
+//! | `redex_fsync_duration_seconds` | histogram | fsyncs of the channel's logs |
+//! | `redex_next_seq` | gauge | seq the next append gets |
+//! | `redex_head_seq` | gauge | lowest retained seq |
+//! | `redex_retained_bytes` | gauge | payload bytes retained |
+//! | `redex_segments` | gauge | segments, by `tier` (`hot`, `warm`) |
+//! | `redex_segment_events` | gauge | entries, by `tier` |
+//! | `redex_segment_payload_bytes` | gauge | payload bytes, by `tier` |
+//! | `redex_tail_subscribers` | gauge | live tail streams |
+//! | `redex_tail_lag_events` | gauge | events the slowest tail has not received |
+//! | `redex_backend_info` | gauge | 1, labelled with the live append `backend` |
+
+use std::fmt::Write;
+
+use crate::manager::Redex;
+use crate::stats::{FileStats, FSYNC_BUCKET_BOUNDS_US};
+
+impl Redex {
+    /// The stats of every open file in the Prometheus text exposition format.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), redex::RedexError> {
+    /// let redex = redex::Redex::new();
+    /// let log = redex.open_file(&redex::ChannelName::new("m")?, Default::default())?;
+    /// log.append(b"x")?;
+    /// assert!(redex.prometheus_text().contains("redex_appends_total{channel=\"m\"} 1"));
+    /// # Ok(()) }
+    /// ```
+    pub fn prometheus_text(&self) -> String {
+        render(&self.stats())
+    }
+}
+
+/// Renders `files` in the text exposition format.
+pub fn render(files: &[FileStats]) -> String {
+    let mut out = String::new();
+    let counters: [(&str, &str, fn(&FileStats) -> u64); 4] = [
+        ("redex_appends_total", "Append calls.", |f| f.appends),
+        ("redex_appended_events_total", "Entries appended.", |f| f.appended_events),
+        ("redex_appended_bytes_total", "Payload bytes appended.", |f| f.appended_bytes),
+        ("redex_durable_appends_total", "Durable append calls.", |f| f.durable_appends),
+    ];
+    for (name, help, value) in counters {
+        header(&mut out, name, help, "counter");
+        for f in files {
+            let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(f));
+        }
+    }
+    let gauges: [(&str, &str, fn(&FileStats) -> u64); 5] = [
+        ("redex_next_seq", "Seq the next append gets.", |f| f.next_seq),
+        ("redex_head_seq", "Lowest retained seq.", |f| f.head_seq),
+        ("redex_retained_bytes", "Payload bytes retained.", |f| f.retained_bytes),
+        ("redex_tail_subscribers", "Live tail streams.", |f| f.tail_subscribers),
+        ("redex_tail_lag_events", "Events the slowest tail has not received.", |f| {
+            f.tail_lag_events
+        }),
+    ];
+    for (name, help, value) in gauges {
+        header(&mut out, name, help, "gauge");
+        for f in files {
+            let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(f));
+        }
+    }
+    let tiers: [(&str, &str, fn(&crate::TierStats) -> u64); 3] = [
+        ("redex_segments", "Segments per tier.", |t| t.segments),
+        ("redex_segment_events", "Entries per tier.", |t| t.events),
+        ("redex_segment_payload_bytes", "Payload bytes per tier.", |t| t.payload_bytes),
+    ];
+    for (name, help, value) in tiers {
+        header(&mut out, name, help, "gauge");
+        for f in files {
+            let ch = escape(&f.channel);
+            let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"hot\"}} {}", value(&f.hot));
+            let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"warm\"}} {}", value(&f.warm));
+        }
+    }
+    header(&mut out, "redex_backend_info", "The live append backend.", "gauge");
+    for f in files {
+        let backend = f.backend.map_or_else(|| "heap".to_string(), |b| b.to_string());
+        let _ = writeln!(
+            out,
+            "redex_backend_info{{channel=\"{}\",backend=\"{backend}\"}} 1",
+            escape(&f.channel)
+        );
+    }
+    let name = "redex_fsync_duration_seconds";
+    header(&mut out, name, "Fsyncs of the channel's logs.", "histogram");
+    for f in files {
+        let ch = escape(&f.channel);
+        let mut cumulative = 0;
+        for (i, bound_us) in FSYNC_BUCKET_BOUNDS_US.iter().enumerate() {
+            cumulative += f.fsyncs.buckets.get(i).copied().unwrap_or(0);
+            let le = *bound_us as f64 / 1e6;
+            let _ = writeln!(out, "{name}_bucket{{channel=\"{ch}\",le=\"{le}\"}} {cumulative}");
+        }
+        let _ = writeln!(out, "{name}_bucket{{channel=\"{ch}\",le=\"+Inf\"}} {}", f.fsyncs.count);
+        let _ = writeln!(out, "{name}_sum{{channel=\"{ch}\"}} {}", f.fsyncs.sum_ns as f64 / 1e9);
+        let _ = writeln!(out, "{name}_count{{channel=\"{ch}\"}} {}", f.fsyncs.count);
+    }
+    out
+}
+
+fn header(out: &mut String, name: &str, help: &str, kind: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// Escapes a label value (channel names are already restricted to safe characters; this keeps
+/// the output valid whatever they become).
+fn escape(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}

@@ -1,0 +1,124 @@
+//! Counters and the fsync latency histogram a file keeps, and the [`FileStats`] snapshot read
+//! from them. Counters are relaxed atomics bumped once per append call: a few nanoseconds, no
+//! lock.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use crate::config::BackendKind;
+
+/// Upper bounds of the fsync latency buckets, in microseconds (powers of two from 16 us to
+/// about 8.4 s); one more bucket holds everything slower.
+pub const FSYNC_BUCKET_BOUNDS_US: [u64; 20] = {
+    let mut b = [0u64; 20];
+    let mut i = 0;
+    while i < 20 {
+        b[i] = 16 << i;
+        i += 1;
+    }
+    b
+};
+
+/// Append counters of one file.
+#[derive(Debug, Default)]
+pub(crate) struct AppendCounters {
+    pub(crate) calls: AtomicU64,
+    pub(crate) events: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) durable_calls: AtomicU64,
+}
+
+impl AppendCounters {
+    pub(crate) fn record(&self, events: u64, bytes: u64) {
+        self.calls.fetch_add(1, Ordering::Relaxed);
+        self.events.fetch_add(events, Ordering::Relaxed);
+        self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+}
+
+/// Fsyncs of a file's logs and how long they took.
+#[derive(Debug, Default)]
+pub(crate) struct FsyncStats {
+    count: AtomicU64,
+    sum_ns: AtomicU64,
+    buckets: [AtomicU64; FSYNC_BUCKET_BOUNDS_US.len() + 1],
+}
+
+impl FsyncStats {
+    pub(crate) fn record(&self, took: Duration) {
+        let ns = u64::try_from(took.as_nanos()).unwrap_or(u64::MAX);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        self.sum_ns.fetch_add(ns, Ordering::Relaxed);
+        let us = ns / 1000;
+        let slot = FSYNC_BUCKET_BOUNDS_US
+            .iter()
+            .position(|&b| us <= b)
+            .unwrap_or(FSYNC_BUCKET_BOUNDS_US.len());
+        self.buckets[slot].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self) -> FsyncHistogram {
+        FsyncHistogram {
+            count: self.count.load(Ordering::Relaxed),
+            sum_ns: self.sum_ns.load(Ordering::Relaxed),
+            buckets: self.buckets.iter().map(|b| b.load(Ordering::Relaxed)).collect(),
+        }
+    }
+}
+
+/// Fsync latencies: a count, a sum and per-bucket counts (not cumulative) for the bounds in
+/// [`FSYNC_BUCKET_BOUNDS_US`] plus a final overflow bucket.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FsyncHistogram {
+    /// Fsyncs recorded.
+    pub count: u64,
+    /// Their total duration in nanoseconds.
+    pub sum_ns: u64,
+    /// Fsyncs per bucket.
+    pub buckets: Vec<u64>,
+}
+
+/// Segments and payload bytes in one tier.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TierStats {
+    /// Segments in the tier.
+    pub segments: u64,
+    /// Entries in those segments.
+    pub events: u64,
+    /// Payload bytes in those segments.
+    pub payload_bytes: u64,
+}
+
+/// A point-in-time view of one file, from [`crate::RedexFile::stats`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileStats {
+    /// The channel.
+    pub channel: String,
+    /// The live append backend (`None` for heap-only files).
+    pub backend: Option<BackendKind>,
+    /// Seq the next append gets.
+    pub next_seq: u64,
+    /// Lowest retained seq.
+    pub head_seq: u64,
+    /// Payload bytes from the head to the end.
+    pub retained_bytes: u64,
+    /// Append calls (`append`, `append_batch` and their durable forms) since open.
+    pub appends: u64,
+    /// Entries appended since open.
+    pub appended_events: u64,
+    /// Payload bytes appended since open.
+    pub appended_bytes: u64,
+    /// Durable append calls since open.
+    pub durable_appends: u64,
+    /// Fsyncs of this file's logs since open (explicit, durable, policy and freeze) and their
+    /// latencies.
+    pub fsyncs: FsyncHistogram,
+    /// The active segment and full segments still in memory.
+    pub hot: TierStats,
+    /// Frozen segments read through mmap.
+    pub warm: TierStats,
+    /// Live tail subscribers.
+    pub tail_subscribers: u64,
+    /// Events the slowest tail subscriber has not yet received (bounded by the tail buffer).
+    pub tail_lag_events: u64,
+}
