@@ -39,10 +39,15 @@ impl Redex {
     }
 }
 
+/// A per-file series: name, help text, and how to read it from the stats.
+type FileMetric = (&'static str, &'static str, fn(&FileStats) -> u64);
+/// A per-tier series.
+type TierMetric = (&'static str, &'static str, fn(&crate::TierStats) -> u64);
+
 /// Renders `files` in the text exposition format.
 pub fn render(files: &[FileStats]) -> String {
     let mut out = String::new();
-    let counters: [(&str, &str, fn(&FileStats) -> u64); 4] = [
+    let counters: [FileMetric; 4] = [
         ("redex_appends_total", "Append calls.", |f| f.appends),
         ("redex_appended_events_total", "Entries appended.", |f| f.appended_events),
         ("redex_appended_bytes_total", "Payload bytes appended.", |f| f.appended_bytes),
@@ -54,7 +59,7 @@ pub fn render(files: &[FileStats]) -> String {
             let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(f));
         }
     }
-    let gauges: [(&str, &str, fn(&FileStats) -> u64); 5] = [
+    let gauges: [FileMetric; 5] = [
         ("redex_next_seq", "Seq the next append gets.", |f| f.next_seq),
         ("redex_head_seq", "Lowest retained seq.", |f| f.head_seq),
         ("redex_retained_bytes", "Payload bytes retained.", |f| f.retained_bytes),
@@ -69,7 +74,7 @@ pub fn render(files: &[FileStats]) -> String {
             let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(f));
         }
     }
-    let tiers: [(&str, &str, fn(&crate::TierStats) -> u64); 3] = [
+    let tiers: [TierMetric; 3] = [
         ("redex_segments", "Segments per tier.", |t| t.segments),
         ("redex_segment_events", "Entries per tier.", |t| t.events),
         ("redex_segment_payload_bytes", "Payload bytes per tier.", |t| t.payload_bytes),
