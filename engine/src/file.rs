@@ -92,8 +92,10 @@ struct FileState {
 }
 
 /// What [`RedexFile::verify`] checked.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct VerifyReport {
+    /// Damaged segments found by [`RedexFile::verify_each`], each naming its file and offset.
+    pub problems: Vec<RedexError>,
     /// Frozen segments whose index, payloads and timestamps were checked.
     pub frozen_segments: u64,
     /// Entries checked.
@@ -105,6 +107,37 @@ pub struct VerifyReport {
 /// The active segment rolls over once its in-memory index passes this, whatever its byte and
 /// entry thresholds, so a log of tiny single appends cannot grow the heap without bound.
 const HOT_INDEX_BYTES_MAX: usize = 16 << 20;
+
+/// Where a segment lives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tier {
+    /// In memory: the active segment, or a full one whose freeze is running (or a heap-only
+    /// file's).
+    Hot,
+    /// Frozen and read through mmap.
+    Warm,
+}
+
+/// One segment, as [`RedexFile::segments`] describes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// Its tier.
+    pub tier: Tier,
+    /// First seq.
+    pub first_seq: u64,
+    /// One past the last seq.
+    pub next_seq: u64,
+    /// Timestamp of the first entry, if any.
+    pub min_ts_ns: Option<u64>,
+    /// Timestamp of the last entry, if any.
+    pub max_ts_ns: Option<u64>,
+    /// Bytes of its log (header and frames).
+    pub log_bytes: u64,
+    /// Payload bytes.
+    pub payload_bytes: u64,
+    /// Its log file, for persistent files.
+    pub log_path: Option<std::path::PathBuf>,
+}
 
 /// Scratch space above this is released after the append that needed it.
 const SCRATCH_KEEP_BYTES: usize = 1 << 20;
@@ -426,6 +459,17 @@ impl RedexFile {
     /// (the segments are checked outside the file's lock). The active segment's frames were
     /// checked when they were written or replayed.
     pub fn verify(&self) -> Result<VerifyReport> {
+        let mut report = self.verify_each(|_, _| {});
+        match report.problems.is_empty() {
+            true => Ok(report),
+            false => Err(report.problems.swap_remove(0)),
+        }
+    }
+
+    /// Like [`RedexFile::verify`], but checks every frozen segment whatever it finds, collecting
+    /// each damaged segment's error in [`VerifyReport::problems`], and calls
+    /// `progress(segments_done, segments_total)` after each segment (for progress bars).
+    pub fn verify_each(&self, mut progress: impl FnMut(u64, u64)) -> VerifyReport {
         let warm: Vec<Arc<WarmSegment>> = {
             let st = self.inner.state.read();
             st.set
@@ -437,14 +481,59 @@ impl RedexFile {
                 })
                 .collect()
         };
+        let total = warm.len() as u64;
         let mut report = VerifyReport::default();
-        for w in warm {
-            w.segment()?.verify()?;
-            report.frozen_segments += 1;
-            report.entries += w.meta().count;
-            report.payload_bytes += w.meta().payload_bytes;
+        for (done, w) in warm.iter().enumerate() {
+            match w.segment().and_then(|seg| Ok(seg.verify()?)) {
+                Ok(()) => {
+                    report.frozen_segments += 1;
+                    report.entries += w.meta().count;
+                    report.payload_bytes += w.meta().payload_bytes;
+                }
+                Err(e) => report.problems.push(e),
+            }
+            progress(done as u64 + 1, total);
         }
-        Ok(report)
+        report
+    }
+
+    /// Every segment of the file, oldest first, with its tier, seq range, time range and sizes.
+    pub fn segments(&self) -> Vec<SegmentInfo> {
+        let st = self.inner.state.read();
+        let log_path = |base: u64| self.inner.storage.as_ref().map(|d| d.log_path(base));
+        let hot_info = |seg: &HotSegment, tier: Tier| SegmentInfo {
+            tier,
+            first_seq: seg.base_seq(),
+            next_seq: seg.next_seq(),
+            min_ts_ns: seg.timestamp_ns(seg.base_seq()),
+            max_ts_ns: seg.next_seq().checked_sub(1).and_then(|s| seg.timestamp_ns(s)),
+            log_bytes: seg.log_len(),
+            payload_bytes: seg.payload_bytes(),
+            log_path: log_path(seg.base_seq()),
+        };
+        let mut out: Vec<SegmentInfo> = st
+            .set
+            .frozen
+            .iter()
+            .map(|s| match s {
+                Frozen::Hot { seg, .. } => hot_info(seg, Tier::Hot),
+                Frozen::Warm(w) => {
+                    let m = w.meta();
+                    SegmentInfo {
+                        tier: Tier::Warm,
+                        first_seq: m.first_seq,
+                        next_seq: m.next_seq(),
+                        min_ts_ns: Some(m.min_ts_ns),
+                        max_ts_ns: Some(m.max_ts_ns),
+                        log_bytes: m.log_len,
+                        payload_bytes: m.payload_bytes,
+                        log_path: log_path(m.first_seq),
+                    }
+                }
+            })
+            .collect();
+        out.push(hot_info(&st.set.active, Tier::Hot));
+        out
     }
 
     /// Counters and gauges of this file: appends, fsyncs and their latency, segments and bytes

@@ -52,7 +52,7 @@ pub use channel::ChannelName;
 pub use config::{AppendBackend, BackendKind, FsyncPolicy, RedexFileConfig, Retention};
 pub use error::{RedexError, Result};
 pub use event::RedexEvent;
-pub use file::{RedexFile, VerifyReport};
+pub use file::{RedexFile, SegmentInfo, Tier, VerifyReport};
 pub use manager::Redex;
 pub use stats::{FileStats, FsyncHistogram, TierStats};
 pub use typed::TypedRedexFile;

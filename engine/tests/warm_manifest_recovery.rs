@@ -162,3 +162,30 @@ fn damaged_frozen_segment_is_reported_on_read_and_verify_while_the_rest_reads() 
     }
     assert!(matches!(f.verify(), Err(RedexError::Corrupt { .. })));
 }
+
+#[test]
+fn verify_each_lists_every_damaged_segment_and_segments_describes_tiers() {
+    let dir = populate(300, cfg());
+    let seg = seg_dir(dir.path());
+    let logs = files(&seg, "log");
+    for victim in [&logs[0], &logs[2]] {
+        let mut bytes = fs::read(victim).expect("read");
+        let at = bytes.len() - 2;
+        bytes[at] ^= 0x08;
+        fs::write(victim, &bytes).expect("damage");
+    }
+    let (_r, f) = open(dir.path(), cfg());
+    let mut calls = 0;
+    let report = f.verify_each(|done, total| {
+        calls += 1;
+        assert!(done <= total);
+    });
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+    assert!(calls >= 3);
+    let infos = f.segments();
+    assert_eq!(infos.first().map(|s| s.first_seq), Some(0));
+    assert_eq!(infos.last().map(|s| s.next_seq), Some(300));
+    assert!(infos.windows(2).all(|w| w[0].next_seq == w[1].first_seq));
+    assert_eq!(infos.last().map(|s| s.tier), Some(redex::Tier::Hot));
+    assert!(infos.iter().any(|s| s.tier == redex::Tier::Warm));
+}
