@@ -1,0 +1,69 @@
+//! Opening a directory and its channels read-only, the way every inspecting command does:
+//! `Redex::open_read_only` takes no lock and changes nothing on disk, so it is safe against a
+//! directory a live writer holds.
+
+use std::path::Path;
+
+use redex::{ChannelName, Redex, RedexFile, RedexFileConfig};
+
+use crate::error::{CliError, CliResult};
+
+/// A directory opened for inspection.
+#[derive(Debug)]
+pub struct ReadOnlyDir {
+    /// The manager, opened with `Redex::open_read_only`.
+    pub redex: Redex,
+    /// The directory as given on the command line (for messages).
+    pub dir: String,
+}
+
+impl ReadOnlyDir {
+    /// Opens `dir` without its lock.
+    pub fn open(dir: &Path) -> CliResult<Self> {
+        let shown = dir.display().to_string();
+        let redex = Redex::open_read_only(dir)
+            .map_err(|e| CliError::redex(format!("open directory {shown}"), e))?;
+        Ok(ReadOnlyDir { redex, dir: shown })
+    }
+
+    /// Every channel stored in the directory, sorted.
+    pub fn channels(&self) -> CliResult<Vec<ChannelName>> {
+        self.redex
+            .list_channels()
+            .map_err(|e| CliError::redex(format!("list channels of {}", self.dir), e))
+    }
+
+    /// The channel named on the command line, or every channel when none was.
+    pub fn select(&self, channel: Option<&str>) -> CliResult<Vec<ChannelName>> {
+        match channel {
+            Some(name) => Ok(vec![self.channel(name)?]),
+            None => self.channels(),
+        }
+    }
+
+    /// Validates `name` and checks that the directory holds it (so a typo is reported as
+    /// such, with the channels that do exist).
+    pub fn channel(&self, name: &str) -> CliResult<ChannelName> {
+        let channel =
+            ChannelName::new(name).map_err(|e| CliError::redex(format!("channel {name:?}"), e))?;
+        let all = self.channels()?;
+        if all.contains(&channel) {
+            return Ok(channel);
+        }
+        let known = match all.is_empty() {
+            true => "it holds no channel".to_string(),
+            false => {
+                let names: Vec<&str> = all.iter().map(ChannelName::as_str).collect();
+                format!("its channels are: {}", names.join(", "))
+            }
+        };
+        Err(CliError::Message(format!("{} has no channel {name:?}; {known}", self.dir)))
+    }
+
+    /// Opens (recovers, read-only) one channel.
+    pub fn file(&self, channel: &ChannelName) -> CliResult<RedexFile> {
+        self.redex
+            .open_file(channel, RedexFileConfig::default().with_persistent(true))
+            .map_err(|e| CliError::redex(format!("open channel {channel} in {}", self.dir), e))
+    }
+}

@@ -1,0 +1,85 @@
+//! Goal: `redex verify` exits 0 on a clean log, and on a log with a flipped byte inside a
+//! frozen segment's log exits 3 and names the damaged file and the byte offset.
+#![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
+
+mod common;
+
+use common::*;
+
+#[test]
+fn verify_clean_log_exits_zero() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 300);
+    build_log(dir.path(), "audit", 5);
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    let frozen = frozen_logs(dir.path(), "orders").len();
+    assert!(text.contains(&format!("channel orders: ok: {frozen} frozen segments")), "{text}");
+    assert!(text.contains("ok (2 channels)"), "{text}");
+    // No progress bar when stderr is not a terminal.
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn verify_flipped_byte_exits_nonzero_naming_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 300);
+    build_log(dir.path(), "audit", 5);
+    let frozen = frozen_logs(dir.path(), "orders");
+    assert!(frozen.len() >= 3);
+    // The last byte of the second frozen log is the last byte of its last payload.
+    let victim = &frozen[1];
+    let mut bytes = std::fs::read(victim).unwrap();
+    let flipped = bytes.len() - 1;
+    bytes[flipped] ^= 0x40;
+    std::fs::write(victim, &bytes).unwrap();
+
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    println!("{text}{}", stderr(&out));
+    assert_eq!(out.status.code(), Some(3), "{text}");
+    let problem = text.lines().find(|l| l.starts_with("problem:")).expect("a problem line");
+    assert!(problem.contains(victim.to_str().unwrap()), "{problem}");
+    // The damage is named either as `corrupt <log>: at byte N` or, when an index record's
+    // checksum caught it, as `... payload at byte N of <log>`.
+    let log = victim.to_str().unwrap();
+    let leading_digits = |s: &str| s.chars().take_while(char::is_ascii_digit).collect::<String>();
+    let offset: u64 = match problem.split(&format!("corrupt {log}: at byte ")).nth(1) {
+        Some(rest) => leading_digits(rest),
+        None => {
+            let before = problem.split(&format!(" of {log}")).next().unwrap();
+            let digits: String = before.chars().rev().take_while(char::is_ascii_digit).collect();
+            digits.chars().rev().collect()
+        }
+    }
+    .parse()
+    .expect("a byte offset in the log");
+    assert!(offset <= flipped as u64, "offset {offset} past the flipped byte {flipped}");
+    assert!(offset >= 32, "offset {offset} inside the header");
+    assert_eq!(text.lines().filter(|l| l.starts_with("problem:")).count(), 1, "{text}");
+    assert!(text.contains("channel audit: ok"), "{text}");
+    assert!(text.contains("FAILED"), "{text}");
+
+    // Only the clean channel: exit 0. Only the damaged one: exit 3.
+    let d = dir.path().to_str().unwrap();
+    assert_eq!(redex(&["verify", d, "audit"]).status.code(), Some(0));
+    assert_eq!(redex(&["verify", d, "orders"]).status.code(), Some(3));
+    // Dumping across the damage fails with the same exit status and names the file too.
+    let dump = redex(&["dump", d, "orders", "--format", "json"]);
+    assert_eq!(dump.status.code(), Some(3), "{}", stderr(&dump));
+    assert!(stderr(&dump).contains(victim.to_str().unwrap()), "{}", stderr(&dump));
+}
+
+#[test]
+fn verify_missing_segment_file_fails_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 300);
+    let idx = frozen_logs(dir.path(), "orders")[0].with_extension("idx");
+    std::fs::remove_file(&idx).unwrap();
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    let problem = text.lines().find(|l| l.starts_with("problem:")).expect("a problem line");
+    assert!(problem.contains("00000000000000000000"), "{problem}");
+}
