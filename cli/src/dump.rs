@@ -4,7 +4,9 @@ use std::path::Path;
 
 use redex::RedexFile;
 
-use crate::error::{CliError, CliResult};
+use redex::RedexEvent;
+
+use crate::error::{is_corruption, CliError, CliResult};
 use crate::open::ReadOnlyDir;
 use crate::output::{Format, Out};
 
@@ -22,6 +24,9 @@ pub struct Selection {
     pub since_ns: Option<u64>,
     /// Output format.
     pub format: Format,
+    /// On damaged data, report each damaged entry on stderr and go on with the next one
+    /// instead of stopping (salvage mode); the exit status is still 3.
+    pub skip_damaged: bool,
 }
 
 /// Runs `dump`.
@@ -34,18 +39,27 @@ pub fn run(dir: &Path, channel: &str, sel: Selection, out: &mut Out) -> CliResul
         return Err(CliError::Message(format!("--from {start} is past --to {end}")));
     }
     let end = sel.to.unwrap_or_else(|| file.next_seq()).max(start);
-    print_range(&file, start, end, sel.since_ns, sel.format, out)?;
-    out.flush()
+    let mut damaged = 0u64;
+    let skip = sel.skip_damaged.then_some(&mut damaged);
+    print_range(&file, start, end, sel.since_ns, sel.format, skip, out)?;
+    out.flush()?;
+    match damaged {
+        0 => Ok(()),
+        problems => Err(CliError::ProblemsFound { problems, damaged: true }),
+    }
 }
 
 /// Prints entries `start..end` (clamped to the next seq) appended at or after `since_ns`, in
-/// chunks; returns the seq after the last one read.
+/// chunks; returns the seq after the last one read. With `skip_damaged`, a chunk that fails
+/// with damaged data is read again entry by entry, each damaged entry reported on stderr and
+/// counted there, instead of ending the command.
 pub fn print_range(
     file: &RedexFile,
     start: u64,
     end: u64,
     since_ns: Option<u64>,
     format: Format,
+    mut skip_damaged: Option<&mut u64>,
     out: &mut Out,
 ) -> CliResult<u64> {
     let end = end.min(file.next_seq());
@@ -60,9 +74,12 @@ pub fn print_range(
     };
     while seq < end {
         let chunk_end = end.min(seq.saturating_add(READ_CHUNK_EVENTS));
-        let events = file.read_range(seq, chunk_end).map_err(|e| {
-            CliError::redex(format!("read channel {} seqs {seq}..{chunk_end}", file.channel()), e)
-        })?;
+        let context = || format!("read channel {} seqs {seq}..{chunk_end}", file.channel());
+        let events = match (file.read_range(seq, chunk_end), skip_damaged.as_deref_mut()) {
+            (Ok(events), _) => events,
+            (Err(e), Some(count)) if is_corruption(&e) => salvage(file, seq, chunk_end, count)?,
+            (Err(e), _) => return Err(CliError::redex(context(), e)),
+        };
         for e in events.iter().filter(|e| since_ns.is_none_or(|s| e.timestamp_ns >= s)) {
             out.event(e, format)?;
         }
@@ -72,4 +89,34 @@ pub fn print_range(
         seq = chunk_end;
     }
     Ok(seq.max(start))
+}
+
+/// Reads `start..end` entry by entry, skipping (and reporting on stderr) damaged entries.
+fn salvage(
+    file: &RedexFile,
+    start: u64,
+    end: u64,
+    damaged: &mut u64,
+) -> CliResult<Vec<RedexEvent>> {
+    let mut events = Vec::new();
+    for seq in start..end {
+        match file.get(seq) {
+            Ok(Some(e)) => events.push(e),
+            Ok(None) => break,
+            Err(e) if is_corruption(&e) => {
+                *damaged += 1;
+                eprintln!(
+                    "redex: skipped damaged entry: channel {} seq {seq}: {e}",
+                    file.channel()
+                );
+            }
+            Err(e) => {
+                return Err(CliError::redex(
+                    format!("read channel {} seq {seq}", file.channel()),
+                    e,
+                ))
+            }
+        }
+    }
+    Ok(events)
 }

@@ -97,6 +97,10 @@ enum Command {
         /// seq, timestamp_ns, len and payload_base64 (standard base64, padded).
         #[arg(long, value_enum, default_value = "hex")]
         format: Format,
+        /// Salvage mode: report each damaged entry on stderr and go on with the next one
+        /// (the exit status is still 3).
+        #[arg(long)]
+        skip_damaged: bool,
     },
     /// Prints the last entries of a channel; with --follow, keeps printing new ones (polling
     /// the directory) until interrupted.
@@ -155,8 +159,8 @@ fn run(command: Command) -> CliResult {
     let result = match command {
         Command::Inspect { dir, channel } => inspect::run(&dir, channel.as_deref(), &mut out),
         Command::Verify { dir, channel } => verify::run(&dir, channel.as_deref(), &mut out),
-        Command::Dump { dir, channel, from, to, since, format } => {
-            let sel = dump::Selection { from, to, since_ns: since, format };
+        Command::Dump { dir, channel, from, to, since, format, skip_damaged } => {
+            let sel = dump::Selection { from, to, since_ns: since, format, skip_damaged };
             dump::run(&dir, &channel, sel, &mut out)
         }
         Command::Tail { dir, channel, lines, follow, poll_interval_ms, max_polls, format } => {

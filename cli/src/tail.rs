@@ -40,7 +40,7 @@ pub fn run(dir: &Path, channel: &str, opts: TailOptions, out: &mut Out) -> CliRe
     let file = d.file(&name)?;
     let next = file.next_seq();
     let start = next.saturating_sub(opts.lines).max(file.head_seq());
-    let mut pos = print_range(&file, start, next, None, opts.format, out)?;
+    let mut pos = print_range(&file, start, next, None, opts.format, None, out)?;
     out.flush()?;
     drop((file, d));
     if !opts.follow {
@@ -91,7 +91,7 @@ fn poll(dir: &Path, channel: &str, pos: u64, format: Format, out: &mut Out) -> C
         eprintln!("redex: tail: the log now ends at seq {next}, before {from}; was it recreated?");
         return Ok(next);
     }
-    let end = print_range(&file, from, next, None, format, out)?;
+    let end = print_range(&file, from, next, None, format, None, out)?;
     out.flush()?;
     Ok(end)
 }

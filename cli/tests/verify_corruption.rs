@@ -69,6 +69,11 @@ fn verify_flipped_byte_exits_nonzero_naming_file_and_offset() {
     let dump = redex(&["dump", d, "orders", "--format", "json"]);
     assert_eq!(dump.status.code(), Some(3), "{}", stderr(&dump));
     assert!(stderr(&dump).contains(victim.to_str().unwrap()), "{}", stderr(&dump));
+    // Salvage mode prints every other entry and still exits 3.
+    let salvage = redex(&["dump", d, "orders", "--format", "raw", "--skip-damaged"]);
+    assert_eq!(salvage.status.code(), Some(3), "{}", stderr(&salvage));
+    assert_eq!(stdout(&salvage).lines().count(), 299);
+    assert_eq!(stderr(&salvage).matches("skipped damaged entry").count(), 1);
 }
 
 #[test]
