@@ -61,7 +61,13 @@ fn quick_suite_at_tiny_size_writes_parseable_results() {
         let mine: Vec<&Value> = rows.iter().filter(|r| r["scenario"] == *scenario).collect();
         assert!(!mine.is_empty(), "rows for {scenario}");
         for system in &systems {
-            assert!(mine.iter().any(|r| r["system"] == *system), "{scenario} has a {system} row");
+            // A scenario may file our rows under a backend label (`redex:io_uring`).
+            let labelled = format!("{system}:");
+            assert!(
+                mine.iter().any(|r| r["system"] == *system
+                    || r["system"].as_str().is_some_and(|s| s.starts_with(&labelled))),
+                "{scenario} has a {system} row"
+            );
         }
         assert!(stdout.contains(&format!("== {scenario}")), "table has a {scenario} section");
     }
@@ -71,6 +77,15 @@ fn quick_suite_at_tiny_size_writes_parseable_results() {
         assert!(m["events"].as_u64().is_some_and(|n| n > 0), "events counted in {row}");
         assert!(m["events_per_s"].as_f64().is_some_and(|x| x > 0.0));
     }
+    // The backends scenario compares both append paths of our engine; a kernel without
+    // io_uring makes its rows `unsupported`, never `failed`.
+    for row in rows.iter().filter(|r| r["scenario"] == "backends" && r["system"] != "redex") {
+        assert!(row["status"] == "ok" || row["status"] == "unsupported", "backends row {row}");
+    }
+    assert!(
+        rows.iter().any(|r| r["scenario"] == "backends" && r["system"] == "redex:std"),
+        "backends has a portable-path row"
+    );
     for key in ["memcpy_bytes_per_s", "write_buffered_bytes_per_s", "fsync_p50_us"] {
         assert!(report["limits"][key].as_f64().is_some_and(|x| x > 0.0), "limit {key}");
     }
@@ -95,6 +110,39 @@ fn quick_suite_at_tiny_size_writes_parseable_results() {
 
 fn dir_entries(dir: &Path) -> usize {
     std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+#[test]
+fn backend_flag_is_recorded_and_both_labels_each_system() {
+    let tmp = tempfile::tempdir().expect("temporary directory");
+    let json = tmp.path().join("out.json");
+    let csv = tmp.path().join("out.csv");
+    let out = bench()
+        .args(["--scenario", "durable", "--events", "200", "--backend", "both", "--dir"])
+        .arg(tmp.path().join("runs"))
+        .arg("--json")
+        .arg(&json)
+        .arg("--csv")
+        .arg(&csv)
+        .output()
+        .expect("run redex-bench");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("json parses");
+    assert_eq!(report["options"]["backend"], "both");
+    let systems: Vec<&str> =
+        report["systems"].as_array().expect("systems").iter().filter_map(Value::as_str).collect();
+    assert_eq!(systems.get(..2), Some(&["redex:io_uring", "redex:std"][..]));
+    let rows = report["rows"].as_array().expect("rows");
+    for row in rows.iter().filter(|r| r["system"] == "redex:std") {
+        assert_eq!(row["backend"], "std", "the portable path ran: {row}");
+    }
+    for row in rows.iter().filter(|r| r["system"] == "redex:io_uring" && r["status"] == "ok") {
+        assert_eq!(row["backend"], "io_uring", "io_uring ran: {row}");
+    }
+    let csv_text = std::fs::read_to_string(&csv).expect("csv written");
+    assert!(csv_text.lines().next().is_some_and(|h| h.ends_with(",backend")));
+    assert!(csv_text.lines().skip(1).any(|l| l.ends_with(",std")));
 }
 
 #[test]
@@ -134,4 +182,7 @@ fn unknown_scenario_and_bad_fsync_are_refused() {
     let out = bench().args(["--fsync", "sometimes"]).output().expect("run redex-bench");
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("fsync"));
+    let out = bench().args(["--backend", "fastest"]).output().expect("run redex-bench");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("backend"));
 }

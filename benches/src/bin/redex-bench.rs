@@ -9,13 +9,15 @@
 //! cargo run --release -p redex-benches --bin redex-bench
 //! cargo run --release -p redex-benches --features peers --bin redex-bench -- --json out.json
 //! cargo run --release -p redex-benches --bin redex-bench -- --scenario durable --fsync every-n:64
+//! cargo run --release -p redex-benches --bin redex-bench -- --scenario backends --full
+//! cargo run --release -p redex-benches --bin redex-bench -- --scenario append --backend both
 //! ```
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use clap::Parser;
-use redex_benches::harness::options::{FsyncArg, Options, Profile};
+use redex_benches::harness::options::{BackendArg, FsyncArg, Options, Profile};
 use redex_benches::harness::scenario::registry;
 use redex_benches::harness::{output, plot, report};
 
@@ -39,6 +41,11 @@ struct Args {
     /// Fsync policy of persistent logs: never, every-n:N or interval-ms:N.
     #[arg(long, value_name = "POLICY", default_value = "never")]
     fsync: FsyncArg,
+    /// Append backend of our engine: auto, io_uring, std, or both (every case on each,
+    /// as the systems redex:io_uring and redex:std). The backends scenario compares both
+    /// unless this names one.
+    #[arg(long, value_name = "BACKEND", default_value = "auto")]
+    backend: BackendArg,
     /// Directory to put the run's temporary directory in (the disk under test).
     #[arg(long, value_name = "DIR")]
     dir: Option<PathBuf>,
@@ -95,6 +102,7 @@ fn run(args: Args) -> redex_benches::harness::Result<()> {
     options.payload_bytes = args.payload;
     options.batch_len = args.batch.max(1);
     options.fsync = args.fsync;
+    options.backend = args.backend;
     options.dir = args.dir;
     let tty = std::io::stdout().is_terminal();
     options.progress = tty;

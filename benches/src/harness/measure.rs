@@ -103,9 +103,25 @@ impl Recorder {
         self.busy
     }
 
+    /// Adds everything `other` recorded (another thread's calls of the same operation).
+    pub fn merge(&mut self, other: &Recorder) -> Result<()> {
+        self.histogram.add(&other.histogram)?;
+        self.events += other.events;
+        self.payload_bytes += other.payload_bytes;
+        self.ops += other.ops;
+        self.busy += other.busy;
+        Ok(())
+    }
+
     /// The summary of everything recorded.
     pub fn finish(&self) -> Measurement {
-        let secs = self.busy.as_secs_f64().max(1e-9);
+        self.finish_over(self.busy)
+    }
+
+    /// The summary, with throughput over `elapsed` instead of the summed call time (for calls
+    /// made by several threads at once, whose times overlap).
+    pub fn finish_over(&self, elapsed: Duration) -> Measurement {
+        let secs = elapsed.as_secs_f64().max(1e-9);
         let us = |ns: u64| ns as f64 / 1000.0;
         let latency = (self.ops > 0).then(|| LatencySummary {
             op: self.op,
@@ -120,7 +136,7 @@ impl Recorder {
             events: self.events,
             payload_bytes: self.payload_bytes,
             ops: self.ops,
-            elapsed_s: self.busy.as_secs_f64(),
+            elapsed_s: elapsed.as_secs_f64(),
             events_per_s: self.events as f64 / secs,
             payload_bytes_per_s: self.payload_bytes as f64 / secs,
             latency,
@@ -164,6 +180,66 @@ pub fn timed_loop(
     Ok(recorder.finish())
 }
 
+/// Runs `op` on `threads` threads at once until `budget` is spent (its events shared between
+/// them, its time from the common start), timing each call; `op` gets the thread's index and
+/// returns the events and payload bytes one call handled. Latency percentiles cover every call
+/// of every thread; throughput is all events over the wall time from the common start until the
+/// last thread stops. The bar advances by events.
+pub fn concurrent_loop<F>(
+    op_name: &'static str,
+    threads: usize,
+    budget: Budget,
+    bar: &ProgressBar,
+    op: F,
+) -> Result<Measurement>
+where
+    F: Fn(usize) -> Result<(u64, u64)> + Sync,
+{
+    let threads = threads.max(1);
+    let per_thread = budget.events_max.div_ceil(threads as u64).max(1);
+    let start_line = std::sync::Barrier::new(threads + 1);
+    let (outcomes, wall) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (op, start_line) = (&op, &start_line);
+                s.spawn(move || -> Result<Recorder> {
+                    // Every thread reaches the start line, even one that cannot record.
+                    let recorder = Recorder::new(op_name);
+                    start_line.wait();
+                    let mut recorder = recorder?;
+                    let deadline = Instant::now() + budget.time_max;
+                    while recorder.events() < per_thread {
+                        let start = Instant::now();
+                        let (events, bytes) = op(t)?;
+                        let end = Instant::now();
+                        recorder.record(end - start, events, bytes);
+                        if t == 0 && recorder.ops().is_multiple_of(64) {
+                            bar.set_position(recorder.events() * threads as u64);
+                        }
+                        if end >= deadline || events == 0 {
+                            break;
+                        }
+                    }
+                    Ok(recorder)
+                })
+            })
+            .collect();
+        start_line.wait();
+        let started = Instant::now();
+        let outcomes: Vec<Result<Recorder>> = handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err("an appender thread panicked".into())))
+            .collect();
+        (outcomes, started.elapsed())
+    });
+    let mut total = Recorder::new(op_name)?;
+    for outcome in outcomes {
+        total.merge(&outcome?)?;
+    }
+    bar.set_position(total.events());
+    Ok(total.finish_over(wall))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,6 +251,20 @@ mod tests {
         assert_eq!((m.events, m.ops, m.payload_bytes), (100, 10, 6400));
         let lat = m.latency.ok_or("latency recorded")?;
         assert!(lat.p50_us <= lat.p99_us && lat.p99_us <= lat.p999_us && lat.p999_us <= lat.max_us);
+        Ok(())
+    }
+
+    #[test]
+    fn concurrent_loop_shares_the_event_budget() -> Result<()> {
+        let budget = Budget { events_max: 100, time_max: Duration::from_secs(60) };
+        let calls = std::sync::atomic::AtomicU64::new(0);
+        let m = concurrent_loop("op", 4, budget, &ProgressBar::hidden(), |_| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            Ok((1, 64))
+        })?;
+        assert_eq!((m.events, m.ops), (100, 100));
+        assert_eq!(calls.load(std::sync::atomic::Ordering::Relaxed), 100);
+        assert_eq!(m.latency.ok_or("latency recorded")?.samples, 100);
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
+use redex::AppendBackend;
 use serde::Serialize;
 
 /// The fsync policy of persistent logs, as given on the command line.
@@ -53,6 +54,64 @@ impl FromStr for FsyncArg {
             Some(("every-n", n)) => Ok(FsyncArg::EveryN(number(n)?)),
             Some(("interval-ms", ms)) => Ok(FsyncArg::IntervalMs(number(ms)?)),
             _ => Err(format!("fsync policy `{s}`: expected never, every-n:N or interval-ms:N")),
+        }
+    }
+}
+
+/// Which append backend our engine uses, as given by `--backend` (peers ignore it).
+///
+/// `auto` leaves the choice to the engine (io_uring where the kernel allows it; the
+/// `REDEX_APPEND_BACKEND` environment variable overrides it); `both` runs every case of our
+/// engine twice, as the systems `redex:io_uring` and `redex:std`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendArg {
+    /// `AppendBackend::Auto`.
+    #[default]
+    Auto,
+    /// `AppendBackend::IoUring` (an error at open where io_uring is unavailable).
+    IoUring,
+    /// `AppendBackend::Std`, the portable `pwrite` + `fdatasync` path.
+    Std,
+    /// Each case on both io_uring and the portable path, labelled.
+    Both,
+}
+
+impl BackendArg {
+    /// The engine backends this choice runs, each with the system name its rows carry.
+    pub fn systems(self) -> Vec<(AppendBackend, &'static str)> {
+        match self {
+            BackendArg::Auto => vec![(AppendBackend::Auto, "redex")],
+            BackendArg::IoUring => vec![(AppendBackend::IoUring, "redex")],
+            BackendArg::Std => vec![(AppendBackend::Std, "redex")],
+            BackendArg::Both => {
+                vec![(AppendBackend::IoUring, "redex:io_uring"), (AppendBackend::Std, "redex:std")]
+            }
+        }
+    }
+}
+
+impl fmt::Display for BackendArg {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            BackendArg::Auto => "auto",
+            BackendArg::IoUring => "io_uring",
+            BackendArg::Std => "std",
+            BackendArg::Both => "both",
+        })
+    }
+}
+
+impl FromStr for BackendArg {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "auto" => Ok(BackendArg::Auto),
+            "io_uring" | "io-uring" | "uring" => Ok(BackendArg::IoUring),
+            "std" | "portable" => Ok(BackendArg::Std),
+            "both" => Ok(BackendArg::Both),
+            _ => Err(format!("append backend `{s}`: expected auto, io_uring, std or both")),
         }
     }
 }
@@ -109,6 +168,8 @@ pub struct Options {
     pub batch_len: usize,
     /// Fsync policy of persistent logs.
     pub fsync: FsyncArg,
+    /// Append backend of our engine.
+    pub backend: BackendArg,
     /// Base directory for logs and limit measurements; a fresh temporary directory is made
     /// inside it (or inside the system temporary directory when `None`).
     pub dir: Option<PathBuf>,
@@ -131,6 +192,7 @@ impl Options {
             payload_bytes: None,
             batch_len: crate::workload::BATCH_LEN,
             fsync: FsyncArg::Never,
+            backend: BackendArg::Auto,
             dir: None,
             run_budget: profile.run_budget(),
             reopen_repetitions: profile.reopen_repetitions(),
@@ -183,6 +245,16 @@ mod tests {
         assert!("always".parse::<FsyncArg>().is_err());
         assert!("every-n:x".parse::<FsyncArg>().is_err());
         assert!("never:1".parse::<FsyncArg>().is_err());
+    }
+
+    #[test]
+    fn backends_parse_and_print() {
+        for s in ["auto", "io_uring", "std", "both"] {
+            let parsed: BackendArg = s.parse().expect("valid backend");
+            assert_eq!(parsed.to_string(), s);
+        }
+        assert!("uring2".parse::<BackendArg>().is_err());
+        assert_eq!(BackendArg::Both.systems().len(), 2);
     }
 
     #[test]

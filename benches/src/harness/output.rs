@@ -16,7 +16,7 @@ pub fn write_json(report: &Report, path: &Path) -> Result<()> {
 /// Column names of the CSV, in order.
 pub const CSV_HEADER: &str = "scenario,case,system,status,events,payload_bytes,ops,elapsed_s,\
 events_per_s,payload_bytes_per_s,latency_op,p50_us,p99_us,p999_us,max_us,mean_us,limit,\
-limit_ratio,ours_over_this,note";
+limit_ratio,ours_over_this,note,backend";
 
 /// Quotes a CSV field when it needs it (RFC 4180).
 fn field(s: &str) -> String {
@@ -32,7 +32,7 @@ fn num(v: Option<f64>) -> String {
 }
 
 /// Writes one line per row of `report` to `path`, after [`CSV_HEADER`]. Extras go into the
-/// note column as `name=value` pairs.
+/// note column as `name=value` pairs; `backend` is the append backend our engine's log ran on.
 pub fn write_csv(report: &Report, path: &Path) -> Result<()> {
     let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
     writeln!(w, "{CSV_HEADER}")?;
@@ -67,6 +67,7 @@ pub fn write_csv(report: &Report, path: &Path) -> Result<()> {
             num(r.limit_ratio),
             num(r.ours_over_this),
             field(&note.join("; ")),
+            field(r.backend.as_deref().unwrap_or("")),
         ];
         writeln!(w, "{}", cells.join(","))?;
     }

@@ -61,8 +61,15 @@ pub fn write_all(report: &Report, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
+/// The colour slot of `name`: its place among the run's systems; a row filed under a backend
+/// label (`redex:io_uring`, `redex:std` in the backends scenario) takes our colour for io_uring
+/// and the first free one for the portable path.
 fn system_index(systems: &[String], name: &str) -> usize {
-    systems.iter().position(|s| s == name).unwrap_or(0)
+    systems.iter().position(|s| s == name).unwrap_or(if name.ends_with(":std") {
+        systems.len()
+    } else {
+        0
+    })
 }
 
 fn throughput(rows: &[&Row], systems: &[String], scenario: &str, path: &Path) -> Result<()> {

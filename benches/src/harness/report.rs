@@ -90,6 +90,15 @@ pub fn render(report: &Report) -> String {
         micros(l.fsync_p50_us),
         micros(l.fsync_p99_us),
     );
+    let mut live: Vec<&str> = report.rows.iter().filter_map(|r| r.backend.as_deref()).collect();
+    live.sort_unstable();
+    live.dedup();
+    let _ = writeln!(
+        out,
+        "append backend of redex: --backend {}; persistent logs ran on {}",
+        report.options.backend,
+        if live.is_empty() { "none".to_string() } else { live.join(" and ") },
+    );
     let _ = writeln!(
         out,
         "events/s and B/s count payloads over the timed calls; latency is per call in us; \

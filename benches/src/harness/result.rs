@@ -29,8 +29,12 @@ pub struct Row {
     pub scenario: String,
     /// Case within the scenario (`disk_batch64_64B`, ...).
     pub case: String,
-    /// System name (`redex`, `net-mesh`, `batpak`).
+    /// System name (`redex`, `net-mesh`, `batpak`; `redex:io_uring` / `redex:std` for our
+    /// engine on a named append backend).
     pub system: String,
+    /// The append backend the measured log ran on (`io_uring`, `std`), for our engine's
+    /// persistent logs; `None` for heap logs and peers.
+    pub backend: Option<String>,
     /// Outcome.
     pub status: Status,
     /// Why a figure is missing, or a remark on how it was taken.

@@ -53,7 +53,7 @@ pub fn run(options: &Options, on_status: &mut dyn FnMut(&str)) -> Result<Report>
         }
         None => tempfile::Builder::new().prefix("redex-bench-").tempdir()?,
     };
-    let systems = systems::all()?;
+    let systems = systems::all(options.backend)?;
     let rss = RssSampler::start(RSS_PERIOD)?;
     rss.set_label("limits");
     on_status(&format!("measuring machine limits in {}", base.path().display()));

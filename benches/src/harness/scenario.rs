@@ -74,6 +74,7 @@ pub fn registry() -> Vec<Entry> {
         Entry::Available(Box::new(scenarios::read::Read)),
         Entry::Available(Box::new(scenarios::reopen::Reopen)),
         Entry::Available(Box::new(scenarios::durable::Durable)),
+        Entry::Available(Box::new(scenarios::backends::Backends)),
         Entry::Available(Box::new(scenarios::retention::RetentionScenario)),
         Entry::Planned { name: "tiers", reason: "the warm and cold tiers are not built yet" },
         Entry::Planned { name: "cortex", reason: "CortEX is not built yet" },
@@ -94,12 +95,22 @@ pub struct CaseResult {
     pub note: Option<String>,
     /// Other figures.
     pub extras: Vec<(&'static str, f64)>,
+    /// The system name the row carries, when not the system's own (for example
+    /// `redex:io_uring` for a case pinned to a backend).
+    pub system: Option<String>,
 }
 
 impl CaseResult {
     /// A result with no note or extras.
     pub fn new(case: impl Into<String>, measurement: Measurement, limit: LimitUse) -> Self {
-        CaseResult { case: case.into(), measurement, limit, note: None, extras: Vec::new() }
+        CaseResult {
+            case: case.into(),
+            measurement,
+            limit,
+            note: None,
+            extras: Vec::new(),
+            system: None,
+        }
     }
 
     /// Adds a note.
@@ -111,6 +122,12 @@ impl CaseResult {
     /// Adds an extra figure.
     pub fn with_extra(mut self, name: &'static str, value: f64) -> Self {
         self.extras.push((name, value));
+        self
+    }
+
+    /// Files the row under `system` instead of the system's own name.
+    pub fn with_system(mut self, system: impl Into<String>) -> Self {
+        self.system = Some(system.into());
         self
     }
 }
@@ -180,14 +197,37 @@ impl<'a> Context<'a> {
         &mut self,
         cases: &[String],
         needs: &[Capability],
+        body: impl FnMut(&dyn LogSystem, &Stage<'_>) -> Result<Vec<CaseResult>>,
+    ) -> Result<()> {
+        self.each_system_with(cases, needs, true, body)
+    }
+
+    /// [`Context::each_system`], skipping the systems that lack a capability without a row
+    /// (for a scenario that said once that they cannot run it).
+    pub fn each_capable_system(
+        &mut self,
+        cases: &[String],
+        needs: &[Capability],
+        body: impl FnMut(&dyn LogSystem, &Stage<'_>) -> Result<Vec<CaseResult>>,
+    ) -> Result<()> {
+        self.each_system_with(cases, needs, false, body)
+    }
+
+    fn each_system_with(
+        &mut self,
+        cases: &[String],
+        needs: &[Capability],
+        record_unsupported: bool,
         mut body: impl FnMut(&dyn LogSystem, &Stage<'_>) -> Result<Vec<CaseResult>>,
     ) -> Result<()> {
         for system in self.systems {
             let name = system.name();
             let label = format!("{}/{}", self.scenario, name);
             if let Err(reason) = check(system.as_ref(), needs) {
-                for case in cases {
-                    self.push_missing(case, name, Status::Unsupported, reason.clone());
+                if record_unsupported {
+                    for case in cases {
+                        self.push_missing(case, name, Status::Unsupported, reason.clone());
+                    }
                 }
                 continue;
             }
@@ -195,12 +235,14 @@ impl<'a> Context<'a> {
                 tempfile::Builder::new().prefix(&format!("{name}-")).tempdir_in(self.base_dir)?;
             self.rss.set_label(label.clone());
             let stage = Stage { dir: dir.path(), progress: self.progress, label };
+            let _stale = system.take_live_backend();
             let outcome = body(system.as_ref(), &stage);
             self.rss.set_label("idle");
+            let backend = system.take_live_backend();
             match outcome {
                 Ok(results) => {
                     for r in results {
-                        self.push(name, r);
+                        self.push(name, backend.clone(), r);
                     }
                 }
                 Err(e) => {
@@ -214,13 +256,14 @@ impl<'a> Context<'a> {
         Ok(())
     }
 
-    fn push(&mut self, system: &str, r: CaseResult) {
+    fn push(&mut self, system: &str, backend: Option<String>, r: CaseResult) {
         let m = r.measurement;
         let p50 = m.latency.map(|l| l.p50_us);
         self.rows.push(Row {
             scenario: self.scenario.to_string(),
             case: r.case,
-            system: system.to_string(),
+            system: r.system.unwrap_or_else(|| system.to_string()),
+            backend,
             status: Status::Ok,
             note: r.note,
             limit: r.limit,
@@ -231,11 +274,13 @@ impl<'a> Context<'a> {
         });
     }
 
-    fn push_missing(&mut self, case: &str, system: &str, status: Status, note: String) {
+    /// Records that `system` gave no figure for `case` (`status` says why, `note` how).
+    pub fn push_missing(&mut self, case: &str, system: &str, status: Status, note: String) {
         self.rows.push(Row {
             scenario: self.scenario.to_string(),
             case: case.to_string(),
             system: system.to_string(),
+            backend: None,
             status,
             note: Some(note),
             measurement: None,

@@ -5,8 +5,9 @@
 //! of any append or read it wraps, so the ratios between systems are not skewed by it.
 
 use std::path::Path;
+use std::sync::Arc;
 
-use redex::Bytes;
+use redex::{AppendBackend, Bytes};
 
 use super::options::FsyncArg;
 use super::Result;
@@ -22,6 +23,8 @@ pub struct LogSpec {
     pub retention_events: Option<u64>,
     /// Segment size, when the scenario needs small segments (retention evicts whole segments).
     pub segment_bytes: Option<u64>,
+    /// Append backend pinned by the scenario (our engine only), overriding `--backend`.
+    pub backend: Option<AppendBackend>,
 }
 
 impl LogSpec {
@@ -32,6 +35,7 @@ impl LogSpec {
             fsync: FsyncArg::Never,
             retention_events: None,
             segment_bytes: None,
+            backend: None,
         }
     }
 
@@ -42,6 +46,12 @@ impl LogSpec {
 
     fn with_fsync(mut self, fsync: FsyncArg) -> Self {
         self.fsync = fsync;
+        self
+    }
+
+    /// The same log on the append backend `backend`.
+    pub fn with_backend(mut self, backend: AppendBackend) -> Self {
+        self.backend = Some(backend);
         self
     }
 
@@ -75,6 +85,22 @@ pub enum Capability {
     RetentionEvents,
     /// The configured fsync policy, as given.
     FsyncPolicy(FsyncArg),
+    /// Running on the given append backend; `AppendBackend::Auto` asks whether the system has
+    /// selectable append backends at all.
+    AppendBackend(AppendBackend),
+    /// A handle ([`SharedLog`]) that several threads append through at once.
+    SharedAppend,
+}
+
+/// A handle to an open log that appenders on several threads use at the same time.
+pub trait SharedLog: Send + Sync {
+    /// What one [`SharedLog::append_durable`] call runs, for the tables: `append_durable` for a
+    /// system with a durable append, else `append+sync`.
+    fn durable_op(&self) -> &'static str;
+
+    /// Appends one payload and returns once it is durable (fsynced): the system's durable
+    /// append, or its closest equivalent (append, then sync).
+    fn append_durable(&self, payload: &[u8]) -> Result<()>;
 }
 
 /// One open log of some system.
@@ -93,6 +119,23 @@ pub trait Log {
 
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> Result<()>;
+
+    /// What [`Log::append_batch_durable`] runs, for the tables.
+    fn durable_batch_op(&self) -> &'static str {
+        "append_batch+sync"
+    }
+
+    /// Appends a batch and returns once it is durable: by default `append_batch` then `sync`;
+    /// a system with a durable append uses it.
+    fn append_batch_durable(&mut self, batch: &[Bytes]) -> Result<()> {
+        self.append_batch(batch)?;
+        self.sync()
+    }
+
+    /// A handle appenders on other threads can use at the same time as this one.
+    fn shared(&self) -> Result<Arc<dyn SharedLog>> {
+        Err("no handle several threads can append through".into())
+    }
 
     /// Events currently retained.
     fn retained_events(&self) -> u64;
@@ -115,6 +158,12 @@ pub trait LogSystem {
     /// Opens (creating or recovering) the log `channel` per `spec`; `dir` is the directory of
     /// a persistent log and is `None` for a heap log.
     fn open(&self, spec: &LogSpec, channel: &str, dir: Option<&Path>) -> Result<Box<dyn Log>>;
+
+    /// The append backend the last persistent log opened since the previous call runs on
+    /// (`io_uring`, `std`), for systems that have a choice; recorded with each row.
+    fn take_live_backend(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Whether `system` can run something needing all of `needs`: the first missing capability's
@@ -134,6 +183,9 @@ pub fn spec_needs(spec: &LogSpec) -> Vec<Capability> {
     }
     if spec.retention_events.is_some() {
         needs.push(Capability::RetentionEvents);
+    }
+    if let Some(backend) = spec.backend {
+        needs.push(Capability::AppendBackend(backend));
     }
     needs
 }

@@ -3,6 +3,7 @@
 //! Shared helpers for building logs with a known content live here.
 
 pub mod append;
+pub mod backends;
 pub mod durable;
 pub mod read;
 pub mod reopen;

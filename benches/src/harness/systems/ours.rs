@@ -1,17 +1,47 @@
-//! Our engine, crate `redex`.
+//! Our engine, crate `redex`, on the append backend `--backend` chose (or the one a scenario
+//! pins through [`LogSpec::backend`]).
+//!
+//! Durable appends use the engine's own `append_durable` / `append_batch_durable`, which
+//! share fsyncs between concurrent appenders (group commit); the peers run append + sync.
 
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use redex::{Bytes, ChannelName, FsyncPolicy, Redex, RedexFile, RedexFileConfig, Retention};
+use redex::{
+    AppendBackend, BackendKind, Bytes, ChannelName, FsyncPolicy, Redex, RedexFile, RedexFileConfig,
+    Retention,
+};
 
 use crate::harness::options::FsyncArg;
-use crate::harness::system::{Capability, Log, LogSpec, LogSystem};
+use crate::harness::system::{Capability, Log, LogSpec, LogSystem, SharedLog};
 use crate::harness::Result;
 
-/// Our engine.
-#[derive(Debug, Clone, Copy)]
-pub struct Ours;
+/// Our engine on one append backend.
+#[derive(Debug)]
+pub struct Ours {
+    name: &'static str,
+    backend: AppendBackend,
+    /// The backend the last persistent log opened runs on.
+    live: Mutex<Option<BackendKind>>,
+}
+
+impl Ours {
+    /// Our engine named `name` in the tables, opening persistent logs on `backend` unless a
+    /// scenario pins another.
+    pub fn new(name: &'static str, backend: AppendBackend) -> Self {
+        Ours { name, backend, live: Mutex::new(None) }
+    }
+}
+
+/// A backend's name as the tables print it.
+pub fn backend_name(backend: AppendBackend) -> &'static str {
+    match backend {
+        AppendBackend::Auto => "auto",
+        AppendBackend::IoUring => "io_uring",
+        AppendBackend::Std => "std",
+    }
+}
 
 /// An open log of our engine, with the manager that owns its directory lock.
 #[derive(Debug)]
@@ -30,11 +60,25 @@ fn policy(fsync: FsyncArg) -> FsyncPolicy {
 
 impl LogSystem for Ours {
     fn name(&self) -> &'static str {
-        "redex"
+        self.name
     }
 
-    fn supports(&self, _capability: Capability) -> std::result::Result<(), String> {
-        Ok(())
+    fn supports(&self, capability: Capability) -> std::result::Result<(), String> {
+        match capability {
+            Capability::AppendBackend(wanted)
+                if wanted != AppendBackend::Auto
+                    && self.backend != AppendBackend::Auto
+                    && wanted != self.backend =>
+            {
+                Err(format!("runs the {} backend only", backend_name(self.backend)))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn take_live_backend(&self) -> Option<String> {
+        let live = self.live.lock().ok()?.take();
+        live.map(|b| b.to_string())
     }
 
     fn open(&self, spec: &LogSpec, channel: &str, dir: Option<&Path>) -> Result<Box<dyn Log>> {
@@ -45,7 +89,8 @@ impl LogSystem for Ours {
         };
         let mut config = RedexFileConfig::default()
             .with_persistent(spec.persistent)
-            .with_fsync_policy(policy(spec.fsync));
+            .with_fsync_policy(policy(spec.fsync))
+            .with_append_backend(spec.backend.unwrap_or(self.backend));
         if let Some(events) = spec.retention_events {
             config = config.with_retention(Retention::events(events));
         }
@@ -53,6 +98,9 @@ impl LogSystem for Ours {
             config = config.with_segment_bytes_max(bytes);
         }
         let file = redex.open_file(&ChannelName::new(channel)?, config)?;
+        if let (Some(kind), Ok(mut live)) = (file.backend(), self.live.lock()) {
+            *live = Some(kind);
+        }
         Ok(Box::new(OursLog { file, _redex: redex }))
     }
 }
@@ -90,6 +138,19 @@ impl Log for OursLog {
         Ok(self.file.sync()?)
     }
 
+    fn durable_batch_op(&self) -> &'static str {
+        "append_batch_durable"
+    }
+
+    fn append_batch_durable(&mut self, batch: &[Bytes]) -> Result<()> {
+        self.file.append_batch_durable(batch)?;
+        Ok(())
+    }
+
+    fn shared(&self) -> Result<Arc<dyn SharedLog>> {
+        Ok(Arc::new(SharedFile(self.file.clone())))
+    }
+
     fn retained_events(&self) -> u64 {
         self.file.len()
     }
@@ -100,5 +161,19 @@ impl Log for OursLog {
 
     fn close(self: Box<Self>) -> Result<()> {
         Ok(self.file.close()?)
+    }
+}
+
+/// Our file shared between appender threads (a `RedexFile` is a cheap handle to one file).
+struct SharedFile(RedexFile);
+
+impl SharedLog for SharedFile {
+    fn durable_op(&self) -> &'static str {
+        "append_durable"
+    }
+
+    fn append_durable(&self, payload: &[u8]) -> Result<()> {
+        self.0.append_durable(payload)?;
+        Ok(())
     }
 }

@@ -17,6 +17,7 @@
 //!   stored msgpack bytes, a 2 to 5 byte header more than the payload.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use batpak::prelude::{
     AppendOptions, Coordinate, EventKind, KindFilter, Region, Store, StoreConfig,
@@ -25,7 +26,7 @@ use batpak::store::{BatchAppendItem, CausationRef};
 use redex::Bytes;
 
 use crate::harness::options::FsyncArg;
-use crate::harness::system::{Capability, Log, LogSpec, LogSystem};
+use crate::harness::system::{Capability, Log, LogSpec, LogSystem, SharedLog};
 use crate::harness::Result;
 
 /// batpak's event store.
@@ -33,7 +34,7 @@ use crate::harness::Result;
 pub struct Batpak;
 
 struct BatpakLog {
-    store: Option<Store>,
+    store: Option<Arc<Store>>,
     coord: Coordinate,
     kind: EventKind,
 }
@@ -86,6 +87,7 @@ impl LogSystem for Batpak {
             Capability::FsyncPolicy(FsyncArg::IntervalMs(_)) => {
                 Err("no timed fsync policy (every-n only)".into())
             }
+            Capability::AppendBackend(_) => Err("no selectable append backend".into()),
             _ => Ok(()),
         }
     }
@@ -105,13 +107,17 @@ impl LogSystem for Batpak {
         let store = Store::open(config).map_err(|e| err("open", e))?;
         let coord =
             Coordinate::new("bench:entity", "bench:scope").map_err(|e| err("coordinate", e))?;
-        Ok(Box::new(BatpakLog { store: Some(store), coord, kind: EventKind::custom(0xF, 1) }))
+        Ok(Box::new(BatpakLog {
+            store: Some(Arc::new(store)),
+            coord,
+            kind: EventKind::custom(0xF, 1),
+        }))
     }
 }
 
 impl BatpakLog {
     fn store(&self) -> Result<&Store> {
-        self.store.as_ref().ok_or_else(|| "batpak store already closed".into())
+        self.store.as_deref().ok_or_else(|| "batpak store already closed".into())
     }
 }
 
@@ -174,6 +180,11 @@ impl Log for BatpakLog {
         self.store()?.sync().map_err(|e| err("sync", e))
     }
 
+    fn shared(&self) -> Result<Arc<dyn SharedLog>> {
+        let store = self.store.clone().ok_or("batpak store already closed")?;
+        Ok(Arc::new(SharedStore { store, coord: self.coord.clone(), kind: self.kind }))
+    }
+
     /// Counted with one index query (of the bench kind only, not the store's own system
     /// events): not for timed code.
     fn retained_events(&self) -> u64 {
@@ -185,10 +196,34 @@ impl Log for BatpakLog {
         self.retained_events()
     }
 
+    /// Closes the store once every shared handle is gone (dropping the last one closes it
+    /// otherwise, through batpak's `Drop`).
     fn close(mut self: Box<Self>) -> Result<()> {
-        if let Some(store) = self.store.take() {
+        if let Some(store) = self.store.take().and_then(|s| Arc::try_unwrap(s).ok()) {
             store.close().map_err(|e| err("close", e))?;
         }
         Ok(())
+    }
+}
+
+/// The store shared between appender threads (a batpak `Store` is `Send + Sync`). It has no
+/// per-call durable append, so each call is `append` then `sync()`.
+struct SharedStore {
+    store: Arc<Store>,
+    coord: Coordinate,
+    kind: EventKind,
+}
+
+impl SharedLog for SharedStore {
+    fn durable_op(&self) -> &'static str {
+        "append+sync"
+    }
+
+    fn append_durable(&self, payload: &[u8]) -> Result<()> {
+        let _receipt = self
+            .store
+            .append(&self.coord, self.kind, &RawBytes(payload))
+            .map_err(|e| err("append", e))?;
+        self.store.sync().map_err(|e| err("sync", e))
     }
 }

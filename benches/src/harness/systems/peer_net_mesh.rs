@@ -8,13 +8,14 @@
 //! rewrites the disk segment each time.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use net::adapter::net::{ChannelName, FsyncPolicy, Redex, RedexFile, RedexFileConfig};
 use redex::Bytes;
 
 use crate::harness::options::FsyncArg;
-use crate::harness::system::{Capability, Log, LogSpec, LogSystem};
+use crate::harness::system::{Capability, Log, LogSpec, LogSystem, SharedLog};
 use crate::harness::Result;
 
 /// net-mesh's RedEX, with the runtime its background fsync tasks need.
@@ -53,8 +54,11 @@ impl LogSystem for NetMesh {
         "net-mesh"
     }
 
-    fn supports(&self, _capability: Capability) -> std::result::Result<(), String> {
-        Ok(())
+    fn supports(&self, capability: Capability) -> std::result::Result<(), String> {
+        match capability {
+            Capability::AppendBackend(_) => Err("no selectable append backend".into()),
+            _ => Ok(()),
+        }
     }
 
     fn open(&self, spec: &LogSpec, channel: &str, dir: Option<&Path>) -> Result<Box<dyn Log>> {
@@ -124,6 +128,10 @@ impl Log for NetMeshLog {
         self.file.sync().map_err(|e| format!("sync: {e:?}").into())
     }
 
+    fn shared(&self) -> Result<Arc<dyn SharedLog>> {
+        Ok(Arc::new(SharedFile(self.file.clone())))
+    }
+
     fn retained_events(&self) -> u64 {
         self.file.len() as u64
     }
@@ -134,5 +142,20 @@ impl Log for NetMeshLog {
 
     fn close(self: Box<Self>) -> Result<()> {
         self.file.close().map_err(|e| format!("close: {e:?}").into())
+    }
+}
+
+/// The peer's file shared between appender threads. It has no durable append, so each call is
+/// `append` then `sync()` (which fsyncs all of its files).
+struct SharedFile(RedexFile);
+
+impl SharedLog for SharedFile {
+    fn durable_op(&self) -> &'static str {
+        "append+sync"
+    }
+
+    fn append_durable(&self, payload: &[u8]) -> Result<()> {
+        self.0.append(payload).map_err(|e| format!("append: {e:?}"))?;
+        self.0.sync().map_err(|e| format!("sync: {e:?}").into())
     }
 }

@@ -1,0 +1,220 @@
+//! `backends`: our engine's two append paths side by side, io_uring against the portable
+//! `pwrite` + `fdatasync` path, on the same workload in the same run.
+//!
+//! Cases `batch{B}_{P}_{mode}`, each run once per backend (rows `redex:std`, then
+//! `redex:io_uring`): `append_batch` of B payloads of P bytes per call, either plain
+//! (`never`: the log's fsync policy is `never`, nothing is fsynced while timing) or `durable`
+//! (`append_batch_durable`: each call returns once its batch is fsynced; on io_uring the write
+//! and a linked `fdatasync` go in one submission). B = 1 is a one-payload batch.
+//!
+//! | profile   | B               | P                    | per (case, backend)             |
+//! |-----------|-----------------|----------------------|---------------------------------|
+//! | `--quick` | 1, 64           | 64 B, 1 KiB          | at most 0.5 s and 64 MiB        |
+//! | `--full`  | 1, 16, 64, 256  | 64 B, 1 KiB, 16 KiB  | at most 3 s and 512 MiB         |
+//!
+//! `--payload` narrows P to one size, `--events` caps each run, and `--backend io_uring|std`
+//! runs one backend only (`auto` and `both` run both). Plain cases are read against the
+//! machine's sequential write bandwidth into the page cache, durable ones against the same
+//! with `fdatasync` (one-payload durable cases against the `write` + `fdatasync` p50). Extras:
+//! `p50/fsync`, a durable case's p50 over the machine's `write` + `fdatasync` p50, and
+//! `io_uring/std`, io_uring's events/s over the portable path's in the same case (> 1: io_uring
+//! faster). Each log is closed (fsynced) untimed after its run, so no run's dirty pages are
+//! written back during the next. Peers have no selectable append path: one `n/a` row each.
+
+use std::time::Duration;
+
+use redex::AppendBackend;
+
+use crate::harness::ceiling::LimitUse;
+use crate::harness::measure::{timed_loop, Budget};
+use crate::harness::options::{size_label, BackendArg, FsyncArg, Profile};
+use crate::harness::result::Status;
+use crate::harness::scenario::{CaseResult, Context, Scenario};
+use crate::harness::system::{spec_needs, Capability, LogSpec};
+use crate::harness::systems::ours::backend_name;
+use crate::harness::Result;
+
+use super::{batch_bytes, channel};
+
+/// The backends scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Backends;
+
+/// Batch sizes of the full matrix.
+pub const FULL_BATCHES: [usize; 4] = [1, 16, 64, 256];
+/// Payload sizes of the full matrix.
+pub const FULL_PAYLOADS: [usize; 3] = [64, 1024, 16 * 1024];
+/// Batch sizes of the quick subset.
+pub const QUICK_BATCHES: [usize; 2] = [1, 64];
+/// Payload sizes of the quick subset.
+pub const QUICK_PAYLOADS: [usize; 2] = [64, 1024];
+
+/// Whether a case fsyncs each call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Never,
+    Durable,
+}
+
+impl Mode {
+    fn label(self) -> &'static str {
+        match self {
+            Mode::Never => "never",
+            Mode::Durable => "durable",
+        }
+    }
+}
+
+/// The backends `--backend` asks this scenario to compare, portable path first.
+fn backends(arg: BackendArg) -> Vec<AppendBackend> {
+    match arg {
+        BackendArg::IoUring => vec![AppendBackend::IoUring],
+        BackendArg::Std => vec![AppendBackend::Std],
+        BackendArg::Auto | BackendArg::Both => vec![AppendBackend::Std, AppendBackend::IoUring],
+    }
+}
+
+impl Scenario for Backends {
+    fn name(&self) -> &'static str {
+        "backends"
+    }
+
+    fn summary(&self) -> &'static str {
+        "io_uring vs portable append path: batch sizes x payloads, plain and durable"
+    }
+
+    fn run(&self, ctx: &mut Context<'_>) -> Result<()> {
+        let o = ctx.options;
+        let (batches, payloads, time_cap, bytes_cap): (&[usize], Vec<usize>, _, u64) =
+            match o.profile {
+                Profile::Quick => {
+                    (&QUICK_BATCHES, QUICK_PAYLOADS.to_vec(), Duration::from_millis(500), 64 << 20)
+                }
+                Profile::Full => {
+                    (&FULL_BATCHES, FULL_PAYLOADS.to_vec(), Duration::from_secs(3), 512 << 20)
+                }
+            };
+        let payloads = o.payload_bytes.map_or(payloads, |p| vec![p]);
+        let which = backends(o.backend);
+        let fsync_p50 = ctx.limits.fsync_p50_us;
+
+        // Peers have no append backend to choose: one row each says so.
+        ctx.each_system(
+            &["(every case)".to_string()],
+            &[Capability::AppendBackend(AppendBackend::Auto)],
+            |_, _| Ok(Vec::new()),
+        )?;
+
+        for mode in [Mode::Never, Mode::Durable] {
+            for &payload in &payloads {
+                for &count in batches {
+                    let case = format!("batch{count}_{}_{}", size_label(payload), mode.label());
+                    let events_max = o.events.min((bytes_cap / payload.max(1) as u64).max(1));
+                    let budget = Budget { events_max, time_max: o.run_budget.min(time_cap) };
+                    let limit = match (mode, count) {
+                        (Mode::Never, _) => LimitUse::WriteBuffered,
+                        (Mode::Durable, 1) => LimitUse::FsyncLatency,
+                        (Mode::Durable, _) => LimitUse::WriteDurable,
+                    };
+                    let mut std_rate = None;
+                    for &backend in &which {
+                        let label = format!("redex:{}", backend_name(backend));
+                        let spec = LogSpec::disk(FsyncArg::Never).with_backend(backend);
+                        let mut needs = spec_needs(&spec);
+                        needs.extend([Capability::AppendBatch, Capability::Sync]);
+                        let mut failure: Option<String> = None;
+                        let mut rate = None;
+                        ctx.each_capable_system(
+                            std::slice::from_ref(&case),
+                            &needs,
+                            |system, stage| {
+                                let chan = channel(
+                                    "backends",
+                                    &format!("{case}_{}", backend_name(backend)),
+                                );
+                                let mut log = match system.open(&spec, &chan, Some(stage.dir)) {
+                                    Ok(log) => log,
+                                    Err(e) => {
+                                        failure = Some(format!("cannot open on {label}: {e}"));
+                                        return Ok(Vec::new());
+                                    }
+                                };
+                                let bar = stage.bar(budget.events_max, &format!("{case} {label}"));
+                                let batch = batch_bytes(count, payload);
+                                let bytes = (count * payload) as u64;
+                                let outcome = match mode {
+                                    Mode::Never => timed_loop("append_batch", budget, &bar, |_| {
+                                        log.append_batch(&batch)?;
+                                        Ok((count as u64, bytes))
+                                    }),
+                                    Mode::Durable => {
+                                        let op = log.durable_batch_op();
+                                        timed_loop(op, budget, &bar, |_| {
+                                            log.append_batch_durable(&batch)?;
+                                            Ok((count as u64, bytes))
+                                        })
+                                    }
+                                };
+                                bar.finish_and_clear();
+                                let closed = log.close();
+                                let m = match (outcome, closed) {
+                                    (Ok(m), Ok(())) => m,
+                                    (Err(e), _) | (_, Err(e)) => {
+                                        failure = Some(e.to_string());
+                                        return Ok(Vec::new());
+                                    }
+                                };
+                                rate = Some(m.events_per_s);
+                                let mut r = CaseResult::new(case.clone(), m, limit)
+                                    .with_system(label.clone());
+                                if let (Mode::Durable, Some(l)) = (mode, m.latency) {
+                                    if fsync_p50 > 0.0 {
+                                        r = r.with_extra("p50/fsync", l.p50_us / fsync_p50);
+                                    }
+                                }
+                                if let (AppendBackend::IoUring, Some(theirs)) = (backend, std_rate)
+                                {
+                                    if theirs > 0.0 {
+                                        r = r.with_extra("io_uring/std", m.events_per_s / theirs);
+                                    }
+                                }
+                                Ok(vec![r])
+                            },
+                        )?;
+                        if let Some(note) = failure {
+                            let status = if note.starts_with("cannot open") {
+                                Status::Unsupported
+                            } else {
+                                Status::Failed
+                            };
+                            ctx.push_missing(&case, &label, status, note);
+                        }
+                        if backend == AppendBackend::Std {
+                            std_rate = rate;
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_and_auto_compare_both_paths_portable_first() {
+        for arg in [BackendArg::Auto, BackendArg::Both] {
+            assert_eq!(backends(arg), vec![AppendBackend::Std, AppendBackend::IoUring]);
+        }
+        assert_eq!(backends(BackendArg::IoUring), vec![AppendBackend::IoUring]);
+    }
+
+    #[test]
+    fn quick_matrix_is_a_subset_of_the_full_one() {
+        assert!(QUICK_BATCHES.iter().all(|b| FULL_BATCHES.contains(b)));
+        assert!(QUICK_PAYLOADS.iter().all(|p| FULL_PAYLOADS.contains(p)));
+    }
+}
