@@ -56,8 +56,10 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Channels, and per channel: segments per tier with seq ranges, time ranges and sizes,
-    /// the retained head, the next seq, and the format versions this build reads.
+    /// Shows channels, segments per tier, seq and time ranges, sizes and format versions.
+    ///
+    /// Per channel: every segment with its tier, seq range, time range and sizes, the
+    /// retained head, the next seq; and the format versions this build reads.
     #[command(after_help = EXIT_CODES)]
     Inspect {
         /// The base directory (the one a writer opens with Redex::with_persistent_dir).
@@ -65,9 +67,11 @@ enum Command {
         /// Only this channel (default: every channel).
         channel: Option<String>,
     },
-    /// Checks every checksum of every frozen segment (index body, records, frames, payloads,
-    /// timestamps, header, footer, manifest record); prints each problem with its file and
-    /// byte offset; exits 3 on damage.
+    /// Checks every checksum of every frozen segment; exits 3 on damage.
+    ///
+    /// Checks the index body, every record, frame, payload and timestamp, the header, the
+    /// footer and the manifest record of each frozen segment, with a progress bar when stderr
+    /// is a terminal. Prints each problem with its file and byte offset.
     #[command(after_help = EXIT_CODES)]
     Verify {
         /// The base directory.
@@ -102,8 +106,10 @@ enum Command {
         #[arg(long)]
         skip_damaged: bool,
     },
-    /// Prints the last entries of a channel; with --follow, keeps printing new ones (polling
-    /// the directory) until interrupted.
+    /// Prints the last entries of a channel, then new ones with --follow.
+    ///
+    /// With --follow it polls: every interval it checks the channel's directory and, when it
+    /// changed, reopens the channel read-only and prints the new entries, until interrupted.
     #[command(after_help = EXIT_CODES)]
     Tail {
         /// The base directory.
@@ -126,9 +132,11 @@ enum Command {
         #[arg(long, value_enum, default_value = "hex")]
         format: Format,
     },
-    /// Runs the benchmark harness: spawns the redex-bench binary with ARGS unchanged
-    /// (`redex bench --help` shows its options). It is looked for in $REDEX_BENCH, next to
-    /// this binary, then on PATH.
+    /// Runs the benchmark harness (redex-bench) with ARGS unchanged.
+    ///
+    /// `redex bench --help` shows the harness's own options. The redex-bench binary is looked
+    /// for in $REDEX_BENCH, next to this binary, then on PATH; build it with
+    /// `cargo build --release -p redex-benches`.
     #[command(disable_help_flag = true)]
     Bench {
         /// Arguments for redex-bench.
