@@ -4,6 +4,7 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -25,27 +26,55 @@ fn tail_prints_the_last_entries() {
 }
 
 #[test]
-fn tail_follow_prints_new_entries_until_max_polls() {
+fn tail_follow_prints_new_entries_then_stops_after_max_polls() {
     let dir = tempfile::tempdir().unwrap();
     let writer = Redex::with_persistent_dir(dir.path()).unwrap();
     let file = open_writer(&writer, "orders");
     append(&file, 0, 20);
 
-    let child = Command::new(env!("CARGO_BIN_EXE_redex"))
+    // Enough polls to outlast a slow machine; the test stops it once it has seen everything.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redex"))
         .args(["tail", dir.path().to_str().unwrap(), "orders", "-n", "5", "--follow"])
-        .args(["--poll-interval-ms", "20", "--max-polls", "100", "--format", "raw"])
+        .args(["--poll-interval-ms", "20", "--max-polls", "3000", "--format", "raw"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
     // Append while it follows: enough to roll over several segments.
     for chunk in 0..5 {
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
         append(&file, 20 + chunk * 40, 20 + (chunk + 1) * 40);
     }
-    let out = child.wait_with_output().unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
-    let want: String = (15..220).map(|s| String::from_utf8(payload(s)).unwrap() + "\n").collect();
-    assert_eq!(stdout(&out), want);
+    let want: Vec<String> = (15..220).map(|s| String::from_utf8(payload(s)).unwrap()).collect();
+    let mut got = Vec::new();
+    while got.len() < want.len() {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => got.push(line),
+            Err(e) => panic!("tail printed {} of {} lines: {e}", got.len(), want.len()),
+        }
+    }
+    assert_eq!(got, want);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
     file.close().unwrap();
+
+    // --max-polls ends a follow on its own, after printing the last entries.
+    let out = redex(
+        &["tail", dir.path().to_str().unwrap(), "orders", "-n", "2", "--follow"]
+            .into_iter()
+            .chain(["--poll-interval-ms", "1", "--max-polls", "5"])
+            .collect::<Vec<_>>(),
+    );
+    assert!(out.status.success());
+    assert_eq!(seqs(&stdout(&out)), vec![218, 219]);
 }
