@@ -30,7 +30,11 @@ fn torn_write_corpus_replays_clean() {
     assert!(!inputs.is_empty(), "the torn_write corpus is empty");
     for (path, data) in &inputs {
         let outcome = std::panic::catch_unwind(|| torn_write::run(data));
-        assert!(outcome.is_ok(), "torn_write input {} failed (see the panic above)", path.display());
+        assert!(
+            outcome.is_ok(),
+            "torn_write input {} failed (see the panic above)",
+            path.display()
+        );
     }
 }
 
