@@ -23,7 +23,9 @@ use cortex::tasks::events::{
     IdBody, TitleBody, TASK_COMPLETED, TASK_CREATED, TASK_RENAMED, TASK_REOPENED,
 };
 use cortex::EventMeta;
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::{
+    criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput,
+};
 use netdb::{NetDb, NetDbConfig, NetDbSnapshot};
 use redex::{FsyncPolicy, Redex};
 use tokio::runtime::Runtime;
@@ -104,7 +106,8 @@ fn sizes() -> Vec<u64> {
 fn restarts(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("netdb_restart");
-    group.sample_size(10);
+    // One restart per sample: seconds each for the largest size.
+    group.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_millis(1));
     for n in sizes() {
         let dir = tempfile::tempdir().unwrap();
         let started = Instant::now();
