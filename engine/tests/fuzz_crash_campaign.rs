@@ -637,6 +637,10 @@ impl TinyFs {
 
 impl Drop for TinyFs {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("left {} mounted for a post-mortem (umount it afterwards)", self.0.display());
+            return;
+        }
         let _ = Command::new("umount").arg(&self.0).status();
         let _ = std::fs::remove_dir(&self.0);
     }
