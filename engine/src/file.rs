@@ -86,6 +86,8 @@ struct FileState {
     scratch: Vec<u8>,
     /// Bumped whenever a new active log starts; orders durable positions across logs.
     log_generation: u64,
+    /// Preallocate the active log ahead of appends (files that fsync on the append path).
+    prefill: bool,
     tail_tx: Option<broadcast::Sender<RedexEvent>>,
     closed: bool,
     poisoned: Option<String>,
@@ -178,6 +180,7 @@ impl RedexFile {
             freeze_error: None,
             scratch: Vec::new(),
             log_generation: 0,
+            prefill: config.fsync_policy() != crate::FsyncPolicy::Never,
             tail_tx: None,
             closed: false,
             poisoned: None,
@@ -237,6 +240,7 @@ impl RedexFile {
         self.inner.appends.durable_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Alone, write and fsync in one go; with company, write now and share an fsync.
         let alone = durable.appenders() == 1;
+        self.inner.state.write().prefill = true;
         let Some((first, ticket)) = self.append_inner(payloads, alone)? else { return Ok(None) };
         if alone {
             durable.mark_durable(ticket);
@@ -667,6 +671,9 @@ impl FileState {
             .encode_frame(&mut self.scratch, payloads, ts)
             .map_err(|_| batch_too_large(frame_len))?;
         log.ensure_mapped(offset + frame_len)?;
+        if self.prefill {
+            log.prefill(offset + frame_len)?;
+        }
         if let Err(failure) = log.write_frame(&self.scratch, offset, sync) {
             return Err(match failure {
                 Ok(err) => err,

@@ -37,7 +37,15 @@ pub(crate) struct ActiveLog {
     map: Bytes,
     writer: LogWriter,
     fsyncs: Arc<FsyncStats>,
+    /// How far the file has been extended (with zeros) ahead of the frames.
+    prefilled_to: u64,
 }
+
+/// How far ahead of the write position durable logs are extended with zeros. Appending inside
+/// already-written blocks means an fdatasync flushes only data, not a new file size and block
+/// allocation (on ext4, a journal commit: ~4 ms here instead of ~0.15 ms).
+const PREFILL_BYTES: u64 = 1 << 20;
+static ZEROS: [u8; 64 * 1024] = [0; 64 * 1024];
 
 impl std::fmt::Debug for ActiveLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -60,7 +68,8 @@ impl ActiveLog {
         let file = Arc::new(file);
         let writer = LogWriter::open(Arc::clone(&file), backend)
             .map_err(|e| RedexError::io("set up the append backend for", &path, e))?;
-        Ok(ActiveLog { file, path, map, writer, fsyncs })
+        let prefilled_to = file.metadata().map_err(|e| RedexError::io("stat", &path, e))?.len();
+        Ok(ActiveLog { file, path, map, writer, fsyncs, prefilled_to })
     }
 
     /// The write path in use.
@@ -76,6 +85,33 @@ impl ActiveLog {
         }
         let len = end.max(self.map.len() as u64 * 2);
         self.map = mmap::map_active(&self.file, &self.path, len as usize)?;
+        Ok(())
+    }
+
+    /// Extends the file with zeros so that bytes up to `end` fall in already-written space, in
+    /// steps of [`PREFILL_BYTES`]. Used by files that fsync on the append path.
+    pub(crate) fn prefill(&mut self, end: u64) -> Result<()> {
+        if end <= self.prefilled_to {
+            return Ok(());
+        }
+        let target = end.next_multiple_of(PREFILL_BYTES) + PREFILL_BYTES;
+        let mut at = self.prefilled_to;
+        while at < target {
+            let n = (target - at).min(ZEROS.len() as u64) as usize;
+            self.file
+                .write_all_at(&ZEROS[..n], at)
+                .map_err(|e| RedexError::io("preallocate", &self.path, e))?;
+            at += n as u64;
+        }
+        self.prefilled_to = target;
+        Ok(())
+    }
+
+    /// Cuts preallocated zeros off the end, so a frozen log is exactly its frames.
+    pub(crate) fn cut_to(&self, len: u64) -> Result<()> {
+        if self.prefilled_to > len {
+            self.file.set_len(len).map_err(|e| RedexError::io("truncate", &self.path, e))?;
+        }
         Ok(())
     }
 
@@ -251,13 +287,20 @@ impl SegmentDir {
     /// renames it into place, fsyncs the directory, records it in the manifest, and maps both
     /// files.
     pub(crate) fn seal(&self, hot: &HotSegment, log: &ActiveLog) -> Result<WarmSegment> {
+        log.cut_to(hot.log_len())?;
         log.sync()?;
         let base = hot.base_seq();
         let idx_path = self.idx_path(base);
-        let entries: Vec<_> = hot.index_records().collect();
-        let frames: Vec<_> = hot.frame_table().collect();
-        let bytes = index_file::encode(base, &entries, &frames, hot.log_len(), hot.payload_bytes());
-        write_durably(&idx_path, &bytes)?;
+        let parts = index_file::IndexParts {
+            first_seq: base,
+            count: hot.len(),
+            frames: hot.frame_count(),
+            log_len: hot.log_len(),
+            payload_bytes: hot.payload_bytes(),
+        };
+        write_durably(&idx_path, |w| {
+            index_file::write(w, &parts, hot.records(), hot.timestamps(), hot.frame_table())
+        })?;
         sync_dir(&self.dir)?;
         let seg = FrozenSegment::open(&log.path, &idx_path)?;
         self.register(seg)
@@ -477,6 +520,7 @@ impl SegmentDir {
             let report = redex_tiers::ReplayReport {
                 valid_len: LOG_HEADER_LEN as u64,
                 dropped_bytes: 0,
+                zero_tail_bytes: 0,
                 stop_reason: None,
             };
             if self.read_only {
@@ -510,16 +554,18 @@ impl SegmentDir {
 
     /// Cuts a replayed log back to its valid prefix.
     fn trim(&self, log: &ActiveLog, report: &redex_tiers::ReplayReport, kept: usize) -> Result<()> {
-        if report.dropped_bytes == 0 || self.read_only {
+        if (report.dropped_bytes == 0 && report.zero_tail_bytes == 0) || self.read_only {
             return Ok(());
         }
-        tracing::warn!(
-            path = %log.path.display(),
-            kept_entries = kept,
-            dropped_bytes = report.dropped_bytes,
-            reason = report.stop_reason.as_deref().unwrap_or(""),
-            "recovery trimmed the log's torn or corrupt tail"
-        );
+        if report.dropped_bytes > 0 {
+            tracing::warn!(
+                path = %log.path.display(),
+                kept_entries = kept,
+                dropped_bytes = report.dropped_bytes,
+                reason = report.stop_reason.as_deref().unwrap_or(""),
+                "recovery trimmed the log's torn or corrupt tail"
+            );
+        }
         log.file.set_len(report.valid_len).map_err(|e| RedexError::io("truncate", &log.path, e))?;
         log.file.sync_all().map_err(|e| RedexError::io("fsync", &log.path, e))
     }
@@ -562,13 +608,19 @@ fn check_continuity(path: &Path, name_seq: u64, base: u64, expected: Option<u64>
     Ok(())
 }
 
-/// Writes `bytes` to `path` through a temporary file, fsynced and renamed into place.
-fn write_durably(path: &Path, bytes: &[u8]) -> Result<()> {
+/// Writes what `fill` produces to `path` through a temporary file, fsynced and renamed into
+/// place.
+fn write_durably(
+    path: &Path,
+    fill: impl FnOnce(&mut std::io::BufWriter<&File>) -> std::io::Result<()>,
+) -> Result<()> {
     let mut tmp = path.as_os_str().to_owned();
     tmp.push(TMP_SUFFIX);
     let tmp = PathBuf::from(tmp);
-    let mut file = File::create(&tmp).map_err(|e| RedexError::io("create", &tmp, e))?;
-    file.write_all(bytes).map_err(|e| RedexError::io("write", &tmp, e))?;
+    let file = File::create(&tmp).map_err(|e| RedexError::io("create", &tmp, e))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, &file);
+    fill(&mut w).and_then(|()| w.flush()).map_err(|e| RedexError::io("write", &tmp, e))?;
+    drop(w);
     file.sync_all().map_err(|e| RedexError::io("fsync", &tmp, e))?;
     fs::rename(&tmp, path).map_err(|e| RedexError::io("rename", path, e))
 }

@@ -69,8 +69,10 @@ impl std::fmt::Debug for HotSegment {
 pub struct ReplayReport {
     /// Bytes of the file that hold valid frames (header included); the rest must be trimmed.
     pub valid_len: u64,
-    /// Bytes after `valid_len` that were not a valid continuation.
+    /// Bytes after `valid_len` that were not a valid continuation (damage or a torn write).
     pub dropped_bytes: u64,
+    /// Zero bytes after `valid_len`: space preallocated for appends, not damage.
+    pub zero_tail_bytes: u64,
     /// Why replay stopped before the end of the file, if it did.
     pub stop_reason: Option<String>,
 }
@@ -229,6 +231,21 @@ impl HotSegment {
         })
     }
 
+    /// The index records of every entry, in seq order.
+    pub fn records(&self) -> impl Iterator<Item = IndexRecord> + '_ {
+        self.index_records().map(|(rec, _)| rec)
+    }
+
+    /// The append timestamp of every entry, in seq order.
+    pub fn timestamps(&self) -> impl Iterator<Item = u64> + '_ {
+        self.entries.iter().map(move |e| self.frames[e.frame as usize].timestamp_ns)
+    }
+
+    /// Number of frames.
+    pub fn frame_count(&self) -> usize {
+        self.frames.len()
+    }
+
     /// The frame table a frozen segment stores: where each frame starts in the log and which
     /// entry it starts with.
     pub fn frame_table(&self) -> impl Iterator<Item = FrameEntry> + '_ {
@@ -275,10 +292,14 @@ impl HotSegment {
             );
             at += view.frame_len;
         }
+        // Zeros after the last frame are preallocated space, not damage.
+        let rest = &frames[at..];
+        let zero_tail = rest.iter().all(|&b| b == 0);
         let report = ReplayReport {
             valid_len: seg.log_len,
-            dropped_bytes: (frames.len() - at) as u64,
-            stop_reason,
+            dropped_bytes: if zero_tail { 0 } else { rest.len() as u64 },
+            zero_tail_bytes: if zero_tail { rest.len() as u64 } else { 0 },
+            stop_reason: if zero_tail { None } else { stop_reason },
         };
         (seg, report)
     }

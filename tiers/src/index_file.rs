@@ -136,7 +136,7 @@ impl Layout {
     }
 }
 
-/// Encodes a whole index file.
+/// Encodes a whole index file into memory (see [`write`]).
 pub fn encode(
     first_seq: u64,
     entries: &[(IndexRecord, u64)],
@@ -146,37 +146,111 @@ pub fn encode(
 ) -> Vec<u8> {
     let layout = Layout { count: entries.len(), frames: frames.len() };
     let mut out = Vec::with_capacity(layout.file_len());
-    out.extend_from_slice(&INDEX_MAGIC);
-    out.extend_from_slice(&INDEX_VERSION.to_le_bytes());
-    out.extend_from_slice(&(INDEX_HEADER_LEN as u32).to_le_bytes());
-    out.extend_from_slice(&first_seq.to_le_bytes());
-    out.extend_from_slice(&(entries.len() as u32).to_le_bytes());
-    out.extend_from_slice(&(frames.len() as u32).to_le_bytes());
-    out.extend_from_slice(&0u32.to_le_bytes());
-    let header_crc = crc32c::crc32c(&out[..H_CRC]);
-    out.extend_from_slice(&header_crc.to_le_bytes());
-    for (rec, _) in entries {
-        out.extend_from_slice(bytemuck::bytes_of(rec));
-    }
-    for (_, ts) in entries {
-        out.extend_from_slice(&ts.to_le_bytes());
-    }
-    for f in frames {
-        out.extend_from_slice(&f.first_slot.to_le_bytes());
-        out.extend_from_slice(&f.file_offset.to_le_bytes());
-    }
-    let body_crc = crc32c::crc32c(&out);
-    let footer_start = out.len();
-    let min_ts = entries.first().map_or(0, |e| e.1);
-    let max_ts = entries.last().map_or(0, |e| e.1);
-    for v in [first_seq, entries.len() as u64, min_ts, max_ts, log_len, payload_bytes] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    out.extend_from_slice(&body_crc.to_le_bytes());
-    let footer_crc = crc32c::crc32c(&out[footer_start..]);
-    out.extend_from_slice(&footer_crc.to_le_bytes());
-    out.extend_from_slice(&FOOTER_MAGIC);
+    let parts = IndexParts {
+        first_seq,
+        count: entries.len(),
+        frames: frames.len(),
+        log_len,
+        payload_bytes,
+    };
+    // Writing to a Vec cannot fail.
+    let _ = write(
+        &mut out,
+        &parts,
+        entries.iter().map(|e| e.0),
+        entries.iter().map(|e| e.1),
+        frames.iter().copied(),
+    );
     out
+}
+
+/// The sizes an index file's header and footer record.
+#[derive(Debug, Clone, Copy)]
+pub struct IndexParts {
+    /// Seq of the first entry.
+    pub first_seq: u64,
+    /// Entries (records and timestamps yielded must number exactly this).
+    pub count: usize,
+    /// Frames (frame entries yielded must number exactly this).
+    pub frames: usize,
+    /// Bytes of the log the index covers.
+    pub log_len: u64,
+    /// Sum of payload lengths.
+    pub payload_bytes: u64,
+}
+
+/// Streams a whole index file to `out`: memory use does not depend on the segment's size, so
+/// freezing a segment of millions of entries allocates nothing proportional to it.
+pub fn write<W: std::io::Write>(
+    out: &mut W,
+    parts: &IndexParts,
+    records: impl Iterator<Item = IndexRecord>,
+    timestamps: impl Iterator<Item = u64>,
+    frames: impl Iterator<Item = FrameEntry>,
+) -> std::io::Result<()> {
+    let mut w = CrcWriter { inner: out, crc: 0 };
+    let mut header = Vec::with_capacity(INDEX_HEADER_LEN);
+    header.extend_from_slice(&INDEX_MAGIC);
+    header.extend_from_slice(&INDEX_VERSION.to_le_bytes());
+    header.extend_from_slice(&(INDEX_HEADER_LEN as u32).to_le_bytes());
+    header.extend_from_slice(&parts.first_seq.to_le_bytes());
+    header.extend_from_slice(&(parts.count as u32).to_le_bytes());
+    header.extend_from_slice(&(parts.frames as u32).to_le_bytes());
+    header.extend_from_slice(&0u32.to_le_bytes());
+    let header_crc = crc32c::crc32c(&header[..H_CRC]);
+    header.extend_from_slice(&header_crc.to_le_bytes());
+    w.put(&header)?;
+    let mut written = 0usize;
+    for rec in records {
+        w.put(bytemuck::bytes_of(&rec))?;
+        written += 1;
+    }
+    let (mut min_ts, mut max_ts, mut stamped) = (0, 0, 0usize);
+    for ts in timestamps {
+        if stamped == 0 {
+            min_ts = ts;
+        }
+        max_ts = ts;
+        stamped += 1;
+        w.put(&ts.to_le_bytes())?;
+    }
+    let mut framed = 0usize;
+    for f in frames {
+        w.put(&f.first_slot.to_le_bytes())?;
+        w.put(&f.file_offset.to_le_bytes())?;
+        framed += 1;
+    }
+    if written != parts.count || stamped != parts.count || framed != parts.frames {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "index parts disagree with the entries written",
+        ));
+    }
+    let body_crc = w.crc;
+    let mut footer = Vec::with_capacity(INDEX_FOOTER_LEN);
+    for v in
+        [parts.first_seq, parts.count as u64, min_ts, max_ts, parts.log_len, parts.payload_bytes]
+    {
+        footer.extend_from_slice(&v.to_le_bytes());
+    }
+    footer.extend_from_slice(&body_crc.to_le_bytes());
+    let footer_crc = crc32c::crc32c(&footer);
+    footer.extend_from_slice(&footer_crc.to_le_bytes());
+    footer.extend_from_slice(&FOOTER_MAGIC);
+    w.inner.write_all(&footer)
+}
+
+/// A writer that keeps the CRC-32C of everything written through it.
+struct CrcWriter<'a, W> {
+    inner: &'a mut W,
+    crc: u32,
+}
+
+impl<W: std::io::Write> CrcWriter<'_, W> {
+    fn put(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.crc = crc32c::crc32c_append(self.crc, bytes);
+        self.inner.write_all(bytes)
+    }
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
