@@ -108,7 +108,7 @@ pub struct VerifyReport {
 
 /// The active segment rolls over once its in-memory index passes this, whatever its byte and
 /// entry thresholds, so a log of tiny single appends cannot grow the heap without bound.
-const HOT_INDEX_BYTES_MAX: usize = 16 << 20;
+const HOT_INDEX_BYTES_MAX: usize = 8 << 20;
 
 /// Where a segment lives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -672,7 +672,7 @@ impl FileState {
             .map_err(|_| batch_too_large(frame_len))?;
         log.ensure_mapped(offset + frame_len)?;
         if self.prefill {
-            log.prefill(offset + frame_len)?;
+            log.prefill(offset + frame_len);
         }
         if let Err(failure) = log.write_frame(&self.scratch, offset, sync) {
             return Err(match failure {

@@ -39,6 +39,8 @@ pub(crate) struct ActiveLog {
     fsyncs: Arc<FsyncStats>,
     /// How far the file has been extended (with zeros) ahead of the frames.
     prefilled_to: u64,
+    /// Preallocation failed once (disk full): this log appends without it.
+    prefill_failed: bool,
 }
 
 /// How far ahead of the write position durable logs are extended with zeros. Appending inside
@@ -69,7 +71,7 @@ impl ActiveLog {
         let writer = LogWriter::open(Arc::clone(&file), backend)
             .map_err(|e| RedexError::io("set up the append backend for", &path, e))?;
         let prefilled_to = file.metadata().map_err(|e| RedexError::io("stat", &path, e))?.len();
-        Ok(ActiveLog { file, path, map, writer, fsyncs, prefilled_to })
+        Ok(ActiveLog { file, path, map, writer, fsyncs, prefilled_to, prefill_failed: false })
     }
 
     /// The write path in use.
@@ -89,22 +91,27 @@ impl ActiveLog {
     }
 
     /// Extends the file with zeros so that bytes up to `end` fall in already-written space, in
-    /// steps of [`PREFILL_BYTES`]. Used by files that fsync on the append path.
-    pub(crate) fn prefill(&mut self, end: u64) -> Result<()> {
-        if end <= self.prefilled_to {
-            return Ok(());
+    /// steps of [`PREFILL_BYTES`]. Used by files that fsync on the append path. Preallocation is
+    /// only an optimisation: if it fails (disk full), the zeros are cut off again and this log
+    /// appends without it, so the frame itself may still fit.
+    pub(crate) fn prefill(&mut self, end: u64) {
+        if end <= self.prefilled_to || self.prefill_failed {
+            return;
         }
+        let start = self.prefilled_to;
         let target = end.next_multiple_of(PREFILL_BYTES) + PREFILL_BYTES;
-        let mut at = self.prefilled_to;
+        let mut at = start;
         while at < target {
             let n = (target - at).min(ZEROS.len() as u64) as usize;
-            self.file
-                .write_all_at(&ZEROS[..n], at)
-                .map_err(|e| RedexError::io("preallocate", &self.path, e))?;
+            if let Err(e) = self.file.write_all_at(&ZEROS[..n], at) {
+                tracing::debug!(path = %self.path.display(), error = %e, "preallocation failed; appending without it");
+                let _ = self.file.set_len(start);
+                self.prefill_failed = true;
+                return;
+            }
             at += n as u64;
         }
         self.prefilled_to = target;
-        Ok(())
     }
 
     /// Cuts preallocated zeros off the end, so a frozen log is exactly its frames.

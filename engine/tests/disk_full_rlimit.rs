@@ -37,6 +37,9 @@ enum Mode {
     /// Small logs but segments with many tiny entries, so the index written when a segment
     /// freezes is larger than the limit: the limit hits during rollover.
     Seal,
+    /// Like `Log`, but every append is durable (`append_batch_durable`, on io_uring where the
+    /// kernel allows it): the limit hits while preallocating or in a linked write + fsync.
+    Durable,
 }
 
 impl Mode {
@@ -45,6 +48,7 @@ impl Mode {
             "log" => Mode::Log,
             "frozen" => Mode::Frozen,
             "seal" => Mode::Seal,
+            "durable" => Mode::Durable,
             other => panic!("unknown mode {other}"),
         }
     }
@@ -54,12 +58,13 @@ impl Mode {
             Mode::Log => "log",
             Mode::Frozen => "frozen",
             Mode::Seal => "seal",
+            Mode::Durable => "durable",
         }
     }
 
     fn limit(self) -> u64 {
         match self {
-            Mode::Log | Mode::Frozen => 20_000,
+            Mode::Log | Mode::Frozen | Mode::Durable => 20_000,
             Mode::Seal => 6_000,
         }
     }
@@ -68,6 +73,7 @@ impl Mode {
         let cfg = RedexFileConfig::default().with_persistent(true);
         match self {
             Mode::Log => cfg,
+            Mode::Durable => cfg.with_append_backend(redex::AppendBackend::Auto),
             Mode::Frozen => cfg.with_segment_bytes_max(64 << 10).with_segment_events_max(40),
             Mode::Seal => cfg.with_segment_bytes_max(4096),
         }
@@ -76,7 +82,7 @@ impl Mode {
     /// Seqs from here on use the second phase's payloads and batch sizes.
     fn phase_two_at(self) -> u64 {
         match self {
-            Mode::Log => u64::MAX,
+            Mode::Log | Mode::Durable => u64::MAX,
             Mode::Frozen => 150,
             Mode::Seal => 60,
         }
@@ -86,7 +92,7 @@ impl Mode {
     fn entries_max(self) -> u64 {
         match self {
             Mode::Log | Mode::Frozen => 100_000,
-            Mode::Seal => 4_000,
+            Mode::Seal | Mode::Durable => 4_000,
         }
     }
 
@@ -165,7 +171,12 @@ fn disk_full_child() {
     while f.next_seq() < mode.entries_max() {
         let seq = f.next_seq();
         let batch = mode.batch(seq);
-        match f.append_batch(&batch) {
+        let appended = if mode == Mode::Durable {
+            f.append_batch_durable(&batch)
+        } else {
+            f.append_batch(&batch)
+        };
+        match appended {
             Ok(first) => {
                 assert_eq!(first, Some(seq));
                 say(format!("ack {}", seq + batch.len() as u64));
@@ -297,4 +308,9 @@ fn log_write_past_the_limit_after_frozen_segments_fails_cleanly() {
 #[test]
 fn index_write_past_the_limit_during_rollover_fails_cleanly() {
     disk_full_round_trip(Mode::Seal);
+}
+
+#[test]
+fn durable_append_past_the_limit_fails_cleanly() {
+    disk_full_round_trip(Mode::Durable);
 }
