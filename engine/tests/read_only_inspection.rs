@@ -43,6 +43,16 @@ fn inspects_a_live_writers_directory_without_changing_it() {
         file.append(&payload(seq)).expect("append");
     }
     file.sync().expect("sync");
+    // Let the writer's background freezes finish, so the directory only changes if the
+    // inspector changes it (a finished freeze is installed by the next sync).
+    for _ in 0..500 {
+        if file.stats().hot.segments == 1 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+        file.sync().expect("sync");
+    }
+    assert_eq!(file.stats().hot.segments, 1, "the writer's freezes finished");
     // Damage the kind of state only recovery would repair: a torn tail and a leftover tmp.
     let seg = dir.path().join("channels/live/log/.redex");
     fs::write(seg.join("manifest.tmp"), b"partial").expect("tmp");
