@@ -13,7 +13,9 @@ import os
 import sys
 
 root = sys.argv[1] if len(sys.argv) > 1 else "target"
-for est_path in sorted(glob.glob(os.path.join(root, "criterion", "*", "*", "new", "estimates.json"))):
+for est_path in sorted(
+    glob.glob(os.path.join(root, "criterion", "**", "new", "estimates.json"), recursive=True)
+):
     new_dir = os.path.dirname(est_path)
     with open(os.path.join(new_dir, "benchmark.json")) as f:
         bench = json.load(f)
