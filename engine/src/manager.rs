@@ -13,6 +13,9 @@ use crate::error::{RedexError, Result};
 use crate::file::RedexFile;
 use crate::storage::SegmentDir;
 
+/// How long `with_persistent_dir` retries a held lock before reporting `Locked`.
+const LOCK_RETRY: std::time::Duration = std::time::Duration::from_millis(250);
+
 /// Name of the lock file in a persistent base directory.
 pub const LOCK_FILE_NAME: &str = "redex.lock";
 
@@ -76,7 +79,8 @@ impl Redex {
 
     /// A manager rooted in `dir` (created if missing). Takes an exclusive lock on
     /// `dir/redex.lock`; a second manager on the same directory, in this process or another,
-    /// gets [`RedexError::Locked`] until every handle of the first is dropped.
+    /// gets [`RedexError::Locked`] (after retrying for a quarter of a second) until every
+    /// handle of the first is dropped.
     pub fn with_persistent_dir(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir).map_err(|e| RedexError::io("create directory", &dir, e))?;
@@ -88,10 +92,21 @@ impl Redex {
             .truncate(false)
             .open(&lock_path)
             .map_err(|e| RedexError::io("open", &lock_path, e))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => return Err(RedexError::Locked { path: lock_path }),
-            Err(TryLockError::Error(e)) => return Err(RedexError::io("lock", &lock_path, e)),
+        // A lock held by another writer is refused. Only briefly retried: a child process that
+        // this process forks keeps a copy of the lock's descriptor until it execs (the file is
+        // close-on-exec), so a reopen racing such a fork would otherwise fail spuriously.
+        let deadline = std::time::Instant::now() + LOCK_RETRY;
+        loop {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                Err(TryLockError::WouldBlock) => {
+                    return Err(RedexError::Locked { path: lock_path });
+                }
+                Err(TryLockError::Error(e)) => return Err(RedexError::io("lock", &lock_path, e)),
+            }
         }
         Ok(Redex {
             inner: Arc::new(Inner {
