@@ -137,10 +137,13 @@ impl ManifestFile {
 
     /// Records that a segment was dropped. Durable when this returns, so its files may go.
     pub(crate) fn drop_segment(&mut self, meta: SegmentMeta) -> Result<()> {
-        if self.live.remove(&meta.first_seq).is_none() {
+        if !self.live.contains_key(&meta.first_seq) {
             return Ok(());
         }
+        // The segment leaves the live set only once the record is durable: if the append
+        // fails, the next retention pass must try again rather than think it done.
         self.append(Record { kind: RecordKind::Dropped, meta })?;
+        self.live.remove(&meta.first_seq);
         if self.records > 2 * self.live.len() + COMPACTION_SLACK_RECORDS {
             *self = Self::create(&self.dir, &self.path, &self.live())?;
         }

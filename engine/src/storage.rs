@@ -283,10 +283,18 @@ impl SegmentDir {
             .truncate(true)
             .open(&path)
             .map_err(|e| RedexError::io("create", &path, e))?;
-        file.write_all(&log_file::encode_header(base_seq))
-            .map_err(|e| RedexError::io("write", &path, e))?;
-        file.sync_all().map_err(|e| RedexError::io("fsync", &path, e))?;
-        sync_dir(&self.dir)?;
+        let durable = file
+            .write_all(&log_file::encode_header(base_seq))
+            .map_err(|e| RedexError::io("write", &path, e))
+            .and_then(|()| file.sync_all().map_err(|e| RedexError::io("fsync", &path, e)))
+            .and_then(|()| sync_dir(&self.dir));
+        if let Err(e) = durable {
+            // Leave no headerless log behind (recovery would also discard it: it cannot hold
+            // an entry, since no frame is written before the header is durable).
+            drop(file);
+            let _ = fs::remove_file(&path);
+            return Err(e);
+        }
         ActiveLog::new(file, path, self.map_len, self.backend, Arc::clone(&self.fsyncs))
     }
 
@@ -362,6 +370,23 @@ impl SegmentDir {
         }
         logs.sort_unstable();
         idxs.sort_unstable();
+        // A log no longer than its header whose header does not decode was torn while being
+        // created; it never held an entry. Drop it wherever it is, so it cannot stand between
+        // two real segments.
+        let mut torn_max = None;
+        logs.retain(|&seq| {
+            let path = self.log_path(seq);
+            if !torn_at_creation(&path) {
+                return true;
+            }
+            // Its name still says how far the log had reached when it was being created.
+            torn_max = torn_max.max(Some(seq));
+            tracing::warn!(path = %path.display(), "discarding a log torn while being created");
+            if !self.read_only {
+                let _ = fs::remove_file(&path);
+            }
+            false
+        });
         let live = self.manifest.lock().live();
         for &seq in &idxs {
             let named = live.binary_search_by_key(&seq, |m| m.first_seq).is_ok();
@@ -483,7 +508,7 @@ impl SegmentDir {
             }
             return Ok(Recovered { frozen, active: hot, log: Some(log) });
         }
-        let next = expected.unwrap_or(0);
+        let next = expected.max(torn_max).unwrap_or(0);
         let active = HotSegment::new(next, LOG_HEADER_LEN as u64);
         if self.read_only {
             return Ok(Recovered { frozen, active, log: None });
@@ -518,33 +543,6 @@ impl SegmentDir {
         let mut head = [0u8; LOG_HEADER_LEN];
         let got = file.read_at(&mut head, 0).map_err(|e| RedexError::io("read", &path, e))?;
         let decoded = log_file::decode_header(&path, &head[..got]);
-        let torn_header = len <= LOG_HEADER_LEN as u64
-            && !matches!(decoded, Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. }));
-        if torn_header {
-            // Died while creating this log, before its header was durable. No frame is ever
-            // written before the header is fsynced, so the segment held nothing.
-            check_continuity(&path, seq, seq, expected)?;
-            let report = redex_tiers::ReplayReport {
-                valid_len: LOG_HEADER_LEN as u64,
-                dropped_bytes: 0,
-                zero_tail_bytes: 0,
-                stop_reason: None,
-            };
-            if self.read_only {
-                let log = ActiveLog::new(
-                    file,
-                    path,
-                    self.map_len,
-                    AppendBackend::Std,
-                    Arc::clone(&self.fsyncs),
-                )?;
-                return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
-            }
-            tracing::warn!(path = %path.display(), bytes = len, "recreating a log whose header was torn");
-            drop(file);
-            let log = self.create_log(seq)?;
-            return Ok((HotSegment::new(seq, LOG_HEADER_LEN as u64), log, report));
-        }
         let base = decoded?;
         check_continuity(&path, seq, base, expected)?;
         let log = ActiveLog::new(
@@ -580,6 +578,17 @@ impl SegmentDir {
 
 fn remove(path: &Path) -> Result<()> {
     fs::remove_file(path).map_err(|e| RedexError::io("remove", path, e))
+}
+
+/// Whether `path` is a log that was torn while being created: no longer than a header, and
+/// not a readable header (a newer version is not torn: that is reported, not discarded).
+fn torn_at_creation(path: &Path) -> bool {
+    let short = fs::metadata(path).is_ok_and(|m| m.len() <= LOG_HEADER_LEN as u64);
+    let Some(bytes) = short.then(|| fs::read(path).ok()).flatten() else { return false };
+    !matches!(
+        log_file::decode_header(path, &bytes),
+        Ok(_) | Err(redex_tiers::TierError::UnsupportedVersion { .. })
+    )
 }
 
 /// Environment variable that overrides [`AppendBackend::Auto`] (`std` or `io_uring`), so a

@@ -45,7 +45,6 @@ fn set_file_size_limit(limit: libc::rlim_t) -> libc::rlim_t {
 }
 
 #[test]
-#[ignore = "open engine bug (engine/src/storage.rs create_log / recover); un-ignore with the fix"]
 fn a_failed_rollover_leaves_the_channel_openable() {
     let dir = tempfile::tempdir().expect("tempdir");
     let lens = [3000usize, 2000, 10, 40];

@@ -43,7 +43,6 @@ fn set_file_size_limit(limit: libc::rlim_t) -> libc::rlim_t {
 }
 
 #[test]
-#[ignore = "open engine bug (engine/src/manifest.rs drop_segment); un-ignore with the fix"]
 fn a_failed_drop_record_keeps_the_segment_files() {
     let dir = tempfile::tempdir().expect("tempdir");
     let seg_dir = dir.path().join("channels/regress/drop/.redex");
