@@ -33,6 +33,10 @@ pub(crate) struct Shared<S> {
     pub(crate) stop: Notify,
     pub(crate) policy: FoldErrorPolicy,
     pub(crate) fold_errors: AtomicU64,
+    pub(crate) fold: Box<dyn RedexFold<S>>,
+    /// Most events the fold task applies under one write lock; also the most a waiter folds
+    /// inline (a larger gap is left to the task, so a waiter never does unbounded work).
+    pub(crate) batch: usize,
 }
 
 impl<S> Shared<S> {
@@ -164,9 +168,10 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             stop: Notify::new(),
             policy: config.error_policy(),
             fold_errors: AtomicU64::new(0),
+            fold: Box::new(fold),
+            batch: config.fold_batch_events(),
         });
-        let task =
-            runtime.spawn(fold_task::run(Arc::clone(&shared), fold, config.fold_batch_events()));
+        let task = runtime.spawn(fold_task::run(Arc::clone(&shared), config.fold_batch_events()));
         Ok(CortexAdapter { shared, task: Mutex::new(Some(task)) })
     }
 
@@ -250,10 +255,17 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// [`CortexError::FoldHalted`] if the fold stopped at or before `seq`, and
     /// [`CortexError::Closed`] if the adapter closed first. Waiting for a seq nobody appends
     /// waits until one is appended or the adapter closes.
+    ///
+    /// When the event is already in the log and the fold is at most one batch behind it, the
+    /// caller applies the missing events itself, under the state's write lock and exactly as
+    /// the fold task would (the task then skips them), instead of waiting for the task to be
+    /// scheduled and to wake it back: a read-after-write costs a lock and the fold, not two
+    /// cross-thread wake-ups.
     pub async fn wait_for_seq(&self, seq: u64) -> Result<()> {
         if self.shared.progress.borrow().next_seq > seq {
             return Ok(());
         }
+        self.fold_inline(seq);
         let mut rx = self.shared.progress.subscribe();
         let outcome = rx
             .wait_for(|p| p.next_seq > seq || p.status != FoldStatus::Running)
@@ -267,6 +279,31 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             FoldStatus::Halted { seq, reason } => Err(CortexError::FoldHalted { seq, reason }),
             _ => Err(self.closed()),
         }
+    }
+
+    /// Folds the events up to `seq` on the caller's thread, if they are all in the log and
+    /// there are at most `batch` of them. Does nothing otherwise (the fold task gets there).
+    fn fold_inline(&self, seq: u64) {
+        let shared = &*self.shared;
+        if seq >= shared.file.next_seq() {
+            return;
+        }
+        let mut state = shared.state.write();
+        let next = {
+            let p = shared.progress.borrow();
+            if p.status != FoldStatus::Running || p.next_seq > seq {
+                return;
+            }
+            p.next_seq
+        };
+        if seq - next >= shared.batch as u64 {
+            return;
+        }
+        let Ok(events) = shared.file.read_range(next, seq + 1) else { return };
+        if events.len() as u64 != seq + 1 - next {
+            return;
+        }
+        fold_task::apply_locked(shared, &mut *state, events.into_iter().map(Ok));
     }
 
     /// A stream of `eval(&state)`, evaluated now and after every change of the fold, emitted

@@ -18,7 +18,7 @@ use crate::policy::FoldErrorPolicy;
 use crate::progress::FoldStatus;
 
 /// What one chunk of tail items told the loop to do next.
-enum Next {
+pub(crate) enum Next {
     /// Keep reading the same subscription.
     Continue,
     /// Subscribe again from the next seq (after `Lagged`, or skipping past evicted history).
@@ -27,10 +27,9 @@ enum Next {
     Stop,
 }
 
-pub(crate) async fn run<S, F>(shared: Arc<Shared<S>>, fold: F, batch: usize)
+pub(crate) async fn run<S>(shared: Arc<Shared<S>>, batch: usize)
 where
     S: Send + Sync + 'static,
-    F: RedexFold<S>,
 {
     loop {
         let from = shared.progress.borrow().next_seq;
@@ -46,7 +45,7 @@ where
                 shared.set_status(FoldStatus::Closed);
                 return;
             };
-            match apply_chunk(&shared, &fold, chunk) {
+            match apply_chunk(&shared, chunk) {
                 Next::Continue => {}
                 Next::Resubscribe => break,
                 Next::Stop => return,
@@ -55,15 +54,34 @@ where
     }
 }
 
-fn apply_chunk<S, F>(shared: &Shared<S>, fold: &F, chunk: Vec<redex::Result<RedexEvent>>) -> Next
-where
-    F: RedexFold<S>,
-{
+fn apply_chunk<S: 'static>(shared: &Shared<S>, chunk: Vec<redex::Result<RedexEvent>>) -> Next {
     let mut state = shared.state.write();
-    let mut next_seq = shared.progress.borrow().next_seq;
+    apply_locked(shared, &mut state, chunk)
+}
+
+/// Applies `items` (consecutive tail items) to the state, whose write lock the caller holds,
+/// and publishes the new progress before the lock is released. Events below the progress were
+/// already applied (by a `wait_for_seq` that folded them inline) and are skipped. Used by the
+/// fold task and by [`crate::CortexAdapter::wait_for_seq`]'s inline path alike, so both apply
+/// events exactly the same way and never twice.
+pub(crate) fn apply_locked<S: 'static>(
+    shared: &Shared<S>,
+    state: &mut S,
+    items: impl IntoIterator<Item = redex::Result<RedexEvent>>,
+) -> Next {
+    let fold = &*shared.fold;
+    let (start_seq, running) = {
+        let p = shared.progress.borrow();
+        (p.next_seq, p.status == FoldStatus::Running)
+    };
+    if !running {
+        // Halted (possibly by an inline fold) or closed: apply nothing more.
+        return Next::Stop;
+    }
+    let mut next_seq = start_seq;
     let mut outcome = Next::Continue;
     let mut halted = None;
-    for item in chunk {
+    for item in items {
         let event = match item {
             Ok(event) => event,
             Err(RedexError::Lagged { at_seq, skipped }) => {
@@ -89,13 +107,17 @@ where
                 break;
             }
         };
+        if event.seq < next_seq {
+            // Already applied inline by a waiter.
+            continue;
+        }
         if event.seq != next_seq {
             // The tail promises no gap; treat a broken promise as a halt, not as silent loss.
             let reason = format!("tail delivered seq {} while expecting {next_seq}", event.seq);
             halted = Some(FoldStatus::Halted { seq: next_seq, reason });
             break;
         }
-        if let Err(e) = apply_one(&mut *state, fold, event) {
+        if let Err(e) = apply_one(state, fold, event) {
             match shared.policy {
                 FoldErrorPolicy::Stop => {
                     tracing::error!(seq = next_seq, error = %e, "fold halted");
@@ -111,17 +133,18 @@ where
         next_seq += 1;
     }
     let stop = halted.is_some();
-    shared.progress.send_if_modified(|p| {
-        if p.status != FoldStatus::Running {
-            return false;
-        }
-        p.next_seq = next_seq;
-        if let Some(status) = halted {
-            p.status = status;
-        }
-        true
-    });
-    drop(state);
+    if next_seq != start_seq || stop {
+        shared.progress.send_if_modified(|p| {
+            if p.status != FoldStatus::Running {
+                return false;
+            }
+            p.next_seq = next_seq;
+            if let Some(status) = halted {
+                p.status = status;
+            }
+            true
+        });
+    }
     if stop {
         Next::Stop
     } else {
@@ -129,7 +152,7 @@ where
     }
 }
 
-fn apply_one<S, F: RedexFold<S>>(
+fn apply_one<S, F: RedexFold<S> + ?Sized>(
     state: &mut S,
     fold: &F,
     event: RedexEvent,

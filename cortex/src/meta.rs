@@ -152,3 +152,29 @@ pub(crate) fn encode_event<B: serde::Serialize + ?Sized>(
     EventMeta::seal(&mut buf, dispatch, EventMeta::FLAG_TIMESTAMP, origin_hash, timestamp_ns);
     Ok(buf)
 }
+
+/// Events whose envelope and body fit in this many bytes are encoded on the stack.
+const STACK_EVENT_BYTES: usize = 256;
+
+/// Encodes like [`encode_event`] and hands the bytes to `write`: small events are built in a
+/// stack buffer (no allocation on the hot write path), larger ones in a `Vec`.
+pub(crate) fn with_encoded_event<B: serde::Serialize + ?Sized, R>(
+    dispatch: u8,
+    origin_hash: u64,
+    timestamp_ns: u64,
+    body: &B,
+    write: impl FnOnce(&[u8]) -> Result<R>,
+) -> Result<R> {
+    let mut buf = [0u8; STACK_EVENT_BYTES];
+    let tail = &mut buf[EVENT_META_LEN..];
+    let body_len = match postcard::to_slice(body, tail) {
+        Ok(encoded) => encoded.len(),
+        Err(postcard::Error::SerializeBufferFull) => {
+            return write(&encode_event(dispatch, origin_hash, timestamp_ns, body)?);
+        }
+        Err(e) => return Err(CortexError::Codec { what: "event body", reason: e.to_string() }),
+    };
+    let event = &mut buf[..EVENT_META_LEN + body_len];
+    EventMeta::seal(event, dispatch, EventMeta::FLAG_TIMESTAMP, origin_hash, timestamp_ns);
+    write(event)
+}

@@ -12,12 +12,8 @@ use std::sync::Arc;
 
 use crate::order::{Cursor, OrderBy, Row};
 
-/// Candidate rows for one query.
-pub(crate) struct Plan<'a, T> {
-    pub(crate) rows: Box<dyn Iterator<Item = &'a Arc<T>> + 'a>,
-    /// The rows come in the query's order, starting after its cursor.
-    pub(crate) in_order: bool,
-}
+/// Candidate rows for one query: a [`crate::sources::Source`].
+pub(crate) use crate::sources::Source as Plan;
 
 /// The parts of a filter that execution needs beyond the row predicate.
 #[derive(Debug, Clone, Copy)]
@@ -33,16 +29,29 @@ impl Shape {
     }
 }
 
+/// Runs `plan`: keeps the rows that pass `pred` (skipped when `check_pred` is false, because the
+/// source already guarantees every predicate) and come after the cursor (skipped when the
+/// source already seeked past it), in the shape's order, up to its limit.
 pub(crate) fn collect<T: Row>(
     plan: Plan<'_, T>,
     shape: Shape,
+    check_pred: bool,
     pred: impl Fn(&T) -> bool,
 ) -> Vec<Arc<T>> {
     let limit = shape.limit.unwrap_or(usize::MAX);
     if limit == 0 {
         return Vec::new();
     }
-    let matching = plan.rows.filter(|r| pred(r) && shape.admits(&***r));
+    let check_after = shape.after.is_some() && !plan.after_applied;
+    if plan.in_order && !check_pred && !check_after {
+        // Every candidate is a result: one contiguous walk of the index, into a buffer sized
+        // once.
+        let mut out = Vec::with_capacity(plan.len_hint.min(limit));
+        out.extend(plan.rows.take(limit).cloned());
+        return out;
+    }
+    let matching =
+        plan.rows.filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&***r)));
     if plan.in_order {
         return matching.take(limit).cloned().collect();
     }
@@ -56,15 +65,29 @@ pub(crate) fn collect<T: Row>(
     rows.into_iter().cloned().collect()
 }
 
-pub(crate) fn count<T: Row>(plan: Plan<'_, T>, shape: Shape, pred: impl Fn(&T) -> bool) -> usize {
+/// How many rows [`collect`] would return.
+pub(crate) fn count<T: Row>(
+    plan: Plan<'_, T>,
+    shape: Shape,
+    check_pred: bool,
+    pred: impl Fn(&T) -> bool,
+) -> usize {
     let limit = shape.limit.unwrap_or(usize::MAX);
-    plan.rows.filter(|r| pred(r) && shape.admits(&***r)).take(limit).count()
+    let check_after = shape.after.is_some() && !plan.after_applied;
+    plan.rows
+        .filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&***r)))
+        .take(limit)
+        .count()
 }
 
+/// Whether [`collect`] would return anything.
 pub(crate) fn exists<T: Row>(
     mut plan: Plan<'_, T>,
     shape: Shape,
+    check_pred: bool,
     pred: impl Fn(&T) -> bool,
 ) -> bool {
-    shape.limit != Some(0) && plan.rows.any(|r| pred(r) && shape.admits(&**r))
+    let check_after = shape.after.is_some() && !plan.after_applied;
+    shape.limit != Some(0)
+        && plan.rows.any(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&**r)))
 }

@@ -17,7 +17,7 @@ use crate::memories::fold::MemoriesFold;
 use crate::memories::state::MemoriesState;
 use crate::memories::types::{Memory, MemoryId};
 use crate::memories::watch::MemoriesWatcher;
-use crate::meta::encode_event;
+use crate::meta::with_encoded_event;
 use crate::progress::Progress;
 
 /// Channel the memories model uses unless told otherwise.
@@ -131,8 +131,9 @@ impl MemoriesAdapter {
     }
 
     fn write<B: serde::Serialize>(&self, dispatch: u8, now_ns: u64, body: &B) -> Result<u64> {
-        let bytes = encode_event(dispatch, self.inner.origin_hash(), now_ns, body)?;
-        self.inner.append_encoded(&bytes)
+        with_encoded_event(dispatch, self.inner.origin_hash(), now_ns, body, |bytes| {
+            self.inner.append_encoded(bytes)
+        })
     }
 
     /// The folded state.

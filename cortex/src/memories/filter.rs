@@ -83,4 +83,18 @@ impl MemoriesFilter {
             && self.after.is_none()
             && !(self.tag.is_some() && self.pinned.is_some())
     }
+
+    /// Whether the only predicates are `tag` and `pinned` (a cursor allowed): a filter on one
+    /// of them alone, read from its index, needs no further check.
+    pub(crate) fn is_only_tag_or_pin(&self) -> bool {
+        self.id_in.is_none()
+            && self.any_tags.is_none()
+            && self.all_tags.is_none()
+            && self.source.is_none()
+            && self.content_contains.is_none()
+            && self.created_after_ns.is_none()
+            && self.created_before_ns.is_none()
+            && self.updated_after_ns.is_none()
+            && self.updated_before_ns.is_none()
+    }
 }

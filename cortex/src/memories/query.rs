@@ -7,7 +7,6 @@
 //! bounds creation time or orders by it), and otherwise the ordered id set. See [`crate::plan`]
 //! for how candidates become results.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::memories::filter::MemoriesFilter;
@@ -15,7 +14,7 @@ use crate::memories::state::MemoriesState;
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{Cursor, OrderBy, Page};
 use crate::plan::{self, Plan};
-use crate::sources::{self, Ids, EMPTY_IDS};
+use crate::sources::{self, Rows, RowsById, Source};
 
 impl MemoriesState {
     /// The memory `id`: one hash lookup.
@@ -26,15 +25,20 @@ impl MemoriesState {
     /// The memories matching `filter`, in its order, after its cursor, up to its limit.
     pub fn find_many(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
         let ids = sorted_ids(filter);
-        let (plan, pred) = self.plan(filter, ids.as_deref());
-        plan::collect(plan, filter.shape(), pred)
+        let (plan, check, pred) = self.plan(filter, ids.as_deref());
+        plan::collect(plan, filter.shape(), check, pred)
     }
 
     /// [`MemoriesState::find_many`] computed by scanning every row, without any index.
     /// Slower; it is the reference the index-backed planner is tested against.
     pub fn find_many_scan(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
-        let scan = Plan { rows: Box::new(self.rows.values()), in_order: false };
-        plan::collect(scan, filter.shape(), |m| filter.matches(m))
+        let scan = Plan {
+            rows: Box::new(self.rows.values()),
+            in_order: false,
+            after_applied: false,
+            len_hint: self.rows.len(),
+        };
+        plan::collect(scan, filter.shape(), true, |m| filter.matches(m))
     }
 
     /// How many memories `find_many` would return. A filter on one tag, or on the pin alone,
@@ -43,7 +47,7 @@ impl MemoriesState {
         let limit = filter.limit.unwrap_or(usize::MAX);
         if filter.is_single_index() {
             let n = match (&filter.tag, filter.pinned) {
-                (Some(tag), None) => self.by_tag.get(tag).map_or(0, BTreeSet::len),
+                (Some(tag), None) => self.by_tag.get(tag).map_or(0, RowsById::len),
                 (None, Some(true)) => self.pinned.len(),
                 (None, Some(false)) => self.rows.len() - self.pinned.len(),
                 (None, None) => self.rows.len(),
@@ -56,15 +60,15 @@ impl MemoriesState {
 
     fn count_planned(&self, filter: &MemoriesFilter) -> usize {
         let ids = sorted_ids(filter);
-        let (plan, pred) = self.plan(filter, ids.as_deref());
-        plan::count(plan, filter.shape(), pred)
+        let (plan, check, pred) = self.plan(filter, ids.as_deref());
+        plan::count(plan, filter.shape(), check, pred)
     }
 
     /// Whether any memory matches.
     pub fn exists_where(&self, filter: &MemoriesFilter) -> bool {
         let ids = sorted_ids(filter);
-        let (plan, pred) = self.plan(filter, ids.as_deref());
-        plan::exists(plan, filter.shape(), pred)
+        let (plan, check, pred) = self.plan(filter, ids.as_deref());
+        plan::exists(plan, filter.shape(), check, pred)
     }
 
     /// A fluent query over this state.
@@ -89,25 +93,32 @@ impl MemoriesState {
         Page { items, next }
     }
 
+    /// The candidate rows for `f`, whether they still need the predicate (a filter on one tag
+    /// or on the pin alone, read from that index, needs none), and the predicate.
     fn plan<'a>(
         &'a self,
         f: &'a MemoriesFilter,
         ids: Option<&'a [MemoryId]>,
-    ) -> (Plan<'a, Memory>, impl Fn(&Memory) -> bool + 'a) {
+    ) -> (Plan<'a, Memory>, bool, impl Fn(&Memory) -> bool + 'a) {
         let order = f.order();
-        let (ids_iter, in_order): Ids<'a> = if let Some(ids) = ids {
-            match order {
-                OrderBy::IdAsc => (Box::new(ids.iter().copied()), true),
-                OrderBy::IdDesc => (Box::new(ids.iter().rev().copied()), true),
-                _ => (Box::new(ids.iter().copied()), false),
-            }
+        let mut check = true;
+        let plan = if let Some(ids) = ids {
+            let in_order = matches!(order, OrderBy::IdAsc | OrderBy::IdDesc);
+            let rows: Rows<'a, Memory> = if order == OrderBy::IdDesc {
+                Box::new(ids.iter().rev().filter_map(|id| self.rows.get(id)))
+            } else {
+                Box::new(ids.iter().filter_map(|id| self.rows.get(id)))
+            };
+            Source { rows, in_order, after_applied: false, len_hint: ids.len() }
         } else if let Some(tag) = &f.tag {
-            sources::id_set(self.by_tag.get(tag).unwrap_or(&EMPTY_IDS), order, f.after)
+            check = !(f.is_only_tag_or_pin() && f.pinned.is_none());
+            sources::id_set(self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS), order, f.after)
         } else if let Some(set) = f.all_tags.as_ref().and_then(|ts| self.rarest_tag(ts)) {
             sources::id_set(set, order, f.after)
         } else if let Some(tags) = &f.any_tags {
             self.tag_union(tags, order)
         } else if f.pinned == Some(true) {
+            check = !f.is_only_tag_or_pin();
             sources::id_set(&self.pinned, order, f.after)
         } else if f.created_after_ns.is_some()
             || f.created_before_ns.is_some()
@@ -123,19 +134,18 @@ impl MemoriesState {
         } else {
             sources::id_set(&self.ids, order, f.after)
         };
-        let plan = Plan { rows: Box::new(ids_iter.filter_map(|id| self.rows.get(&id))), in_order };
         let pred = move |m: &Memory| {
             ids.is_none_or(|ids| ids.binary_search(&m.id).is_ok()) && f.matches_except_ids(m)
         };
-        (plan, pred)
+        (plan, check, pred)
     }
 
-    /// The id set of the rarest of `tags` (empty if one of them is unused); `None` when `tags`
+    /// The index of the rarest of `tags` (empty if one of them is unused); `None` when `tags`
     /// is empty (it then restricts nothing).
-    fn rarest_tag(&self, tags: &[String]) -> Option<&BTreeSet<MemoryId>> {
-        let mut best: Option<&BTreeSet<MemoryId>> = None;
+    fn rarest_tag(&self, tags: &[String]) -> Option<&RowsById<Memory>> {
+        let mut best: Option<&RowsById<Memory>> = None;
         for tag in tags {
-            let set = self.by_tag.get(tag).unwrap_or(&EMPTY_IDS);
+            let set = self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS);
             if best.is_none_or(|b| set.len() < b.len()) {
                 best = Some(set);
             }
@@ -143,19 +153,27 @@ impl MemoriesState {
         best
     }
 
-    /// Ids carrying any of `tags`, sorted and deduplicated.
-    fn tag_union(&self, tags: &[String], order: OrderBy) -> Ids<'_> {
-        let mut ids: Vec<MemoryId> =
-            tags.iter().filter_map(|t| self.by_tag.get(t)).flatten().copied().collect();
-        ids.sort_unstable();
-        ids.dedup();
-        match order {
-            OrderBy::IdAsc => (Box::new(ids.into_iter()), true),
-            OrderBy::IdDesc => (Box::new(ids.into_iter().rev()), true),
-            _ => (Box::new(ids.into_iter()), false),
-        }
+    /// Rows carrying any of `tags`, by id, without duplicates.
+    fn tag_union(&self, tags: &[String], order: OrderBy) -> Plan<'_, Memory> {
+        let mut rows: Vec<(MemoryId, &Arc<Memory>)> = tags
+            .iter()
+            .filter_map(|t| self.by_tag.get(t))
+            .flat_map(|set| set.iter().map(|(id, row)| (*id, row)))
+            .collect();
+        rows.sort_unstable_by_key(|(id, _)| *id);
+        rows.dedup_by_key(|(id, _)| *id);
+        let len_hint = rows.len();
+        let (rows, in_order): (Rows<'_, Memory>, bool) = match order {
+            OrderBy::IdAsc => (Box::new(rows.into_iter().map(|(_, r)| r)), true),
+            OrderBy::IdDesc => (Box::new(rows.into_iter().rev().map(|(_, r)| r)), true),
+            _ => (Box::new(rows.into_iter().map(|(_, r)| r)), false),
+        };
+        Source { rows, in_order, after_applied: false, len_hint }
     }
 }
+
+/// An empty index for a tag nobody uses.
+static EMPTY_ROWS: RowsById<Memory> = RowsById::new();
 
 fn sorted_ids(f: &MemoriesFilter) -> Option<Vec<MemoryId>> {
     f.id_in.as_ref().map(|ids| {

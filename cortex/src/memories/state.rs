@@ -1,37 +1,41 @@
 //! [`MemoriesState`]: the memories, and the secondary indexes the fold keeps beside them.
 //!
 //! Rows live in a hash map keyed by id, as `Arc<Memory>` (a result shares rows instead of
-//! copying content and tags). Beside them the fold maintains:
+//! copying content and tags). Beside them the fold maintains indexes that hold the same `Arc`s
+//! (not ids), so a query walks an index and clones what it finds, with no lookup per row:
 //!
-//! - `ids`: every id, ordered, for id-ordered results and cursors;
-//! - `by_tag`: for each tag, the ordered ids that carry it, so a tag filter reads exactly its
-//!   rows and a tag count is a length (a retag removes the old tags, read from the row, and adds
-//!   the new ones, so the log needs no "old tags" field);
-//! - `by_created`: `(created_ns, id)` pairs, for created-time ranges and orders;
-//! - `pinned`: the pinned ids.
+//! - `ids`: every row in id order, for id-ordered results and cursors;
+//! - `by_tag`: for each tag, the rows that carry it in id order, so a tag filter reads exactly
+//!   its rows and a tag count is a length (a retag removes the old tags, read from the row, and
+//!   adds the new ones, so the log needs no "old tags" field);
+//! - `by_created`: rows by `(created_ns, id)`, for created-time ranges and orders;
+//! - `pinned`: the pinned rows in id order.
 //!
-//! The indexes are derived data: snapshots store only the rows and rebuild them on restore.
+//! A change to a row builds a new `Arc` and puts it in every place that held the old one (a
+//! result handed out earlier keeps the old version). The indexes are derived data: snapshots
+//! store only the rows and rebuild them on restore.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 
+use serde::de::{Deserializer, SeqAccess, Visitor};
 use serde::ser::SerializeSeq;
 use serde::{Deserialize, Serialize, Serializer};
 
 use crate::id_hash::IdMap;
 use crate::memories::types::{Memory, MemoryId};
 use crate::snapshot::SnapshotState;
+use crate::sources::{RowsByCreated, RowsById};
 
 /// Every memory, with its secondary indexes. Read it through the adapter's `state()` lock; the
 /// query methods are in [`crate::memories::query`].
-#[derive(Debug, Default, Clone, Deserialize)]
-#[serde(try_from = "Vec<Memory>")]
+#[derive(Debug, Default, Clone)]
 pub struct MemoriesState {
     pub(crate) rows: IdMap<Arc<Memory>>,
-    pub(crate) ids: BTreeSet<MemoryId>,
-    pub(crate) by_tag: HashMap<String, BTreeSet<MemoryId>>,
-    pub(crate) by_created: BTreeSet<(u64, MemoryId)>,
-    pub(crate) pinned: BTreeSet<MemoryId>,
+    pub(crate) ids: RowsById<Memory>,
+    pub(crate) by_tag: HashMap<String, RowsById<Memory>>,
+    pub(crate) by_created: RowsByCreated<Memory>,
+    pub(crate) pinned: RowsById<Memory>,
 }
 
 impl PartialEq for MemoriesState {
@@ -67,12 +71,12 @@ impl MemoriesState {
 
     /// Every memory in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Memory>> + '_ {
-        self.ids.iter().filter_map(|id| self.rows.get(id))
+        self.ids.values()
     }
 
     /// Distinct tags in use, with how many memories carry each.
     pub fn tag_counts(&self) -> impl Iterator<Item = (&str, usize)> + '_ {
-        self.by_tag.iter().map(|(t, ids)| (t.as_str(), ids.len()))
+        self.by_tag.iter().map(|(t, rows)| (t.as_str(), rows.len()))
     }
 
     pub(crate) fn store(
@@ -95,53 +99,77 @@ impl MemoriesState {
             updated_ns: now_ns,
             pinned: false,
         };
+        let memory = Arc::new(memory);
         for tag in tags {
-            self.tag_index_insert(tag, id);
+            self.tag_index_insert(tag, &memory);
         }
-        self.rows.insert(id, Arc::new(memory));
-        self.ids.insert(id);
-        self.by_created.insert((now_ns, id));
+        self.rows.insert(id, Arc::clone(&memory));
+        self.ids.insert(id, Arc::clone(&memory));
+        self.by_created.insert((now_ns, id), memory);
     }
 
     pub(crate) fn retag(&mut self, id: MemoryId, tags: &[&str], now_ns: u64) {
-        let Some(row) = self.rows.get_mut(&id) else { return };
-        let memory = Arc::make_mut(row);
-        let old =
-            std::mem::replace(&mut memory.tags, tags.iter().map(|t| (*t).to_owned()).collect());
-        memory.updated_ns = now_ns;
-        for tag in &old {
-            if !tags.contains(&tag.as_str()) {
-                if let Some(ids) = self.by_tag.get_mut(tag) {
-                    ids.remove(&id);
-                    if ids.is_empty() {
-                        self.by_tag.remove(tag);
-                    }
-                }
+        self.update(id, |memory| {
+            memory.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+            memory.updated_ns = now_ns;
+        });
+    }
+
+    /// Puts `memory` in the index of `tag` (replacing an older version of the row).
+    fn tag_index_insert(&mut self, tag: &str, memory: &Arc<Memory>) {
+        match self.by_tag.get_mut(tag) {
+            Some(rows) => {
+                rows.insert(memory.id, Arc::clone(memory));
             }
-        }
-        for tag in tags {
-            self.tag_index_insert(tag, id);
+            None => {
+                let rows = RowsById::from([(memory.id, Arc::clone(memory))]);
+                self.by_tag.insert(tag.to_owned(), rows);
+            }
         }
     }
 
-    fn tag_index_insert(&mut self, tag: &str, id: MemoryId) {
-        match self.by_tag.get_mut(tag) {
-            Some(ids) => {
-                ids.insert(id);
-            }
-            None => {
-                self.by_tag.insert(tag.to_owned(), BTreeSet::from([id]));
+    fn tag_index_remove(&mut self, tag: &str, id: MemoryId) {
+        if let Some(rows) = self.by_tag.get_mut(tag) {
+            rows.remove(&id);
+            if rows.is_empty() {
+                self.by_tag.remove(tag);
             }
         }
     }
 
     pub(crate) fn set_pinned(&mut self, id: MemoryId, pinned: bool, now_ns: u64) {
+        self.update(id, |memory| {
+            memory.pinned = pinned;
+            memory.updated_ns = now_ns;
+        });
+    }
+
+    /// Applies `change` to a copy of the row `id` (if it exists) and puts the new row in the
+    /// map and in every index: tags it lost are left, tags it gained are joined, the pinned set
+    /// follows its pin. The id and the creation time never change.
+    fn update(&mut self, id: MemoryId, change: impl FnOnce(&mut Memory)) {
         let Some(row) = self.rows.get_mut(&id) else { return };
-        let memory = Arc::make_mut(row);
-        memory.pinned = pinned;
-        memory.updated_ns = now_ns;
-        if pinned {
-            self.pinned.insert(id);
+        let old = Arc::clone(row);
+        let mut memory = Memory::clone(&old);
+        change(&mut memory);
+        let memory = Arc::new(memory);
+        *row = Arc::clone(&memory);
+        if let Some(slot) = self.ids.get_mut(&id) {
+            *slot = Arc::clone(&memory);
+        }
+        if let Some(slot) = self.by_created.get_mut(&(memory.created_ns, id)) {
+            *slot = Arc::clone(&memory);
+        }
+        for tag in &old.tags {
+            if !memory.has_tag(tag) {
+                self.tag_index_remove(tag, id);
+            }
+        }
+        for tag in &memory.tags {
+            self.tag_index_insert(tag, &memory);
+        }
+        if memory.pinned {
+            self.pinned.insert(id, memory);
         } else {
             self.pinned.remove(&id);
         }
@@ -153,45 +181,58 @@ impl MemoriesState {
         self.pinned.remove(&id);
         self.by_created.remove(&(memory.created_ns, id));
         for tag in &memory.tags {
-            if let Some(ids) = self.by_tag.get_mut(tag) {
-                ids.remove(&id);
-                if ids.is_empty() {
-                    self.by_tag.remove(tag);
-                }
-            }
+            self.tag_index_remove(tag, id);
         }
     }
 
     /// Builds a state, indexes included, from rows in any order. Duplicate ids are refused.
     pub fn from_memories(memories: Vec<Memory>) -> Result<Self, String> {
-        let mut rows = IdMap::with_capacity_and_hasher(memories.len(), Default::default());
-        let mut tag_ids: HashMap<String, Vec<MemoryId>> = HashMap::new();
-        let mut created = Vec::with_capacity(memories.len());
+        Self::from_rows(memories.into_iter().map(Arc::new).collect())
+    }
+
+    /// Builds a state from shared rows in any order (what snapshot decoding produces).
+    pub(crate) fn from_rows(mut rows_in: Vec<Arc<Memory>>) -> Result<Self, String> {
+        // Sorted input (snapshots are in id order) lets every index be built in bulk.
+        if !rows_in.is_sorted_by_key(|m| m.id) {
+            rows_in.sort_unstable_by_key(|m| m.id);
+        }
+        if let Some(w) = rows_in.windows(2).find(|w| w[0].id == w[1].id) {
+            return Err(format!("memory id {} appears twice", w[0].id));
+        }
+        let mut rows = IdMap::with_capacity_and_hasher(rows_in.len(), Default::default());
+        let mut tag_rows: HashMap<&str, Vec<(MemoryId, Arc<Memory>)>> = HashMap::new();
+        let mut created = Vec::with_capacity(rows_in.len());
         let mut pinned = Vec::new();
-        for memory in memories {
+        let mut ids = Vec::with_capacity(rows_in.len());
+        for memory in &rows_in {
             let id = memory.id;
             for tag in &memory.tags {
-                match tag_ids.get_mut(tag.as_str()) {
-                    Some(ids) => ids.push(id),
-                    None => {
-                        tag_ids.insert(tag.clone(), vec![id]);
-                    }
+                let list = tag_rows.entry(tag.as_str()).or_default();
+                // A row listing a tag twice is indexed once.
+                if list.last().is_none_or(|(last, _)| *last != id) {
+                    list.push((id, Arc::clone(memory)));
                 }
             }
-            created.push((memory.created_ns, id));
+            created.push(((memory.created_ns, id), Arc::clone(memory)));
             if memory.pinned {
-                pinned.push(id);
+                pinned.push((id, Arc::clone(memory)));
             }
-            if rows.insert(id, Arc::new(memory)).is_some() {
-                return Err(format!("memory id {id} appears twice"));
-            }
+            rows.insert(id, Arc::clone(memory));
+        }
+        created.sort_unstable_by_key(|(key, _)| *key);
+        let by_tag = tag_rows
+            .into_iter()
+            .map(|(tag, list)| (tag.to_owned(), RowsById::from_iter(list)))
+            .collect();
+        for memory in rows_in {
+            ids.push((memory.id, memory));
         }
         Ok(MemoriesState {
-            ids: rows.keys().copied().collect(),
             rows,
-            by_tag: tag_ids.into_iter().map(|(t, ids)| (t, ids.into_iter().collect())).collect(),
-            by_created: created.into_iter().collect(),
-            pinned: pinned.into_iter().collect(),
+            ids: RowsById::from_iter(ids),
+            by_tag,
+            by_created: RowsByCreated::from_iter(created),
+            pinned: RowsById::from_iter(pinned),
         })
     }
 }
@@ -214,6 +255,36 @@ impl Serialize for MemoriesState {
         seq.end()
     }
 }
+
+impl<'de> Deserialize<'de> for MemoriesState {
+    /// Reads the rows (as [`Serialize`] wrote them) straight into shared rows and builds the
+    /// indexes in bulk.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RowsVisitor;
+        impl<'de> Visitor<'de> for RowsVisitor {
+            type Value = Vec<Arc<Memory>>;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a sequence of memories")
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                // Trust a length prefix only up to 1 MiB of row handles, like serde does.
+                let cap = seq.size_hint().unwrap_or(0).min(PREALLOC_ROWS_MAX);
+                let mut rows = Vec::with_capacity(cap);
+                while let Some(row) = seq.next_element::<Memory>()? {
+                    rows.push(Arc::new(row));
+                }
+                Ok(rows)
+            }
+        }
+        let rows = deserializer.deserialize_seq(RowsVisitor)?;
+        MemoriesState::from_rows(rows).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Most row handles preallocated on the strength of a snapshot's length prefix.
+const PREALLOC_ROWS_MAX: usize = (1 << 20) / std::mem::size_of::<Arc<Memory>>();
 
 impl SnapshotState for MemoriesState {
     const MODEL: &'static str = "cortex.memories";

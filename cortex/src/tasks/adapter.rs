@@ -9,7 +9,7 @@ use crate::adapter::CortexAdapter;
 use crate::changes::ChangeStream;
 use crate::config::CortexConfig;
 use crate::error::Result;
-use crate::meta::encode_event;
+use crate::meta::{encode_event, with_encoded_event};
 use crate::progress::Progress;
 use crate::tasks::events::{
     IdBody, TitleBody, TASK_COMPLETED, TASK_CREATED, TASK_DELETED, TASK_RENAMED, TASK_REOPENED,
@@ -133,8 +133,9 @@ impl TasksAdapter {
     }
 
     fn write<B: serde::Serialize>(&self, dispatch: u8, now_ns: u64, body: &B) -> Result<u64> {
-        let bytes = encode_event(dispatch, self.inner.origin_hash(), now_ns, body)?;
-        self.inner.append_encoded(&bytes)
+        with_encoded_event(dispatch, self.inner.origin_hash(), now_ns, body, |bytes| {
+            self.inner.append_encoded(bytes)
+        })
     }
 
     /// Creates many tasks in one atomic append; returns the first seq (`None` if empty).

@@ -74,4 +74,15 @@ impl TasksFilter {
             && self.updated_before_ns.is_none()
             && self.after.is_none()
     }
+
+    /// Like [`TasksFilter::is_status_only`] but allowing a cursor (which sources apply
+    /// themselves or which execution checks separately).
+    pub(crate) fn is_status_only_after(&self) -> bool {
+        self.id_in.is_none()
+            && self.title_contains.is_none()
+            && self.created_after_ns.is_none()
+            && self.created_before_ns.is_none()
+            && self.updated_after_ns.is_none()
+            && self.updated_before_ns.is_none()
+    }
 }

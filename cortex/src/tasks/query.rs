@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use crate::order::{Cursor, OrderBy, Page};
 use crate::plan::{self, Plan};
-use crate::sources::{self, Ids};
+use crate::sources::{self, Source};
 use crate::tasks::filter::TasksFilter;
 use crate::tasks::state::TasksState;
 use crate::tasks::types::{Task, TaskId, TaskStatus};
@@ -24,18 +24,20 @@ impl TasksState {
     /// The tasks matching `filter`, in its order, after its cursor, up to its limit.
     pub fn find_many(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
         let ids = sorted_ids(filter);
-        plan::collect(
-            self.plan(filter, ids.as_deref()),
-            filter.shape(),
-            pred(filter, ids.as_deref()),
-        )
+        let (plan, check) = self.plan(filter, ids.as_deref());
+        plan::collect(plan, filter.shape(), check, pred(filter, ids.as_deref()))
     }
 
     /// [`TasksState::find_many`] computed by scanning every row, without any index. Slower;
     /// it is the reference the index-backed planner is tested against.
     pub fn find_many_scan(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
-        let scan = Plan { rows: Box::new(self.rows.values()), in_order: false };
-        plan::collect(scan, filter.shape(), |t| filter.matches(t))
+        let scan = Plan {
+            rows: Box::new(self.rows.values()),
+            in_order: false,
+            after_applied: false,
+            len_hint: self.rows.len(),
+        };
+        plan::collect(scan, filter.shape(), true, |t| filter.matches(t))
     }
 
     /// How many tasks `find_many` would return. A status-only filter is answered from the
@@ -50,17 +52,15 @@ impl TasksState {
             return n.min(limit);
         }
         let ids = sorted_ids(filter);
-        plan::count(self.plan(filter, ids.as_deref()), filter.shape(), pred(filter, ids.as_deref()))
+        let (plan, check) = self.plan(filter, ids.as_deref());
+        plan::count(plan, filter.shape(), check, pred(filter, ids.as_deref()))
     }
 
     /// Whether any task matches.
     pub fn exists_where(&self, filter: &TasksFilter) -> bool {
         let ids = sorted_ids(filter);
-        plan::exists(
-            self.plan(filter, ids.as_deref()),
-            filter.shape(),
-            pred(filter, ids.as_deref()),
-        )
+        let (plan, check) = self.plan(filter, ids.as_deref());
+        plan::exists(plan, filter.shape(), check, pred(filter, ids.as_deref()))
     }
 
     /// A fluent query over this state.
@@ -85,17 +85,26 @@ impl TasksState {
         Page { items, next }
     }
 
-    fn plan<'a>(&'a self, f: &TasksFilter, ids: Option<&'a [TaskId]>) -> Plan<'a, Task> {
+    /// The candidate rows for `f`, and whether they still need the filter's predicate (a
+    /// status-only filter read from its status index needs none).
+    fn plan<'a>(&'a self, f: &TasksFilter, ids: Option<&'a [TaskId]>) -> (Plan<'a, Task>, bool) {
         let order = f.order();
-        let (ids, in_order): Ids<'a> = if let Some(ids) = ids {
-            match order {
-                OrderBy::IdAsc => (Box::new(ids.iter().copied()), true),
-                OrderBy::IdDesc => (Box::new(ids.iter().rev().copied()), true),
-                _ => (Box::new(ids.iter().copied()), false),
-            }
-        } else if let Some(status) = f.status {
-            sources::id_set(&self.by_status[status.index()], order, f.after)
-        } else if f.created_after_ns.is_some()
+        if let Some(ids) = ids {
+            let in_order = matches!(order, OrderBy::IdAsc | OrderBy::IdDesc);
+            let rows: sources::Rows<'a, Task> = if order == OrderBy::IdDesc {
+                Box::new(ids.iter().rev().filter_map(|id| self.rows.get(id)))
+            } else {
+                Box::new(ids.iter().filter_map(|id| self.rows.get(id)))
+            };
+            let plan = Source { rows, in_order, after_applied: false, len_hint: ids.len() };
+            return (plan, true);
+        }
+        if let Some(status) = f.status {
+            let plan = sources::id_set(&self.by_status[status.index()], order, f.after);
+            let residual = !(f.is_status_only() || f.is_status_only_after());
+            return (plan, residual);
+        }
+        let plan = if f.created_after_ns.is_some()
             || f.created_before_ns.is_some()
             || matches!(order, OrderBy::CreatedAsc | OrderBy::CreatedDesc)
         {
@@ -109,7 +118,7 @@ impl TasksState {
         } else {
             sources::id_set(&self.ids, order, f.after)
         };
-        Plan { rows: Box::new(ids.filter_map(|id| self.rows.get(&id))), in_order }
+        (plan, true)
     }
 }
 

@@ -1,0 +1,329 @@
+//! CortEX side by side with the reference system's (net-mesh 0.46, `TasksAdapter` and
+//! `MemoriesAdapter`), in one process: every workload is a criterion group holding `ours` and
+//! `net_mesh`, run back to back, so both see the same machine state and the ratio is real.
+//!
+//! Workloads (the reference's own bench shapes: a third of the tasks completed; memories tagged
+//! "alpha" or "beta" alternately):
+//! - `ingest_tasks_create`: one `create` per iteration, not waiting for the fold;
+//! - `ingest_tasks_create_and_wait`: `create` then `wait_for_seq` of its seq (read-after-write);
+//! - `tasks_find_unique/N`, `tasks_find_many_status/N`, `tasks_count_where_status/N`,
+//!   `memories_find_many_tag/N`, `memories_count_where_tag/N` on N = 1 000 and 10 000 rows;
+//! - `snapshot_tasks_encode/1000`, `snapshot_tasks_decode/1000` and the memories pair: the
+//!   adapter's `snapshot()`, and turning its bytes back into a state (ours:
+//!   `cortex::snapshot::decode`; the reference: what its `open_from_snapshot` does before it
+//!   opens the log, i.e. unwrapping its snapshot payload and `postcard::from_bytes` of the state);
+//!   both timings include dropping the decoded state, and `snapshot_tasks_decode_without_drop`
+//!   repeats the tasks decode with the drop left out of the timing.
+//!
+//! Behind the `peers` feature, never on by default and never built by CI:
+//!
+//! ```text
+//! cargo bench -p cortex --features peers --bench peer_cortex
+//! ```
+#![allow(clippy::unwrap_used, reason = "benchmark setup fails loudly")]
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use net::adapter::net::cortex::memories as ref_memories;
+use net::adapter::net::cortex::tasks as ref_tasks;
+use net::adapter::net::redex as ref_redex;
+use tokio::runtime::Runtime;
+
+use cortex::memories::{MemoriesAdapter, MemoriesFilter, MemoriesState};
+use cortex::tasks::{TaskStatus, TasksAdapter, TasksFilter, TasksState};
+
+const ORIGIN: u64 = 0xABCD_EF01;
+
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
+}
+
+fn ref_file_config(n: u64) -> ref_redex::RedexFileConfig {
+    // The reference's own bench sizes the tail buffer to the load so its fold never lags.
+    ref_redex::RedexFileConfig {
+        tail_buffer_size: usize::try_from(n * 2).unwrap().max(1024),
+        ..ref_redex::RedexFileConfig::default()
+    }
+}
+
+fn ingest(c: &mut Criterion) {
+    let rt = runtime();
+    let mut group = c.benchmark_group("ingest_tasks_create");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("ours", |b| {
+        let _enter = rt.enter();
+        let tasks = TasksAdapter::open(&redex::Redex::new(), ORIGIN).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            id += 1;
+            tasks.create(id, "t", id).unwrap()
+        });
+    });
+    group.bench_function("net_mesh", |b| {
+        let _enter = rt.enter();
+        let redex = ref_redex::Redex::new();
+        let tasks = rt.block_on(ref_tasks::TasksAdapter::open(&redex, ORIGIN)).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            id += 1;
+            tasks.create(id, "t", id).unwrap()
+        });
+    });
+    group.finish();
+
+    let mut group = c.benchmark_group("ingest_tasks_create_and_wait");
+    group.throughput(Throughput::Elements(1));
+    group.bench_function("ours", |b| {
+        let _enter = rt.enter();
+        let tasks = TasksAdapter::open(&redex::Redex::new(), ORIGIN).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            id += 1;
+            let seq = tasks.create(id, "t", id).unwrap();
+            rt.block_on(tasks.wait_for_seq(seq)).unwrap();
+        });
+    });
+    group.bench_function("net_mesh", |b| {
+        let _enter = rt.enter();
+        let redex = ref_redex::Redex::new();
+        let tasks = rt.block_on(ref_tasks::TasksAdapter::open(&redex, ORIGIN)).unwrap();
+        let mut id = 0u64;
+        b.iter(|| {
+            id += 1;
+            let seq = tasks.create(id, "t", id).unwrap();
+            rt.block_on(tasks.wait_for_seq(seq)).unwrap();
+        });
+    });
+    group.finish();
+}
+
+fn ours_tasks(rt: &Runtime, n: u64) -> TasksAdapter {
+    let _enter = rt.enter();
+    let tasks = TasksAdapter::open(&redex::Redex::new(), ORIGIN).unwrap();
+    let mut last = 0;
+    for i in 0..n {
+        let id = i + 1;
+        last = tasks.create(id, &format!("task-{i}"), i).unwrap();
+        if i % 3 == 0 {
+            last = tasks.complete(id, i).unwrap();
+        }
+    }
+    rt.block_on(tasks.wait_for_seq(last)).unwrap();
+    tasks
+}
+
+fn ref_tasks(rt: &Runtime, n: u64) -> ref_tasks::TasksAdapter {
+    let _enter = rt.enter();
+    let redex = ref_redex::Redex::new();
+    let tasks = rt
+        .block_on(ref_tasks::TasksAdapter::open_with_config(&redex, ORIGIN, ref_file_config(n)))
+        .unwrap();
+    let mut last = 0;
+    for i in 0..n {
+        let id = i + 1;
+        last = tasks.create(id, format!("task-{i}"), i).unwrap();
+        if i % 3 == 0 {
+            last = tasks.complete(id, i).unwrap();
+        }
+    }
+    rt.block_on(tasks.wait_for_seq(last)).unwrap();
+    tasks
+}
+
+fn ours_memories(rt: &Runtime, n: u64) -> MemoriesAdapter {
+    let _enter = rt.enter();
+    let memories = MemoriesAdapter::open(&redex::Redex::new(), ORIGIN).unwrap();
+    let mut last = 0;
+    for i in 0..n {
+        let tag = if i % 2 == 0 { "alpha" } else { "beta" };
+        last = memories.store(i + 1, &format!("content-{i}"), &[tag], "src", i).unwrap();
+    }
+    rt.block_on(memories.wait_for_seq(last)).unwrap();
+    memories
+}
+
+fn ref_memories(rt: &Runtime, n: u64) -> ref_memories::MemoriesAdapter {
+    let _enter = rt.enter();
+    let redex = ref_redex::Redex::new();
+    let memories = rt
+        .block_on(ref_memories::MemoriesAdapter::open_with_config(
+            &redex,
+            ORIGIN,
+            ref_file_config(n),
+        ))
+        .unwrap();
+    let mut last = 0;
+    for i in 0..n {
+        let tag = if i % 2 == 0 { "alpha" } else { "beta" };
+        last =
+            memories.store(i + 1, format!("content-{i}"), vec![tag.to_string()], "src", i).unwrap();
+    }
+    rt.block_on(memories.wait_for_seq(last)).unwrap();
+    memories
+}
+
+fn queries(c: &mut Criterion) {
+    let rt = runtime();
+    for n in [1_000u64, 10_000] {
+        let ours = ours_tasks(&rt, n);
+        let theirs = ref_tasks(&rt, n);
+        let ours_state = ours.state().read();
+        let theirs_arc = theirs.state();
+        let theirs_state = theirs_arc.read();
+        let completed = TasksFilter { status: Some(TaskStatus::Completed), ..Default::default() };
+        let ref_completed = ref_tasks::TasksFilter {
+            status: Some(ref_tasks::TaskStatus::Completed),
+            ..Default::default()
+        };
+        assert_eq!(
+            ours_state.find_many(&completed).len(),
+            theirs_state.find_many(&ref_completed).len()
+        );
+
+        let mut group = c.benchmark_group("tasks_find_unique");
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+            b.iter(|| black_box(ours_state.find_unique(black_box(1)).is_some()));
+        });
+        group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+            b.iter(|| black_box(theirs_state.find_unique(black_box(1)).is_some()));
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("tasks_find_many_status");
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+            b.iter(|| ours_state.find_many(black_box(&completed)));
+        });
+        group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+            b.iter(|| theirs_state.find_many(black_box(&ref_completed)));
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("tasks_count_where_status");
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+            b.iter(|| ours_state.count_where(black_box(&completed)));
+        });
+        group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+            b.iter(|| theirs_state.count_where(black_box(&ref_completed)));
+        });
+        group.finish();
+        drop(ours_state);
+        drop(theirs_state);
+
+        let ours = ours_memories(&rt, n);
+        let theirs = ref_memories(&rt, n);
+        let ours_state = ours.state().read();
+        let theirs_arc = theirs.state();
+        let theirs_state = theirs_arc.read();
+        let alpha = MemoriesFilter { tag: Some("alpha".into()), ..Default::default() };
+        let ref_alpha =
+            ref_memories::MemoriesFilter { tag: Some("alpha".into()), ..Default::default() };
+        assert_eq!(ours_state.find_many(&alpha).len(), theirs_state.find_many(&ref_alpha).len());
+
+        let mut group = c.benchmark_group("memories_find_many_tag");
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+            b.iter(|| ours_state.find_many(black_box(&alpha)));
+        });
+        group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+            b.iter(|| theirs_state.find_many(black_box(&ref_alpha)));
+        });
+        group.finish();
+
+        let mut group = c.benchmark_group("memories_count_where_tag");
+        group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+            b.iter(|| ours_state.count_where(black_box(&alpha)));
+        });
+        group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+            b.iter(|| theirs_state.count_where(black_box(&ref_alpha)));
+        });
+        group.finish();
+    }
+}
+
+/// The reference's snapshot bytes: its adapter's app seq and the postcard of its state.
+#[derive(serde::Deserialize)]
+struct RefSnapshotPayload {
+    _app_seq: u64,
+    inner: Vec<u8>,
+}
+
+fn snapshots(c: &mut Criterion) {
+    let rt = runtime();
+    let n = 1_000u64;
+
+    let ours = ours_tasks(&rt, n);
+    let theirs = ref_tasks(&rt, n);
+    let (ours_bytes, _) = ours.snapshot().unwrap();
+    let (theirs_bytes, _) = theirs.snapshot().unwrap();
+    let mut group = c.benchmark_group("snapshot_tasks_encode");
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+        b.iter(|| ours.snapshot().unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+        b.iter(|| theirs.snapshot().unwrap());
+    });
+    group.finish();
+    let mut group = c.benchmark_group("snapshot_tasks_decode");
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+        b.iter(|| cortex::snapshot::decode::<TasksState>(black_box(&ours_bytes)).unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+        b.iter(|| {
+            let payload: RefSnapshotPayload =
+                postcard::from_bytes(black_box(&theirs_bytes)).unwrap();
+            let state: ref_tasks::TasksState = postcard::from_bytes(&payload.inner).unwrap();
+            state
+        });
+    });
+    group.finish();
+    // The same decode with the decoded state dropped outside the timing (decode alone).
+    let mut group = c.benchmark_group("snapshot_tasks_decode_without_drop");
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+        b.iter_with_large_drop(|| {
+            cortex::snapshot::decode::<TasksState>(black_box(&ours_bytes)).unwrap()
+        });
+    });
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+        b.iter_with_large_drop(|| {
+            let payload: RefSnapshotPayload =
+                postcard::from_bytes(black_box(&theirs_bytes)).unwrap();
+            let state: ref_tasks::TasksState = postcard::from_bytes(&payload.inner).unwrap();
+            state
+        });
+    });
+    group.finish();
+
+    let ours = ours_memories(&rt, n);
+    let theirs = ref_memories(&rt, n);
+    let (ours_bytes, _) = ours.snapshot().unwrap();
+    let (theirs_bytes, _) = theirs.snapshot().unwrap();
+    let mut group = c.benchmark_group("snapshot_memories_encode");
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+        b.iter(|| ours.snapshot().unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+        b.iter(|| theirs.snapshot().unwrap());
+    });
+    group.finish();
+    let mut group = c.benchmark_group("snapshot_memories_decode");
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+        b.iter(|| cortex::snapshot::decode::<MemoriesState>(black_box(&ours_bytes)).unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+        b.iter(|| {
+            let payload: RefSnapshotPayload =
+                postcard::from_bytes(black_box(&theirs_bytes)).unwrap();
+            let state: ref_memories::MemoriesState = postcard::from_bytes(&payload.inner).unwrap();
+            state
+        });
+    });
+    group.finish();
+}
+
+criterion_group!(benches, ingest, queries, snapshots);
+criterion_main!(benches);
