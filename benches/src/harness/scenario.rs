@@ -76,7 +76,7 @@ pub fn registry() -> Vec<Entry> {
         Entry::Available(Box::new(scenarios::durable::Durable)),
         Entry::Available(Box::new(scenarios::backends::Backends)),
         Entry::Available(Box::new(scenarios::retention::RetentionScenario)),
-        Entry::Planned { name: "tiers", reason: "the warm and cold tiers are not built yet" },
+        Entry::Available(Box::new(scenarios::tiers::Tiers)),
         Entry::Planned { name: "cortex", reason: "CortEX is not built yet" },
         Entry::Planned { name: "netdb", reason: "NetDB is not built yet" },
     ]

@@ -90,6 +90,8 @@ pub enum Capability {
     AppendBackend(AppendBackend),
     /// A handle ([`SharedLog`]) that several threads append through at once.
     SharedAppend,
+    /// History rolls into frozen segments read from disk (a warm tier), not kept in the heap.
+    FrozenSegments,
 }
 
 /// A handle to an open log that appenders on several threads use at the same time.

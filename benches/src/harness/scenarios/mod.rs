@@ -8,6 +8,7 @@ pub mod durable;
 pub mod read;
 pub mod reopen;
 pub mod retention;
+pub mod tiers;
 
 use indicatif::ProgressBar;
 use redex::Bytes;

@@ -88,6 +88,7 @@ impl LogSystem for Batpak {
                 Err("no timed fsync policy (every-n only)".into())
             }
             Capability::AppendBackend(_) => Err("no selectable append backend".into()),
+            Capability::FrozenSegments => Err("no mmap warm tier".into()),
             _ => Ok(()),
         }
     }

@@ -57,6 +57,9 @@ impl LogSystem for NetMesh {
     fn supports(&self, capability: Capability) -> std::result::Result<(), String> {
         match capability {
             Capability::AppendBackend(_) => Err("no selectable append backend".into()),
+            Capability::FrozenSegments => {
+                Err("no warm tier (every event stays in the heap)".into())
+            }
             _ => Ok(()),
         }
     }
