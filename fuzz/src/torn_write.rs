@@ -34,7 +34,10 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use redex::{ChannelName, FsyncPolicy, Redex, RedexError, RedexFile, RedexFileConfig, Retention};
+use redex::{
+    AppendBackend, ChannelName, FsyncPolicy, Redex, RedexError, RedexFile, RedexFileConfig,
+    Retention,
+};
 
 use crate::input::Input;
 
@@ -107,10 +110,16 @@ pub struct Setup {
     pub policy: FsyncPolicy,
     /// Retention limits (never age: it depends on the clock).
     pub retention: Retention,
+    /// Append path: the portable one, or io_uring where the kernel allows it.
+    pub backend: AppendBackend,
 }
 
 impl Setup {
-    fn from_input(input: &mut Input<'_>) -> Self {
+    /// The backend comes from the parity of the whole input, so that adding it left the
+    /// meaning of every checked-in input's bytes unchanged.
+    fn from_input(input: &mut Input<'_>, data: &[u8]) -> Self {
+        let parity = data.iter().fold(0u8, |a, b| a ^ b) & 1;
+        let backend = if parity == 0 { AppendBackend::Std } else { AppendBackend::Auto };
         let segment_bytes = match input.u8() % 4 {
             0 => 64 << 10,
             _ => 4096 + input.below(8) * 1024,
@@ -139,7 +148,7 @@ impl Setup {
             2 => Retention::events(1 + input.below(120)).with_max_bytes(input.below(30_000)),
             _ => Retention::unlimited(),
         };
-        Setup { segment_bytes, segment_events, policy, retention }
+        Setup { segment_bytes, segment_events, policy, retention, backend }
     }
 
     /// The file configuration.
@@ -150,6 +159,7 @@ impl Setup {
             .with_segment_events_max(self.segment_events)
             .with_fsync_policy(self.policy)
             .with_retention(self.retention)
+            .with_append_backend(self.backend)
     }
 }
 
@@ -448,7 +458,7 @@ fn check_reads(f: &RedexFile, model: &Model, strict: bool, ctx: &str) {
 /// Runs one input. Panics on any invariant violation.
 pub fn run(data: &[u8]) {
     let mut input = Input::new(data);
-    let setup = Setup::from_input(&mut input);
+    let setup = Setup::from_input(&mut input, data);
     let work = scratch();
     let base = work.path().join("live");
     let (mut redex, mut f) = open(&base, &setup).expect("open a fresh file");
