@@ -34,6 +34,7 @@ mod fold_task;
 mod id_hash;
 pub mod memories;
 pub mod meta;
+pub mod metrics;
 pub mod order;
 mod plan;
 pub mod policy;
