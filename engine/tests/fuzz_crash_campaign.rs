@@ -248,6 +248,7 @@ fn crash_campaign_child() {
         }
     };
     say(format!("start {}", f.next_seq()));
+    say(format!("backend {:?}", f.backend()));
     let mut rng = Rng(cfg.seed);
     let mut errors = 0;
     for _ in 0..CHILD_OPS_MAX {
@@ -322,6 +323,8 @@ struct CrashStates {
     acked: u64,
     /// Fault rounds in which a write failed.
     faulted: usize,
+    /// Rounds whose writer appended through io_uring.
+    io_uring: usize,
 }
 
 fn classify(base: &Path, states: &mut CrashStates) {
@@ -496,6 +499,7 @@ fn kill_round(dir: &Path, cfg: &Cfg, start: u64, rng: &mut Rng, ctx: &str) -> (u
     let started: Vec<u64> = lines.iter().filter_map(|l| tagged(l, "start")).collect();
     assert_eq!(started, vec![start], "{ctx}: writer's start\n{stderr}");
     let (acked, syncs, _) = acks(&lines, start);
+    states.io_uring = usize::from(lines.iter().any(|l| l.contains("backend Some(IoUring)")));
     states.acked = acked - start;
     states.syncs = syncs;
     classify(dir, &mut states);
@@ -516,6 +520,7 @@ fn add(total: &mut CrashStates, s: &CrashStates) {
     total.syncs += s.syncs;
     total.acked += s.acked;
     total.faulted += s.faulted;
+    total.io_uring += s.io_uring;
 }
 
 #[test]
@@ -592,6 +597,7 @@ fn fault_round(
         lines.join("\n")
     );
     let (acked, syncs, errored) = acks(&lines, start);
+    states.io_uring = usize::from(lines.iter().any(|l| l.contains("backend Some(IoUring)")));
     states.acked = acked.saturating_sub(start);
     states.syncs = syncs;
     states.faulted = usize::from(errored);
