@@ -19,6 +19,8 @@ use std::ops::DerefMut;
 
 use bytes::BufMut;
 
+use crate::le::{u32_at, u64_at};
+
 /// Magic number opening every frame.
 pub const FRAME_MAGIC: [u8; 4] = *b"RXFR";
 
@@ -125,24 +127,12 @@ impl<'a> FrameView<'a> {
     pub fn payloads(&self) -> impl Iterator<Item = (usize, usize)> + 'a {
         let mut at = FRAME_HEADER_LEN + self.lens.len();
         self.lens.chunks_exact(LEN_FIELD).map(move |raw| {
-            let len = le_u32(raw) as usize;
+            let len = u32_at(raw, 0) as usize;
             let item = (at, len);
             at += len;
             item
         })
     }
-}
-
-fn le_u32(raw: &[u8]) -> u32 {
-    let mut b = [0u8; 4];
-    b.copy_from_slice(&raw[..4]);
-    u32::from_le_bytes(b)
-}
-
-fn le_u64(raw: &[u8]) -> u64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&raw[..8]);
-    u64::from_le_bytes(b)
 }
 
 /// Parses and verifies the frame at the start of `buf`.
@@ -151,11 +141,11 @@ pub fn parse(buf: &[u8]) -> Result<FrameView<'_>, FrameError> {
     if header[MAGIC_AT..COUNT_AT] != FRAME_MAGIC {
         return Err(FrameError::BadMagic);
     }
-    let count = le_u32(&header[COUNT_AT..]);
-    let first_seq = le_u64(&header[FIRST_SEQ_AT..]);
-    let timestamp_ns = le_u64(&header[TIMESTAMP_AT..]);
-    let body_len = le_u32(&header[BODY_LEN_AT..]) as usize;
-    let crc = le_u32(&header[CRC_AT..]);
+    let count = u32_at(header, COUNT_AT);
+    let first_seq = u64_at(header, FIRST_SEQ_AT);
+    let timestamp_ns = u64_at(header, TIMESTAMP_AT);
+    let body_len = u32_at(header, BODY_LEN_AT) as usize;
+    let crc = u32_at(header, CRC_AT);
     if count == 0 {
         return Err(FrameError::Malformed("zero entries"));
     }
@@ -170,7 +160,8 @@ pub fn parse(buf: &[u8]) -> Result<FrameView<'_>, FrameError> {
         return Err(FrameError::BadChecksum);
     }
     let lens = &body[..lens_len];
-    let payload_total: u64 = lens.chunks_exact(LEN_FIELD).map(|raw| u64::from(le_u32(raw))).sum();
+    let payload_total: u64 =
+        lens.chunks_exact(LEN_FIELD).map(|raw| u64::from(u32_at(raw, 0))).sum();
     if payload_total != (body_len - lens_len) as u64 {
         return Err(FrameError::Malformed("payload lengths do not add up to the body"));
     }

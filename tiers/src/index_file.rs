@@ -38,6 +38,7 @@ use std::path::Path;
 
 use crate::error::{Result, TierError};
 use crate::index_record::{IndexRecord, INDEX_RECORD_LEN};
+use crate::le::{u32_at, u64_at};
 
 /// Magic number opening an index file.
 pub const INDEX_MAGIC: [u8; 8] = *b"REDEXIDX";
@@ -251,18 +252,6 @@ impl<W: std::io::Write> CrcWriter<'_, W> {
         self.crc = crc32c::crc32c_append(self.crc, bytes);
         self.inner.write_all(bytes)
     }
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(a)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
 }
 
 /// Checks the header and footer of an index file (not the body checksum: that is

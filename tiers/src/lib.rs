@@ -23,6 +23,7 @@ pub mod frozen;
 pub mod hot;
 pub mod index_file;
 pub mod index_record;
+mod le;
 pub mod log_file;
 pub mod manifest;
 pub mod mmap;

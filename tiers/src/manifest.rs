@@ -35,6 +35,7 @@ use std::path::Path;
 
 use crate::error::{Result, TierError};
 use crate::index_file::Footer;
+use crate::le::{u32_at, u64_at};
 
 /// Magic number opening a manifest.
 pub const MANIFEST_MAGIC: [u8; 8] = *b"REDEXMAN";
@@ -161,18 +162,6 @@ pub fn encode_record(record: &Record) -> [u8; RECORD_LEN] {
     let crc = crc32c::crc32c(&r[..R_CRC]);
     r[R_CRC..].copy_from_slice(&crc.to_le_bytes());
     r
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[at..at + 4]);
-    u32::from_le_bytes(a)
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    u64::from_le_bytes(a)
 }
 
 /// The records of a manifest, and how many of its bytes are valid.
