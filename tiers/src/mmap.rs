@@ -12,13 +12,14 @@ use crate::error::{Result, TierError};
 /// mapping alive, so a payload handed to a reader stays valid even after the file is deleted.
 pub fn map_frozen(path: &Path) -> Result<Bytes> {
     let file = File::open(path).map_err(|e| TierError::io("open", path, e))?;
-    // SAFETY: `Mmap::map` is unsafe because the mapped file could be changed underneath us.
-    // Frozen segment files are written completely, fsynced and never modified afterwards:
-    // the engine only ever creates, reads and unlinks them, and the directory is guarded by an
-    // exclusive advisory lock against a second writer. Unlinking keeps the pages valid for
-    // existing mappings. A foreign process truncating the file is outside the contract
-    // (documented in docs/DURABILITY.md).
+    // Why this is sound: `Mmap::map` is unsafe because the mapped file could be changed
+    // underneath us. Frozen segment files are written completely, fsynced and never modified
+    // afterwards: the engine only ever creates, reads and unlinks them, and the directory is
+    // guarded by an exclusive advisory lock against a second writer. Unlinking keeps the pages
+    // valid for existing mappings. A foreign process truncating the file is outside the
+    // contract (documented in docs/DURABILITY.md).
     #[expect(unsafe_code, reason = "read-only mmap of an immutable frozen segment")]
+    // SAFETY: a frozen file never changes while mapped (argued above).
     let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| TierError::io("mmap", path, e))?;
     Ok(Bytes::from_owner(map))
 }
@@ -27,12 +28,14 @@ pub fn map_frozen(path: &Path) -> Result<Bytes> {
 /// now: the log grows by `pwrite` underneath the mapping and, Linux's page cache being unified,
 /// written bytes become visible through it. Callers only read bytes below the written length.
 pub fn map_active(file: &File, path: &Path, len: usize) -> Result<Bytes> {
-    // SAFETY: the mapping is read-only and shared. The active log is only ever appended to by
-    // this process's single writer (guarded by the directory lock); bytes below the written
-    // length, the only ones callers slice, never change once written. The one truncation the
-    // engine performs (rolling back a failed write) cuts bytes that were never published to a
-    // reader. Pages past end-of-file are never touched, so no SIGBUS arises from our own use.
+    // Why this is sound: the mapping is read-only and shared. The active log is only ever
+    // appended to by this process's single writer (guarded by the directory lock); bytes below
+    // the written length, the only ones callers slice, never change once written. The one
+    // truncation the engine performs (rolling back a failed write, or cutting preallocated
+    // zeros) removes bytes that were never published to a reader. Pages past end-of-file are
+    // never touched, so no SIGBUS arises from our own use.
     #[expect(unsafe_code, reason = "read-only mmap of the append-only active log")]
+    // SAFETY: published bytes of the active log never change while mapped (argued above).
     let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }
         .map_err(|e| TierError::io("mmap", path, e))?;
     Ok(Bytes::from_owner(map))
@@ -54,11 +57,12 @@ pub fn advise_huge_pages(buf: &mut bytes::BytesMut) {
         let start = addr.next_multiple_of(PAGE_BYTES);
         let end = (addr + spare.len()) / PAGE_BYTES * PAGE_BYTES;
         if end >= start + HUGE_PAGE_BYTES {
-            // SAFETY: `start..end` lies inside `buf`'s own allocation (its spare capacity,
-            // rounded inward to page boundaries), which stays allocated for the duration of the
-            // call. MADV_HUGEPAGE changes only the kernel's choice of page size for the range:
-            // it neither reads, writes nor unmaps memory, so no Rust invariant can be affected.
+            // Why this is sound: `start..end` lies inside `buf`'s own allocation (its spare
+            // capacity, rounded inward to page boundaries), which stays allocated for the call.
+            // MADV_HUGEPAGE changes only the kernel's choice of page size for the range: it
+            // neither reads, writes nor unmaps memory, so no Rust invariant can be affected.
             #[expect(unsafe_code, reason = "madvise on memory this buffer owns")]
+            // SAFETY: advisory call on a range this buffer owns (argued above).
             let _ = unsafe {
                 libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
             };

@@ -131,10 +131,11 @@ impl Ring {
             opcode::Fsync::new(fd).flags(types::FsyncFlags::DATASYNC).build().user_data(FSYNC_TAG);
         let both = [write, fsync];
         let entries = if sync { &both[..] } else { &both[..1] };
-        // SAFETY: the entries point into `self.buf`, which this struct owns and does not touch
-        // again until `reap` has collected the completion of every entry pushed here (or, if that
-        // fails, the ring is poisoned and the buffer is never freed nor reused).
+        // Why this is sound: the entries point into `self.buf`, which this struct owns and does
+        // not touch again until `reap` has collected the completion of every entry pushed here
+        // (or, if that fails, the ring is poisoned and the buffer is never freed nor reused).
         #[expect(unsafe_code, reason = "io_uring reads the buffer until completion")]
+        // SAFETY: `self.buf` outlives the operations reading it (argued above).
         let pushed = unsafe { self.ring.submission().push_multiple(entries) };
         pushed.map_err(|_| io::Error::other("io_uring submission queue full"))?;
         self.reap(entries.len())
