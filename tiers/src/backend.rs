@@ -95,11 +95,6 @@ impl LogWriter {
         BackendKind::Std
     }
 
-    /// The file written to.
-    pub fn file(&self) -> &Arc<File> {
-        &self.file
-    }
-
     /// Writes all of `data` at `offset`; with `sync`, also makes it durable.
     ///
     /// Only durable writes go through io_uring (the write linked to an fdatasync in one

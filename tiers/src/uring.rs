@@ -98,15 +98,6 @@ impl UringFile {
         }
         Ok(())
     }
-
-    /// `fdatasync` through the ring.
-    pub fn sync_data(&self) -> io::Result<()> {
-        let mut ring = self.ring.lock();
-        if ring.poisoned {
-            return Err(io::Error::other("io_uring poisoned by an earlier failure"));
-        }
-        ring.fsync(&self.file)
-    }
 }
 
 impl Ring {
