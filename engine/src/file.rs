@@ -65,6 +65,9 @@ struct FileInner {
     read_only: bool,
     appends: AppendCounters,
     fsyncs: Arc<FsyncStats>,
+    /// Preallocate the active log ahead of appends: set by a fsync policy or the first durable
+    /// append (an atomic, so durable appends need not take the write lock to set it).
+    prefill: std::sync::atomic::AtomicBool,
     // Held so the directory stays locked while any file of it is open.
     _lock: Option<Arc<DirLock>>,
 }
@@ -86,8 +89,6 @@ struct FileState {
     scratch: Vec<u8>,
     /// Bumped whenever a new active log starts; orders durable positions across logs.
     log_generation: u64,
-    /// Preallocate the active log ahead of appends (files that fsync on the append path).
-    prefill: bool,
     tail_tx: Option<broadcast::Sender<RedexEvent>>,
     closed: bool,
     poisoned: Option<String>,
@@ -180,7 +181,6 @@ impl RedexFile {
             freeze_error: None,
             scratch: Vec::new(),
             log_generation: 0,
-            prefill: config.fsync_policy() != crate::FsyncPolicy::Never,
             tail_tx: None,
             closed: false,
             poisoned: None,
@@ -188,6 +188,7 @@ impl RedexFile {
         // Read-only: the head moves in memory, nothing is deleted.
         let deleter = if read_only { None } else { storage.as_ref() };
         state.enforce_retention(&config, deleter, now_ns())?;
+        let prefill = config.fsync_policy() != crate::FsyncPolicy::Never;
         let inner = FileInner {
             channel,
             config,
@@ -196,6 +197,7 @@ impl RedexFile {
             durable: DurabilityGate::default(),
             read_only,
             appends: AppendCounters::default(),
+            prefill: prefill.into(),
             fsyncs,
             _lock: lock,
         };
@@ -215,8 +217,7 @@ impl RedexFile {
     /// Appends one entry and returns its seq. When this returns, the entry is in the kernel
     /// (persistent files) and survives a crash of the process.
     pub fn append(&self, payload: &[u8]) -> Result<u64> {
-        let first = self.append_batch(&[payload])?;
-        first.ok_or_else(|| RedexError::InvalidConfig("append produced no entry".into()))
+        Ok(self.append_inner(&[payload], false)?.map_or(0, |(seq, _)| seq))
     }
 
     /// Appends a batch atomically (one frame, one write) and returns the seq of its first entry,
@@ -229,8 +230,8 @@ impl RedexFile {
     /// (fsynced). Concurrent durable appenders share fsyncs (group commit); a lone one writes
     /// and fsyncs in one submission on io_uring.
     pub fn append_durable(&self, payload: &[u8]) -> Result<u64> {
-        let first = self.append_batch_durable(&[payload])?;
-        first.ok_or_else(|| RedexError::InvalidConfig("append produced no entry".into()))
+        // A batch of one always yields its seq; `None` is only for empty batches.
+        Ok(self.append_batch_durable(&[payload])?.unwrap_or_default())
     }
 
     /// [`RedexFile::append_batch`], returning only once the batch is durable.
@@ -240,7 +241,7 @@ impl RedexFile {
         self.inner.appends.durable_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Alone, write and fsync in one go; with company, write now and share an fsync.
         let alone = durable.appenders() == 1;
-        self.inner.state.write().prefill = true;
+        self.inner.prefill.store(true, std::sync::atomic::Ordering::Relaxed);
         let Some((first, ticket)) = self.append_inner(payloads, alone)? else { return Ok(None) };
         if alone {
             durable.mark_durable(ticket);
@@ -296,7 +297,10 @@ impl RedexFile {
         let payload_bytes_before = st.set.active.payload_bytes();
         match &self.inner.storage {
             None => st.set.active.append(payloads, ts).map_err(|_| batch_too_large(frame_len))?,
-            Some(dir) => st.append_to_log(dir, payloads, ts, frame_len, sync)?,
+            Some(dir) => {
+                let prefill = self.inner.prefill.load(std::sync::atomic::Ordering::Relaxed);
+                st.append_to_log(dir, payloads, ts, frame_len, sync, prefill)?
+            }
         }
         st.last_ts = ts;
         let appended_bytes = st.set.active.payload_bytes() - payload_bytes_before;
@@ -634,11 +638,16 @@ fn batch_too_large(frame_len: u64) -> RedexError {
 impl FileState {
     /// Makes `log` the active log (and the fsync thread's target); returns the previous one.
     fn set_active_log(&mut self, log: ActiveLog) -> Option<ActiveLog> {
+        self.adopt_log(&log);
+        self.log.replace(log)
+    }
+
+    /// Points the fsync thread at a new active log and starts a new log generation.
+    fn adopt_log(&mut self, log: &ActiveLog) {
         if let Some(s) = &self.syncer {
-            s.set_log(&log);
+            s.set_log(log);
         }
         self.log_generation += 1;
-        self.log.replace(log)
     }
 
     /// The persistent half of an append: encode the frame, write it with one `pwrite` at the
@@ -651,16 +660,14 @@ impl FileState {
         ts: u64,
         frame_len: u64,
         sync: bool,
+        prefill: bool,
     ) -> Result<()> {
         let log = match self.log.take() {
             Some(log) => log,
             None => {
                 // A rollover created the segment but could not create its log; retry now.
                 let log = dir.create_log(self.set.active.base_seq())?;
-                if let Some(s) = &self.syncer {
-                    s.set_log(&log);
-                }
-                self.log_generation += 1;
+                self.adopt_log(&log);
                 log
             }
         };
@@ -671,7 +678,7 @@ impl FileState {
             .encode_frame(&mut self.scratch, payloads, ts)
             .map_err(|_| batch_too_large(frame_len))?;
         log.ensure_mapped(offset + frame_len)?;
-        if self.prefill {
+        if prefill {
             log.prefill(offset + frame_len);
         }
         if let Err(failure) = log.write_frame(&self.scratch, offset, sync) {
