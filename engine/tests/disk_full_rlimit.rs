@@ -6,6 +6,10 @@
 //! either fails cleanly or succeeds, and reports every acknowledged seq. The parent reopens the
 //! directory without the limit and checks the acknowledged entries, byte for byte, and appends.
 
+#[path = "common/rlimit.rs"]
+mod rlimit;
+use rlimit::set_file_size_limit;
+
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
@@ -132,19 +136,6 @@ fn mix(mut z: u64) -> u64 {
 
 fn name() -> ChannelName {
     ChannelName::new("disk/full").expect("valid channel name")
-}
-
-fn set_file_size_limit(limit: u64) {
-    // SAFETY: plain libc calls on this (child) process with valid arguments: ignoring SIGXFSZ
-    // makes writes past the limit fail with EFBIG instead of killing the process, and the
-    // rlimit struct is fully initialised and outlives the call.
-    unsafe {
-        assert_ne!(libc::signal(libc::SIGXFSZ, libc::SIG_IGN), libc::SIG_ERR);
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
-        lim.rlim_cur = limit as libc::rlim_t;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
-    }
 }
 
 fn expect_io(e: &RedexError, what: &str) {

@@ -16,6 +16,10 @@
 //! allows it). Not covered yet: cold-tier archival (it does not exist), short writes and fsync
 //! errors (they need an injection hook in the backend).
 
+#[path = "common/rlimit.rs"]
+mod rlimit;
+use rlimit::set_file_size_limit;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -203,19 +207,6 @@ impl Cfg {
             head = head.max(h);
         }
         head
-    }
-}
-
-fn set_file_size_limit(limit: u64) {
-    // SAFETY: plain libc calls on this (child) process with valid arguments: ignoring SIGXFSZ
-    // makes writes past the limit fail with EFBIG instead of killing the process, and the
-    // rlimit struct is fully initialised and outlives the call.
-    unsafe {
-        assert_ne!(libc::signal(libc::SIGXFSZ, libc::SIG_IGN), libc::SIG_ERR);
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
-        lim.rlim_cur = limit as libc::rlim_t;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
     }
 }
 

@@ -9,6 +9,10 @@
 //!
 //! One test per file: it lowers this process's file-size limit for a moment.
 
+#[path = "common/rlimit.rs"]
+mod rlimit;
+use rlimit::set_file_size_limit;
+
 use redex::{ChannelName, Redex, RedexFileConfig, Retention};
 
 fn name() -> ChannelName {
@@ -24,22 +28,6 @@ fn cfg(retention: Retention) -> RedexFileConfig {
 
 fn payload(seq: u64) -> Vec<u8> {
     vec![seq as u8; 20]
-}
-
-/// Sets `RLIMIT_FSIZE` (soft) and returns the previous soft limit.
-fn set_file_size_limit(limit: libc::rlim_t) -> libc::rlim_t {
-    // SAFETY: plain libc calls with valid arguments: ignoring SIGXFSZ makes writes past the
-    // limit fail with EFBIG instead of killing the process, and the rlimit struct is fully
-    // initialised and outlives both calls.
-    unsafe {
-        assert_ne!(libc::signal(libc::SIGXFSZ, libc::SIG_IGN), libc::SIG_ERR);
-        let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-        assert_eq!(libc::getrlimit(libc::RLIMIT_FSIZE, &mut lim), 0);
-        let old = lim.rlim_cur;
-        lim.rlim_cur = limit;
-        assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
-        old
-    }
 }
 
 #[test]
