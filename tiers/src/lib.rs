@@ -9,6 +9,8 @@
 //! - [`hot`]: the active segment, in memory, whose image is the log file's frames.
 //! - [`frozen`]: a sealed segment, mapped read-only and read zero-copy.
 //! - [`manifest`]: the append-only list of frozen segments that makes reopen cost flat.
+//! - [`cold`]: the archive tier: the [`cold::ColdStore`] trait, its local-directory store,
+//!   the archived-segment object format, the fetch cache and the cold segment reader.
 //! - [`backend`]: the append path, io_uring or portable `pwrite`, chosen at open time.
 //! - [`mmap`] and `uring`: the only modules with `unsafe` code.
 //!
@@ -17,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+pub mod cold;
 pub mod error;
 pub mod frame;
 pub mod frozen;

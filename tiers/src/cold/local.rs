@@ -1,0 +1,136 @@
+//! [`LocalDirColdStore`]: an archive in a directory, possibly on another disk or a network
+//! mount. Objects are files at their key's path; each is written to a temporary name, fsynced
+//! and renamed into place, so a crash never leaves a partial object under a key.
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::ops::Range;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use super::{check_range, ColdFuture, ColdKey, ColdObjectInfo, ColdStore, OBJECT_SUFFIX};
+
+/// An archive of segment objects in a local directory.
+#[derive(Debug, Clone)]
+pub struct LocalDirColdStore {
+    root: Arc<Path>,
+}
+
+/// Distinguishes concurrent temporary files of one process.
+static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl LocalDirColdStore {
+    /// An archive rooted at `root`, created if missing.
+    pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
+        let root = root.into();
+        fs::create_dir_all(&root)?;
+        Ok(LocalDirColdStore { root: Arc::from(root) })
+    }
+
+    /// The archive's directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    fn object_path(&self, key: &ColdKey) -> PathBuf {
+        self.root.join(key.path())
+    }
+}
+
+/// Runs blocking file work off the async executor.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> io::Result<T> + Send + 'static,
+) -> io::Result<T> {
+    tokio::task::spawn_blocking(work).await.map_err(io::Error::other)?
+}
+
+fn write_object(path: &Path, parts: &[Bytes]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("object path has no parent"))?;
+    fs::create_dir_all(dir)?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("object"),
+        std::process::id(),
+        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let written = (|| {
+        let mut file = File::create(&tmp)?;
+        for part in parts {
+            file.write_all(part)?;
+        }
+        file.sync_all()?;
+        fs::rename(&tmp, path)?;
+        File::open(dir)?.sync_all()
+    })();
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn read_object(path: &Path, range: Option<Range<u64>>) -> io::Result<Bytes> {
+    let file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let range = range.unwrap_or(0..len);
+    check_range(&range, len, &path.display().to_string())?;
+    let mut buf = vec![0u8; (range.end - range.start) as usize];
+    file.read_exact_at(&mut buf, range.start)?;
+    Ok(Bytes::from(buf))
+}
+
+fn list_objects(dir: &Path, channel: &str) -> io::Result<Vec<ColdObjectInfo>> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let Some(name) = name.to_str().filter(|n| n.ends_with(OBJECT_SUFFIX)) else { continue };
+        if let Some(key) = ColdKey::parse(&format!("{channel}/{name}")) {
+            out.push(ColdObjectInfo { key, size: entry.metadata()?.len() });
+        }
+    }
+    out.sort_by(|a, b| a.key.cmp(&b.key));
+    Ok(out)
+}
+
+impl ColdStore for LocalDirColdStore {
+    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
+        let path = self.object_path(key);
+        Box::pin(blocking(move || write_object(&path, &parts)))
+    }
+
+    fn fetch_segment<'a>(
+        &'a self,
+        key: &'a ColdKey,
+        range: Option<Range<u64>>,
+    ) -> ColdFuture<'a, Bytes> {
+        let path = self.object_path(key);
+        Box::pin(blocking(move || read_object(&path, range)))
+    }
+
+    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
+        let dir = self.root.join(channel);
+        let channel = channel.to_owned();
+        Box::pin(blocking(move || list_objects(&dir, &channel)))
+    }
+
+    fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()> {
+        let path = self.object_path(key);
+        Box::pin(blocking(move || match fs::remove_file(&path) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(e),
+            _ => Ok(()),
+        }))
+    }
+
+    fn describe(&self, key: &ColdKey) -> String {
+        self.object_path(key).display().to_string()
+    }
+}
