@@ -66,6 +66,7 @@ fn tier_name(t: Tier) -> &'static str {
     match t {
         Tier::Hot => "hot",
         Tier::Warm => "warm",
+        Tier::Cold => "cold",
     }
 }
 

@@ -1,8 +1,10 @@
 //! Per-file configuration: persistence, fsync policy, retention and segment sizes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use crate::error::{RedexError, Result};
+pub use redex_tiers::cold::ColdStore;
 pub use redex_tiers::{AppendBackend, BackendKind};
 
 /// When the engine calls `fdatasync` on its own. Policy fsyncs run on a background thread, never
@@ -109,7 +111,50 @@ pub struct RedexFileConfig {
     segment_events_max: u64,
     tail_buffer_events: usize,
     append_backend: AppendBackend,
+    cold: ColdConfig,
 }
+
+/// Where and when a file's frozen segments go to the cold tier, and how it is read.
+#[derive(Debug, Clone)]
+pub struct ColdConfig {
+    /// The archive; `None`: no cold tier.
+    pub store: Option<Arc<dyn ColdStore>>,
+    /// Frozen segments wholly outside these limits are archived, then deleted locally.
+    pub warm_retention: Retention,
+    /// Bytes of fetched index sections and log blocks cached in memory.
+    pub cache_bytes: u64,
+    /// Whether `get`, `read_range` and `tail` cross into archived history transparently
+    /// (otherwise only [`crate::RedexFile::read_cold`] reads it).
+    pub transparent_reads: bool,
+}
+
+impl Default for ColdConfig {
+    fn default() -> Self {
+        ColdConfig {
+            store: None,
+            warm_retention: Retention::unlimited(),
+            cache_bytes: 64 << 20,
+            transparent_reads: true,
+        }
+    }
+}
+
+impl PartialEq for ColdConfig {
+    /// Stores compare by identity: two handles to the same store are the same configuration.
+    fn eq(&self, other: &Self) -> bool {
+        let same_store = match (&self.store, &other.store) {
+            (None, None) => true,
+            (Some(a), Some(b)) => std::ptr::addr_eq(Arc::as_ptr(a), Arc::as_ptr(b)),
+            _ => false,
+        };
+        same_store
+            && self.warm_retention == other.warm_retention
+            && self.cache_bytes == other.cache_bytes
+            && self.transparent_reads == other.transparent_reads
+    }
+}
+
+impl Eq for ColdConfig {}
 
 impl Default for RedexFileConfig {
     fn default() -> Self {
@@ -121,6 +166,7 @@ impl Default for RedexFileConfig {
             segment_events_max: 1 << 24,
             tail_buffer_events: 4096,
             append_backend: AppendBackend::Auto,
+            cold: ColdConfig::default(),
         }
     }
 }
@@ -206,6 +252,42 @@ impl RedexFileConfig {
         self.tail_buffer_events
     }
 
+    /// Archives frozen segments to `store` once they leave the warm window
+    /// ([`RedexFileConfig::with_warm_retention`]), and reads them back from it. Persistent
+    /// files only.
+    pub fn with_cold_store(mut self, store: Arc<dyn ColdStore>) -> Self {
+        self.cold.store = Some(store);
+        self
+    }
+
+    /// How much history stays local (hot and warm). Whole frozen segments outside these limits
+    /// are uploaded to the cold store, verified, recorded, and only then deleted locally. The
+    /// file's own [`Retention`] still bounds the whole log, cold part included.
+    pub fn with_warm_retention(mut self, warm: Retention) -> Self {
+        self.cold.warm_retention = warm;
+        self
+    }
+
+    /// Bytes of fetched cold data (index sections, 1 MiB log blocks) kept in memory; default
+    /// 64 MiB.
+    pub fn with_cold_cache_bytes(mut self, bytes: u64) -> Self {
+        self.cold.cache_bytes = bytes;
+        self
+    }
+
+    /// Whether `get`, `read_range` and `tail` read archived history transparently (default
+    /// `true`). When `false`, they return [`RedexError::ColdUnavailable`] for archived seqs and
+    /// only [`crate::RedexFile::read_cold`] reads them.
+    pub fn with_cold_reads(mut self, transparent: bool) -> Self {
+        self.cold.transparent_reads = transparent;
+        self
+    }
+
+    /// The cold-tier settings.
+    pub fn cold(&self) -> &ColdConfig {
+        &self.cold
+    }
+
     pub(crate) fn validate(&self) -> Result<()> {
         if !(SEGMENT_BYTES_MIN..=SEGMENT_BYTES_MAX).contains(&self.segment_bytes_max) {
             return Err(RedexError::InvalidConfig(format!(
@@ -236,8 +318,20 @@ impl RedexFileConfig {
             }
             _ => {}
         }
-        if self.retention.max_events == Some(0) {
+        if self.retention.max_events == Some(0) || self.cold.warm_retention.max_events == Some(0) {
             return Err(RedexError::InvalidConfig("retention max_events must be non-zero".into()));
+        }
+        if self.cold.store.is_some() && !self.persistent {
+            return Err(RedexError::InvalidConfig(
+                "a cold store archives frozen segments, which only persistent files have".into(),
+            ));
+        }
+        if self.cold.warm_retention.is_limited() && self.cold.store.is_none() {
+            return Err(RedexError::InvalidConfig(
+                "warm retention says which segments to archive; it needs a cold store \
+                 (with_cold_store)"
+                    .into(),
+            ));
         }
         Ok(())
     }

@@ -93,6 +93,16 @@ pub enum RedexError {
         /// Largest accepted size.
         limit: u64,
     },
+    /// An archived seq was read in a way the file's cold settings do not allow.
+    #[error("seq {seq} of channel {channel} is in the cold archive: {reason}")]
+    ColdUnavailable {
+        /// The channel.
+        channel: String,
+        /// The archived seq that was asked for.
+        seq: u64,
+        /// Why it cannot be read this way (no store configured, or transparent reads off).
+        reason: String,
+    },
     /// The file was closed.
     #[error("channel {channel} is closed")]
     Closed {

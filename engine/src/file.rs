@@ -16,11 +16,13 @@ use std::thread::JoinHandle;
 use parking_lot::RwLock;
 use redex_tiers::frame;
 use redex_tiers::log_file::LOG_HEADER_LEN;
+use redex_tiers::manifest::SegmentMeta;
 use redex_tiers::HotSegment;
 use tokio::sync::broadcast;
 
 use crate::channel::ChannelName;
 use crate::clock::now_ns;
+use crate::cold::ColdTier;
 use crate::config::{BackendKind, RedexFileConfig, SEGMENT_BYTES_MAX};
 use crate::durable::{DurabilityGate, DurablePosition};
 use crate::error::{RedexError, Result};
@@ -31,6 +33,9 @@ use crate::segments::{Frozen, SegmentSet, WarmSegment};
 use crate::stats::{AppendCounters, FileStats, FsyncStats, TierStats};
 use crate::storage::{ActiveLog, SegmentDir};
 use crate::syncer::Syncer;
+
+mod archive;
+mod cold_reads;
 
 /// Most entries one `read_range` preallocates for, so a huge range cannot allocate up front.
 const READ_PREALLOC_MAX: u64 = 1 << 16;
@@ -61,6 +66,8 @@ struct FileInner {
     storage: Option<SegmentDir>,
     /// Group commit of durable appends.
     durable: DurabilityGate,
+    /// The cold tier, when a cold store is configured.
+    cold: Option<Arc<ColdTier>>,
     /// Opened for inspection (`Redex::open_read_only`): no appends, nothing changed on disk.
     read_only: bool,
     appends: AppendCounters,
@@ -85,6 +92,8 @@ struct FileState {
     pending_freeze: Option<JoinHandle<Result<WarmSegment>>>,
     /// A failed background freeze, reported by the next `sync` or `close`.
     freeze_error: Option<RedexError>,
+    /// A freeze finished since the warm window was last checked for segments to archive.
+    archive_check_due: bool,
     /// Reused buffer a persistent append encodes its frame into.
     scratch: Vec<u8>,
     /// Bumped whenever a new active log starts; orders durable positions across logs.
@@ -99,8 +108,12 @@ struct FileState {
 pub struct VerifyReport {
     /// Damaged segments found by [`RedexFile::verify_each`], each naming its file and offset.
     pub problems: Vec<RedexError>,
-    /// Frozen segments whose index, payloads and timestamps were checked.
+    /// Frozen segments (warm and cold) whose index, payloads and timestamps were checked.
     pub frozen_segments: u64,
+    /// How many of those were archived objects, fetched whole from the cold store.
+    pub cold_segments: u64,
+    /// Archived segments not checked because no cold store is configured.
+    pub cold_segments_skipped: u64,
     /// Entries checked.
     pub entries: u64,
     /// Payload bytes checked.
@@ -119,6 +132,8 @@ pub enum Tier {
     Hot,
     /// Frozen and read through mmap.
     Warm,
+    /// Archived to the cold store; read by ranged fetches through the cache.
+    Cold,
 }
 
 /// One segment, as [`RedexFile::segments`] describes it.
@@ -138,7 +153,7 @@ pub struct SegmentInfo {
     pub log_bytes: u64,
     /// Payload bytes.
     pub payload_bytes: u64,
-    /// Its log file, for persistent files.
+    /// Its log file, for persistent files (`None` once archived).
     pub log_path: Option<std::path::PathBuf>,
 }
 
@@ -156,7 +171,7 @@ impl RedexFile {
         config.validate()?;
         let (set, log) = match &storage {
             Some(dir) => {
-                let rec = dir.recover()?;
+                let rec = dir.recover(channel.as_str())?;
                 (SegmentSet { frozen: rec.frozen.into(), active: rec.active }, rec.log)
             }
             None => (SegmentSet { frozen: VecDeque::new(), active: HotSegment::new(0, 0) }, None),
@@ -179,6 +194,7 @@ impl RedexFile {
             syncer,
             pending_freeze: None,
             freeze_error: None,
+            archive_check_due: true,
             scratch: Vec::new(),
             log_generation: 0,
             tail_tx: None,
@@ -186,8 +202,12 @@ impl RedexFile {
             poisoned: None,
         };
         // Read-only: the head moves in memory, nothing is deleted.
+        let cold = ColdTier::new(channel.as_str(), config.cold());
         let deleter = if read_only { None } else { storage.as_ref() };
-        state.enforce_retention(&config, deleter, now_ns())?;
+        state.enforce_retention(&config, deleter, cold.as_ref(), now_ns())?;
+        if let (Some(tier), false) = (&cold, read_only) {
+            tier.sweep_orphans(state.set.first_seq());
+        }
         let prefill = config.fsync_policy() != crate::FsyncPolicy::Never;
         let inner = FileInner {
             channel,
@@ -195,13 +215,16 @@ impl RedexFile {
             state: RwLock::new(state),
             storage,
             durable: DurabilityGate::default(),
+            cold,
             read_only,
             appends: AppendCounters::default(),
             prefill: prefill.into(),
             fsyncs,
             _lock: lock,
         };
-        Ok(RedexFile { inner: Arc::new(inner) })
+        let file = RedexFile { inner: Arc::new(inner) };
+        file.maybe_archive(&mut file.inner.state.write());
+        Ok(file)
     }
 
     /// The channel this file was opened as.
@@ -317,7 +340,10 @@ impl RedexFile {
             }
         }
         if cfg.retention().is_limited() {
-            st.enforce_retention(cfg, self.inner.storage.as_ref(), ts)?;
+            st.enforce_retention(cfg, self.inner.storage.as_ref(), self.inner.cold.as_ref(), ts)?;
+        }
+        if st.archive_check_due {
+            self.maybe_archive(&mut st);
         }
         let ticket =
             DurablePosition { generation: st.log_generation, offset: st.set.active.log_len() };
@@ -392,14 +418,14 @@ impl RedexFile {
     }
 
     /// The entry at `seq`: `Ok(None)` if it was not appended yet, [`RedexError::Evicted`] if
-    /// retention dropped it.
+    /// retention dropped it. An archived entry is fetched from the cold store (blocking this
+    /// thread; async code may prefer [`RedexFile::read_cold`]).
     pub fn get(&self, seq: u64) -> Result<Option<RedexEvent>> {
         let st = self.inner.state.read();
-        if st.closed {
-            return Err(self.closed_error());
-        }
-        if seq < st.head.seq {
-            return Err(RedexError::Evicted { requested: seq, head: st.head.seq });
+        self.check_readable(&st, seq)?;
+        if let Some((source, _)) = self.cold_part(&st, seq, seq + 1)? {
+            drop(st);
+            return Self::get_cold(source, seq);
         }
         Ok(st.set.get(seq)?.map(|(payload, timestamp_ns)| RedexEvent {
             seq,
@@ -408,20 +434,37 @@ impl RedexFile {
         }))
     }
 
+    /// Refuses reads of a closed file and of seqs below the retained head.
+    fn check_readable(&self, st: &FileState, seq: u64) -> Result<()> {
+        if st.closed {
+            return Err(self.closed_error());
+        }
+        if seq < st.head.seq {
+            return Err(RedexError::Evicted { requested: seq, head: st.head.seq });
+        }
+        Ok(())
+    }
+
     /// Entries `start..end` in seq order; `end` is clamped to [`RedexFile::next_seq`].
-    /// A start below the retained head is [`RedexError::Evicted`].
+    /// A start below the retained head is [`RedexError::Evicted`]. Archived entries are fetched
+    /// from the cold store outside the file's lock (blocking this thread), then the rest is read
+    /// locally, so the result is the same bytes in the same order whatever tier holds them.
     pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
         if start > end {
             return Err(RedexError::InvalidRange { start, end });
         }
         let st = self.inner.state.read();
-        if st.closed {
-            return Err(self.closed_error());
-        }
-        if start < st.head.seq {
-            return Err(RedexError::Evicted { requested: start, head: st.head.seq });
-        }
+        self.check_readable(&st, start)?;
         let end = end.min(st.set.next_seq());
+        if let Some((source, stop)) = self.cold_part(&st, start, end)? {
+            // Fetch the archived part outside the lock, then read on from where it ends.
+            drop(st);
+            let mut out = Self::read_cold_blocking(source, start, stop)?;
+            if stop < end {
+                out.extend(self.read_range(stop, end)?);
+            }
+            return Ok(out);
+        }
         let mut out = Vec::with_capacity(end.saturating_sub(start).min(READ_PREALLOC_MAX) as usize);
         st.set.for_each(start, end, |seq, payload, timestamp_ns| {
             out.push(RedexEvent { seq, timestamp_ns, payload });
@@ -448,6 +491,10 @@ impl RedexFile {
     /// Waits for a running freeze, fsyncs, stops the background fsync thread, ends tail
     /// streams and refuses further use. Closing twice is fine.
     pub fn close(&self) -> Result<()> {
+        // Before taking the lock: the archiver takes it to install a cold segment.
+        if let Some(tier) = &self.inner.cold {
+            tier.stop();
+        }
         let mut st = self.inner.state.write();
         if st.closed {
             return Ok(());
@@ -462,7 +509,8 @@ impl RedexFile {
     }
 
     /// Checks every checksum of every frozen segment: each index against its footer, every
-    /// payload and timestamp against its record. The first damage found is returned as
+    /// payload and timestamp against its record; archived segments are fetched whole from the
+    /// cold store and checked the same way (skipped, and counted, without a store). The first damage found is returned as
     /// [`RedexError::Corrupt`] naming the file and offset. Appends and reads continue meanwhile
     /// (the segments are checked outside the file's lock). The active segment's frames were
     /// checked when they were written or replayed.
@@ -478,26 +526,42 @@ impl RedexFile {
     /// each damaged segment's error in [`VerifyReport::problems`], and calls
     /// `progress(segments_done, segments_total)` after each segment (for progress bars).
     pub fn verify_each(&self, mut progress: impl FnMut(u64, u64)) -> VerifyReport {
-        let warm: Vec<Arc<WarmSegment>> = {
+        let on_disk: Vec<Frozen> = {
             let st = self.inner.state.read();
             st.set
                 .frozen
                 .iter()
                 .filter_map(|s| match s {
-                    Frozen::Warm(w) => Some(Arc::clone(w)),
+                    Frozen::Warm(w) => Some(Frozen::Warm(Arc::clone(w))),
+                    Frozen::Cold(c) => Some(Frozen::Cold(Arc::clone(c))),
                     Frozen::Hot { .. } => None,
                 })
                 .collect()
         };
-        let total = warm.len() as u64;
+        let total = on_disk.len() as u64;
         let mut report = VerifyReport::default();
-        for (done, w) in warm.iter().enumerate() {
-            match w.segment().and_then(|seg| Ok(seg.verify()?)) {
-                Ok(()) => {
+        for (done, seg) in on_disk.iter().enumerate() {
+            let checked = match seg {
+                Frozen::Warm(w) => w.segment().and_then(|seg| Ok(seg.verify()?)).map(|()| true),
+                Frozen::Cold(c) => match &self.inner.cold {
+                    Some(tier) => {
+                        let (tier, c) = (Arc::clone(tier), Arc::clone(c));
+                        crate::cold::block_on(async move { Ok(tier.reader.verify(&c).await?) })
+                            .map(|()| true)
+                    }
+                    None => Ok(false),
+                },
+                Frozen::Hot { .. } => Ok(false),
+            };
+            let (count, bytes) = seg.meta().map_or((0, 0), |m| (m.count, m.payload_bytes));
+            match checked {
+                Ok(true) => {
                     report.frozen_segments += 1;
-                    report.entries += w.meta().count;
-                    report.payload_bytes += w.meta().payload_bytes;
+                    report.cold_segments += u64::from(matches!(seg, Frozen::Cold(_)));
+                    report.entries += count;
+                    report.payload_bytes += bytes;
                 }
+                Ok(false) => report.cold_segments_skipped += 1,
                 Err(e) => report.problems.push(e),
             }
             progress(done as u64 + 1, total);
@@ -519,25 +583,24 @@ impl RedexFile {
             payload_bytes: seg.payload_bytes(),
             log_path: log_path(seg.base_seq()),
         };
+        let disk_info = |m: &SegmentMeta, tier: Tier, log_path| SegmentInfo {
+            tier,
+            first_seq: m.first_seq,
+            next_seq: m.next_seq(),
+            min_ts_ns: Some(m.min_ts_ns),
+            max_ts_ns: Some(m.max_ts_ns),
+            log_bytes: m.log_len,
+            payload_bytes: m.payload_bytes,
+            log_path,
+        };
         let mut out: Vec<SegmentInfo> = st
             .set
             .frozen
             .iter()
             .map(|s| match s {
                 Frozen::Hot { seg, .. } => hot_info(seg, Tier::Hot),
-                Frozen::Warm(w) => {
-                    let m = w.meta();
-                    SegmentInfo {
-                        tier: Tier::Warm,
-                        first_seq: m.first_seq,
-                        next_seq: m.next_seq(),
-                        min_ts_ns: Some(m.min_ts_ns),
-                        max_ts_ns: Some(m.max_ts_ns),
-                        log_bytes: m.log_len,
-                        payload_bytes: m.payload_bytes,
-                        log_path: log_path(m.first_seq),
-                    }
-                }
+                Frozen::Warm(w) => disk_info(w.meta(), Tier::Warm, log_path(w.meta().first_seq)),
+                Frozen::Cold(c) => disk_info(&c.meta, Tier::Cold, None),
             })
             .collect();
         out.push(hot_info(&st.set.active, Tier::Hot));
@@ -554,10 +617,12 @@ impl RedexFile {
             payload_bytes: st.set.active.payload_bytes(),
         };
         let mut warm = TierStats::default();
+        let mut cold = TierStats::default();
         for seg in &st.set.frozen {
             let tier = match seg {
                 Frozen::Hot { .. } => &mut hot,
                 Frozen::Warm(_) => &mut warm,
+                Frozen::Cold(_) => &mut cold,
             };
             tier.segments += 1;
             tier.events += seg.next_seq() - seg.base_seq();
@@ -578,6 +643,8 @@ impl RedexFile {
             fsyncs: self.inner.fsyncs.snapshot(),
             hot,
             warm,
+            cold,
+            cold_tier: self.inner.cold.as_ref().map(|t| t.stats(self.pending_archive(&st))),
             tail_subscribers: st.tail_tx.as_ref().map_or(0, |tx| tx.receiver_count() as u64),
             tail_lag_events: st.tail_tx.as_ref().map_or(0, |tx| tx.len() as u64),
         }
@@ -595,7 +662,16 @@ impl RedexFile {
         if st.closed {
             return Err(self.closed_error());
         }
-        st.enforce_retention(&self.inner.config, self.inner.storage.as_ref(), now_ns())
+        let now = now_ns();
+        st.enforce_retention(
+            &self.inner.config,
+            self.inner.storage.as_ref(),
+            self.inner.cold.as_ref(),
+            now,
+        )?;
+        st.archive_check_due = true;
+        self.maybe_archive(&mut st);
+        Ok(())
     }
 
     /// Background fsyncs completed by the fsync policy so far.
@@ -626,6 +702,10 @@ fn fsync((file, path): &(Arc<File>, PathBuf), stats: &FsyncStats) -> Result<()> 
 
 impl Drop for FileInner {
     fn drop(&mut self) {
+        if let Some(job) = self.cold.as_ref().and_then(|t| t.job.lock().take()) {
+            // Cancelled at its next await; it holds the directory lock until it has stopped.
+            job.abort();
+        }
         // Let a running freeze finish before the directory lock is released.
         self.state.get_mut().wait_for_freeze();
     }
@@ -745,6 +825,7 @@ impl FileState {
                 if let Some(slot) = self.set.frozen.iter_mut().find(|s| s.base_seq() == base) {
                     *slot = Frozen::Warm(Arc::new(frozen));
                 }
+                self.archive_check_due = true;
             }
             Err(e) => {
                 // The segment stays readable from memory; reopening freezes it again.
@@ -778,6 +859,7 @@ impl FileState {
         &mut self,
         config: &RedexFileConfig,
         storage: Option<&SegmentDir>,
+        cold: Option<&Arc<ColdTier>>,
         now_ns: u64,
     ) -> Result<()> {
         if !config.retention().is_limited() {
@@ -792,12 +874,15 @@ impl FileState {
                 // Its freeze is still running; delete it once it has finished.
                 break;
             }
-            if let (Frozen::Warm(seg), Some(dir)) = (front, storage) {
-                if let Err(e) = dir.remove(*seg.meta()) {
+            if let (Some(meta), Some(dir)) = (front.meta(), storage) {
+                if let Err(e) = dir.remove(*meta) {
                     // The entries are already unreadable (below the head); the files stay
                     // until a later append retries.
                     tracing::warn!(error = %e, "retention could not delete a segment");
                     break;
+                }
+                if let (Frozen::Cold(_), Some(tier)) = (front, cold) {
+                    tier.delete_object(meta.first_seq);
                 }
             }
             self.set.frozen.pop_front();

@@ -11,6 +11,8 @@
 //! - [`typed`]: [`TypedRedexFile`], postcard-encoded values.
 //! - [`config`]: [`RedexFileConfig`], [`FsyncPolicy`], [`Retention`].
 //! - `storage` and `segments` (private): segment files on disk and the segment set in memory.
+//! - `cold` (private) with `file/archive.rs` and `file/cold_reads.rs`: archiving frozen
+//!   segments to a [`ColdStore`] and reading them back.
 //!
 //! The formats live in the `redex-tiers` crate; `docs/ARCHITECTURE.md`, `docs/FORMAT.md` and
 //! `docs/DURABILITY.md` describe the design, the bytes and the crash guarantees.
@@ -31,6 +33,7 @@
 
 pub mod channel;
 mod clock;
+mod cold;
 pub mod config;
 mod durable;
 pub mod error;
@@ -49,10 +52,13 @@ pub mod typed;
 
 pub use bytes::Bytes;
 pub use channel::ChannelName;
-pub use config::{AppendBackend, BackendKind, FsyncPolicy, RedexFileConfig, Retention};
+pub use config::{
+    AppendBackend, BackendKind, ColdConfig, ColdStore, FsyncPolicy, RedexFileConfig, Retention,
+};
 pub use error::{RedexError, Result};
 pub use event::RedexEvent;
 pub use file::{RedexFile, SegmentInfo, Tier, VerifyReport};
 pub use manager::Redex;
-pub use stats::{FileStats, FsyncHistogram, TierStats};
+pub use redex_tiers::cold::{ColdKey, LocalDirColdStore};
+pub use stats::{ColdStats, FileStats, FsyncHistogram, TierStats};
 pub use typed::TypedRedexFile;

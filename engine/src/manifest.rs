@@ -7,7 +7,7 @@ use std::io::Write;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use redex_tiers::manifest::{self, Record, RecordKind, SegmentMeta};
+use redex_tiers::manifest::{self, LiveSegment, Record, RecordKind, SegmentMeta, MANIFEST_VERSION};
 
 use crate::error::{RedexError, Result};
 use crate::storage::sync_dir;
@@ -26,7 +26,9 @@ pub(crate) struct ManifestFile {
     file: File,
     len: u64,
     records: usize,
-    live: BTreeMap<u64, SegmentMeta>,
+    /// Format version of the file's header (1 until the first cold record rewrites it).
+    version: u32,
+    live: BTreeMap<u64, LiveSegment>,
 }
 
 impl ManifestFile {
@@ -53,9 +55,9 @@ impl ManifestFile {
             file.set_len(replay.valid_len).map_err(|e| RedexError::io("truncate", &path, e))?;
             file.sync_all().map_err(|e| RedexError::io("fsync", &path, e))?;
         }
-        let live: BTreeMap<u64, SegmentMeta> = manifest::live_segments(&replay.records)
+        let live: BTreeMap<u64, LiveSegment> = manifest::live_segments(&replay.records)
             .into_iter()
-            .map(|m| (m.first_seq, m))
+            .map(|s| (s.meta.first_seq, s))
             .collect();
         Ok(ManifestFile {
             dir: dir.to_path_buf(),
@@ -63,6 +65,7 @@ impl ManifestFile {
             file,
             len: replay.valid_len,
             records: replay.records.len(),
+            version: replay.version,
             live,
         })
     }
@@ -89,18 +92,21 @@ impl ManifestFile {
             file,
             len: 0,
             records: live.len(),
-            live: live.into_iter().map(|m| (m.first_seq, m)).collect(),
+            version: MANIFEST_VERSION,
+            live: live.into_iter().map(|s| (s.meta.first_seq, s)).collect(),
         })
     }
 
     /// Writes a fresh manifest naming `live` through a temporary file and a rename.
-    fn create(dir: &Path, path: &Path, live: &[SegmentMeta]) -> Result<Self> {
+    fn create(dir: &Path, path: &Path, live: &[LiveSegment]) -> Result<Self> {
         let mut bytes = manifest::encode_header().to_vec();
-        for meta in live {
-            bytes.extend_from_slice(&manifest::encode_record(&Record {
-                kind: RecordKind::Frozen,
-                meta: *meta,
-            }));
+        let mut records = 0;
+        for seg in live {
+            let cold = seg.cold_index_len.map(|index_len| RecordKind::Cold { index_len });
+            for kind in std::iter::once(RecordKind::Frozen).chain(cold) {
+                bytes.extend_from_slice(&manifest::encode_record(&Record { kind, meta: seg.meta }));
+                records += 1;
+            }
         }
         let tmp = dir.join(format!("{MANIFEST_FILE_NAME}.tmp"));
         let mut f = File::create(&tmp).map_err(|e| RedexError::io("create", &tmp, e))?;
@@ -118,21 +124,41 @@ impl ManifestFile {
             path: path.to_path_buf(),
             file,
             len: bytes.len() as u64,
-            records: live.len(),
-            live: live.iter().map(|m| (m.first_seq, *m)).collect(),
+            records,
+            version: MANIFEST_VERSION,
+            live: live.iter().map(|s| (s.meta.first_seq, *s)).collect(),
         })
     }
 
-    /// The live frozen segments, in seq order.
-    pub(crate) fn live(&self) -> Vec<SegmentMeta> {
+    /// The live frozen segments (warm and cold), in seq order.
+    pub(crate) fn live(&self) -> Vec<LiveSegment> {
         self.live.values().copied().collect()
     }
 
     /// Records that a segment froze. Durable when this returns.
     pub(crate) fn add(&mut self, meta: SegmentMeta) -> Result<()> {
         self.append(Record { kind: RecordKind::Frozen, meta })?;
-        self.live.insert(meta.first_seq, meta);
+        self.live.insert(meta.first_seq, LiveSegment { meta, cold_index_len: None });
         Ok(())
+    }
+
+    /// Records that a segment's archived object is verified, so its local files may go.
+    /// Durable when this returns. Returns `false` (and records nothing) if the segment is no
+    /// longer live: retention dropped it while it was being uploaded. A version-1 manifest is
+    /// first rewritten as the current version, which an older build refuses rather than
+    /// misreads.
+    pub(crate) fn mark_cold(&mut self, meta: SegmentMeta, index_len: u32) -> Result<bool> {
+        if !self.live.contains_key(&meta.first_seq) {
+            return Ok(false);
+        }
+        if self.version < MANIFEST_VERSION {
+            *self = Self::create(&self.dir, &self.path, &self.live())?;
+        }
+        self.append(Record { kind: RecordKind::Cold { index_len }, meta })?;
+        if let Some(seg) = self.live.get_mut(&meta.first_seq) {
+            seg.cold_index_len = Some(index_len);
+        }
+        Ok(true)
     }
 
     /// Records that a segment was dropped. Durable when this returns, so its files may go.

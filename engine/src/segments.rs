@@ -5,6 +5,7 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use bytes::Bytes;
+use redex_tiers::cold::ColdSegmentRef;
 use redex_tiers::manifest::SegmentMeta;
 use redex_tiers::{FrozenSegment, HotSegment};
 
@@ -66,6 +67,10 @@ pub(crate) enum Frozen {
     Hot { seg: Arc<HotSegment>, log: Option<Arc<ActiveLog>> },
     /// A persistent file's frozen segment.
     Warm(Arc<WarmSegment>),
+    /// A segment archived to the cold store; only its manifest record is local. Cold segments
+    /// are always the oldest ones (archival takes the oldest warm segment), so they form a
+    /// prefix of the frozen list, and reads of them run outside the file's lock.
+    Cold(Arc<ColdSegmentRef>),
 }
 
 impl Frozen {
@@ -73,6 +78,7 @@ impl Frozen {
         match self {
             Frozen::Hot { seg, .. } => seg.base_seq(),
             Frozen::Warm(w) => w.meta.first_seq,
+            Frozen::Cold(c) => c.meta.first_seq,
         }
     }
 
@@ -80,6 +86,7 @@ impl Frozen {
         match self {
             Frozen::Hot { seg, .. } => seg.next_seq(),
             Frozen::Warm(w) => w.meta.next_seq(),
+            Frozen::Cold(c) => c.meta.next_seq(),
         }
     }
 
@@ -87,6 +94,16 @@ impl Frozen {
         match self {
             Frozen::Hot { seg, .. } => seg.payload_bytes(),
             Frozen::Warm(w) => w.meta.payload_bytes,
+            Frozen::Cold(c) => c.meta.payload_bytes,
+        }
+    }
+
+    /// The manifest record of a frozen segment on disk (warm or cold).
+    pub(crate) fn meta(&self) -> Option<&SegmentMeta> {
+        match self {
+            Frozen::Hot { .. } => None,
+            Frozen::Warm(w) => Some(&w.meta),
+            Frozen::Cold(c) => Some(&c.meta),
         }
     }
 
@@ -97,6 +114,7 @@ impl Frozen {
                 seg.next_seq().checked_sub(1).and_then(|s| seg.timestamp_ns(s))
             }
             Frozen::Warm(w) => Some(w.meta.max_ts_ns),
+            Frozen::Cold(c) => Some(c.meta.max_ts_ns),
         }
     }
 
@@ -104,13 +122,16 @@ impl Frozen {
         match self {
             Frozen::Hot { seg, .. } => Ok(seg.get(seq)),
             Frozen::Warm(w) => Ok(w.segment()?.get(seq)?),
+            Frozen::Cold(_) => Err(cold_under_lock(seq)),
         }
     }
 
+    /// `None` for cold segments: their entries are only reached by fetching.
     fn payload_len(&self, seq: u64) -> Option<u64> {
         match self {
             Frozen::Hot { seg, .. } => seg.payload_len(seq),
             Frozen::Warm(w) => w.segment().ok()?.payload_len(seq),
+            Frozen::Cold(_) => None,
         }
     }
 
@@ -118,8 +139,15 @@ impl Frozen {
         match self {
             Frozen::Hot { seg, .. } => seg.timestamp_ns(seq),
             Frozen::Warm(w) => w.segment().ok()?.timestamp_ns(seq),
+            Frozen::Cold(_) => None,
         }
     }
+}
+
+/// Cold segments are read by the file outside its lock; reaching one through the segment set
+/// is a routing bug, reported rather than a panic.
+fn cold_under_lock(seq: u64) -> RedexError {
+    RedexError::InvalidConfig(format!("internal: seq {seq} is cold and must be fetched"))
 }
 
 /// What a whole frozen segment holds, for evicting it without reading it.
@@ -128,6 +156,8 @@ pub(crate) struct SegmentSummary {
     pub(crate) next_seq: u64,
     pub(crate) payload_bytes: u64,
     pub(crate) max_ts_ns: Option<u64>,
+    /// Archived: retention can only move past it whole.
+    pub(crate) cold: bool,
 }
 
 /// Frozen segments plus the active one, covering a contiguous seq range.
@@ -163,7 +193,33 @@ impl SegmentSet {
             next_seq: seg.next_seq(),
             payload_bytes: seg.payload_bytes(),
             max_ts_ns: seg.max_ts_ns(),
+            cold: matches!(seg, Frozen::Cold(_)),
         })
+    }
+
+    /// How many of the oldest frozen segments are cold.
+    pub(crate) fn cold_count(&self) -> usize {
+        self.frozen.partition_point(|s| matches!(s, Frozen::Cold(_)))
+    }
+
+    /// The first seq not held by a cold segment.
+    pub(crate) fn cold_end(&self) -> u64 {
+        match self.cold_count() {
+            0 => self.first_seq(),
+            n => self.frozen[n - 1].next_seq(),
+        }
+    }
+
+    /// The cold segments holding any of `start..end`, oldest first.
+    pub(crate) fn cold_segments(&self, start: u64, end: u64) -> Vec<Arc<ColdSegmentRef>> {
+        let cold = self.frozen.range(..self.cold_count());
+        cold.filter_map(|s| match s {
+            Frozen::Cold(c) if c.meta.first_seq < end && c.meta.next_seq() > start => {
+                Some(Arc::clone(c))
+            }
+            _ => None,
+        })
+        .collect()
     }
 
     /// Payload and timestamp of `seq` (the caller has checked it is retained and below
@@ -204,6 +260,7 @@ impl SegmentSet {
                 }
                 let seg_end = end.min(seg.next_seq());
                 match seg {
+                    Frozen::Cold(_) => return Err(cold_under_lock(seq)),
                     Frozen::Warm(w) => w.segment()?.for_each(seq, seg_end, &mut f)?,
                     Frozen::Hot { seg, .. } => {
                         for s in seq..seg_end {

@@ -117,8 +117,43 @@ pub struct FileStats {
     pub hot: TierStats,
     /// Frozen segments read through mmap.
     pub warm: TierStats,
+    /// Segments archived to the cold store (known from the manifest, even without a store).
+    pub cold: TierStats,
+    /// Archival and cold reads, when a cold store is configured.
+    pub cold_tier: Option<ColdStats>,
     /// Live tail subscribers.
     pub tail_subscribers: u64,
     /// Events the slowest tail subscriber has not yet received (bounded by the tail buffer).
     pub tail_lag_events: u64,
+}
+
+/// Archival and cold-read counters of a file with a cold store, since open.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColdStats {
+    /// Segments uploaded, verified and recorded as cold.
+    pub archived_segments: u64,
+    /// Payload bytes of those segments.
+    pub archived_bytes: u64,
+    /// Archive attempts that failed (store unreachable, upload or verification failed); each
+    /// is retried with backoff while the segment stays warm.
+    pub archive_failures: u64,
+    /// Frozen segments outside the warm window still waiting to be archived (0 or 1: the
+    /// next candidate is evaluated oldest first).
+    pub pending_segments: u64,
+    /// The last archive failure, cleared by the next success.
+    pub last_error: Option<String>,
+    /// Objects deleted because retention dropped their segment.
+    pub objects_deleted: u64,
+    /// Ranged fetches sent to the store by reads.
+    pub fetches: u64,
+    /// Bytes those fetches returned.
+    pub fetched_bytes: u64,
+    /// Cold reads answered from the fetch cache.
+    pub cache_hits: u64,
+    /// Cold reads that had to fetch.
+    pub cache_misses: u64,
+    /// Cache entries evicted to stay within its budget.
+    pub cache_evictions: u64,
+    /// Bytes the cache holds now.
+    pub cache_bytes: u64,
 }

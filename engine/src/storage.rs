@@ -15,9 +15,10 @@ use std::time::Instant;
 
 use bytes::Bytes;
 use parking_lot::Mutex;
+use redex_tiers::cold::{ColdKey, ColdSegmentRef};
 use redex_tiers::hot::HotSegment;
 use redex_tiers::log_file::{self, LOG_HEADER_LEN};
-use redex_tiers::manifest::SegmentMeta;
+use redex_tiers::manifest::{LiveSegment, SegmentMeta};
 use redex_tiers::{index_file, mmap, AppendBackend, BackendKind, FrozenSegment, LogWriter};
 
 use crate::error::{RedexError, Result};
@@ -334,7 +335,18 @@ impl SegmentDir {
     /// deleted, log first. A crash in between leaves files the next open deletes.
     pub(crate) fn remove(&self, meta: SegmentMeta) -> Result<()> {
         self.manifest.lock().drop_segment(meta)?;
-        for path in [self.log_path(meta.first_seq), self.idx_path(meta.first_seq)] {
+        self.delete_files(meta.first_seq)
+    }
+
+    /// Records that a segment's archived object is verified (durably); its local files may
+    /// then be deleted. `false`: the segment was dropped meanwhile, nothing recorded.
+    pub(crate) fn mark_cold(&self, meta: SegmentMeta, index_len: u32) -> Result<bool> {
+        self.manifest.lock().mark_cold(meta, index_len)
+    }
+
+    /// Deletes a segment's local files, log first; missing ones are fine.
+    pub(crate) fn delete_files(&self, first_seq: u64) -> Result<()> {
+        for path in [self.log_path(first_seq), self.idx_path(first_seq)] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
@@ -350,7 +362,7 @@ impl SegmentDir {
     /// before the last one (its freeze was interrupted) is frozen now; a damaged one (a machine
     /// crash before its freeze made it durable) becomes the end of the log and later logs, which
     /// lie beyond the gap, are deleted. The last log's torn tail is trimmed.
-    pub(crate) fn recover(&self) -> Result<Recovered> {
+    pub(crate) fn recover(&self, channel: &str) -> Result<Recovered> {
         let mut logs = Vec::new();
         let mut idxs = Vec::new();
         let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &*self.dir, e))?;
@@ -389,7 +401,7 @@ impl SegmentDir {
         });
         let live = self.manifest.lock().live();
         for &seq in &idxs {
-            let named = live.binary_search_by_key(&seq, |m| m.first_seq).is_ok();
+            let named = live.binary_search_by_key(&seq, |s| s.meta.first_seq).is_ok();
             if !named && logs.binary_search(&seq).is_err() && !self.read_only {
                 // Retention deleted the log and died before deleting the index. (An index the
                 // manifest still names is never deleted: its missing log is reported below.)
@@ -397,11 +409,33 @@ impl SegmentDir {
             }
         }
 
-        let live_end = live.last().map(SegmentMeta::next_seq);
+        let live_end = live.last().map(|s| s.meta.next_seq());
         let mut frozen = Vec::with_capacity(live.len());
         let mut expected = None;
-        for meta in live {
+        for LiveSegment { meta, cold_index_len } in live {
             let seq = meta.first_seq;
+            if let Some(index_len) = cold_index_len {
+                // Archived. Local files left by a crash between the manifest record and their
+                // deletion are deleted now.
+                if !self.read_only
+                    && (logs.binary_search(&seq).is_ok() || idxs.binary_search(&seq).is_ok())
+                {
+                    tracing::info!(
+                        first_seq = seq,
+                        "deleting the local copy of an archived segment"
+                    );
+                    self.delete_files(seq)?;
+                }
+                logs.retain(|&s| s != seq);
+                idxs.retain(|&s| s != seq);
+                expected = Some(meta.next_seq());
+                frozen.push(Frozen::Cold(Arc::new(ColdSegmentRef {
+                    key: ColdKey::new(channel, seq),
+                    meta,
+                    index_len: u64::from(index_len),
+                })));
+                continue;
+            }
             if logs.binary_search(&seq).is_err() {
                 return Err(RedexError::corrupt(
                     self.log_path(seq),

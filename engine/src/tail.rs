@@ -79,7 +79,7 @@ impl TailState {
             }
             if self.next < self.live_from {
                 let end = self.live_from.min(self.next.saturating_add(BACKFILL_CHUNK));
-                match self.file.read_range(self.next, end) {
+                match self.file.read_range_async(self.next, end).await {
                     Ok(events) => self.buffered.extend(events),
                     Err(e) => return Some(Err(e)),
                 }

@@ -342,10 +342,10 @@ fn classify(base: &Path, states: &mut CrashStates) {
     }
     if let Ok(replay) = manifest::decode(Path::new("manifest"), &bytes) {
         let live = manifest::live_segments(&replay.records);
-        if idxs.iter().any(|s| !live.iter().any(|m| m.first_seq == *s)) {
+        if idxs.iter().any(|s| !live.iter().any(|m| m.meta.first_seq == *s)) {
             states.unrecorded_idx += 1;
         }
-        let first_live = live.first().map(|m| m.first_seq);
+        let first_live = live.first().map(|m| m.meta.first_seq);
         if first_live.is_some_and(|f| logs.iter().any(|&s| s < f)) {
             states.dropped_files += 1;
         }

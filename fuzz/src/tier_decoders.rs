@@ -9,6 +9,7 @@
 use std::path::Path;
 
 use bytes::Bytes;
+use redex_tiers::cold::object::ObjectHeader;
 use redex_tiers::frame::{self, FRAME_HEADER_LEN};
 use redex_tiers::index_file::{self, INDEX_FOOTER_LEN, INDEX_HEADER_LEN};
 use redex_tiers::index_record::{record_checksum, IndexRecord, PayloadRef, INDEX_RECORD_LEN};
@@ -361,10 +362,10 @@ pub fn manifest(data: &[u8]) {
         // A valid header and well-formed records (fuzzer-chosen fields), then raw bytes.
         let mut file = manifest::encode_header().to_vec();
         for _ in 0..input.below(8) {
-            let kind = if input.bool() {
-                manifest::RecordKind::Frozen
-            } else {
-                manifest::RecordKind::Dropped
+            let kind = match input.below(3) {
+                0 => manifest::RecordKind::Frozen,
+                1 => manifest::RecordKind::Dropped,
+                _ => manifest::RecordKind::Cold { index_len: u32::from(input.u16()) },
             };
             let meta = manifest::SegmentMeta {
                 first_seq: u64::from(input.u16()),
@@ -385,14 +386,15 @@ pub fn manifest(data: &[u8]) {
             assert!(valid >= MANIFEST_HEADER_LEN && valid <= file.len());
             assert_eq!((valid - MANIFEST_HEADER_LEN) % RECORD_LEN, 0);
             assert_eq!(replay.records.len(), (valid - MANIFEST_HEADER_LEN) / RECORD_LEN);
-            let mut again = manifest::encode_header().to_vec();
+            // (The header is kept as found: version 1 is read too.)
+            let mut again = file[..MANIFEST_HEADER_LEN].to_vec();
             for r in &replay.records {
                 again.extend_from_slice(&manifest::encode_record(r));
             }
             assert!(again[..] == file[..valid], "accepted records do not re-encode");
             let live = manifest::live_segments(&replay.records);
-            assert!(live.windows(2).all(|w| w[0].first_seq < w[1].first_seq));
-            for m in &live {
+            assert!(live.windows(2).all(|w| w[0].meta.first_seq < w[1].meta.first_seq));
+            for m in live.iter().map(|s| &s.meta) {
                 assert!(m.count >= 1 && m.first_seq.checked_add(m.count).is_some());
             }
         }
@@ -401,6 +403,56 @@ pub fn manifest(data: &[u8]) {
 }
 
 /// A decoder error says what and where.
+/// `cold_object`: archived-segment objects, either arbitrary bytes or a valid object (sections
+/// and header fields chosen by the fuzzer) with one flipped bit or a cut, through
+/// `ObjectHeader::decode` and `verify_object`: `Ok` only for a consistent object that
+/// re-encodes to its own header, otherwise a clear error.
+pub fn cold_object(data: &[u8]) {
+    let name = Path::new("object");
+    let mut input = Input::new(data);
+    let object: Vec<u8> = if input.u8().is_multiple_of(2) {
+        input.rest().to_vec()
+    } else {
+        let index_len = INDEX_HEADER_LEN + INDEX_FOOTER_LEN + input.below(200) as usize;
+        let log_len = LOG_HEADER_LEN + input.below(300) as usize;
+        let index: Vec<u8> = (0..index_len).map(|i| i as u8).collect();
+        let log: Vec<u8> = (0..log_len).map(|i| (i * 7) as u8).collect();
+        let footer = index_file::Footer {
+            first_seq: u64::from(input.u16()),
+            count: 1 + u64::from(input.u8()),
+            min_ts_ns: u64::from(input.u8()),
+            max_ts_ns: u64::from(input.u16()),
+            log_len: log_len as u64,
+            payload_bytes: u64::from(input.u16()),
+            body_crc: 0,
+        };
+        let channel = "fuzz/".repeat(1 + input.below(4) as usize);
+        let header = ObjectHeader::for_segment(&channel, &footer, &index, &log);
+        let mut object: Vec<u8> = header.parts(index.into(), log.into()).concat();
+        match input.below(3) {
+            0 => {}
+            1 => {
+                let at = input.below(object.len() as u64) as usize;
+                object[at] ^= 1 << input.below(8);
+            }
+            _ => object.truncate(input.below(object.len() as u64 + 1) as usize),
+        }
+        object
+    };
+    check_allocations(&object, "cold object decode", || {
+        match ObjectHeader::verify_object(name, &object) {
+            Ok(header) => {
+                assert_eq!(header.object_len(), object.len() as u64);
+                assert!(object.starts_with(&header.encode()), "header does not re-encode");
+            }
+            Err(e) => assert_clear(&e),
+        }
+        if let Err(e) = ObjectHeader::decode(name, &object) {
+            assert_clear(&e);
+        }
+    });
+}
+
 fn assert_clear(e: &TierError) {
     let msg = e.to_string();
     assert!(!msg.is_empty());

@@ -35,6 +35,6 @@ pub mod uring;
 
 pub use backend::{AppendBackend, BackendKind, LogWriter};
 pub use error::{Result, TierError};
-pub use frozen::FrozenSegment;
+pub use frozen::{FrozenSegment, LogWindow, SegmentIndex};
 pub use hot::{BatchTooLarge, HotSegment, ReplayReport};
 pub use index_record::{IndexRecord, INDEX_RECORD_LEN, INLINE_MAX};

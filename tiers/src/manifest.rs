@@ -2,15 +2,17 @@
 //!
 //! Reopen reads it instead of opening every frozen segment, so its cost does not grow with the
 //! number of frozen events; segments are then opened lazily, on first read. A freeze appends a
-//! [`RecordKind::Frozen`] record once the segment's index is durable; retention appends a
-//! [`RecordKind::Dropped`] record and fsyncs it before deleting the segment's files.
+//! [`RecordKind::Frozen`] record once the segment's index is durable; archival to the cold tier
+//! appends a [`RecordKind::Cold`] record once the archived object is verified, before deleting
+//! the local files; retention appends a [`RecordKind::Dropped`] record and fsyncs it before
+//! deleting the segment's files (or object).
 //!
 //! Header, 32 bytes:
 //!
 //! | bytes  | field        | meaning                       |
 //! |--------|--------------|-------------------------------|
 //! | 0..8   | `magic`      | `b"REDEXMAN"`                 |
-//! | 8..12  | `version`    | u32 LE, [`MANIFEST_VERSION`]  |
+//! | 8..12  | `version`    | u32 LE, [`MANIFEST_VERSION`]; 1 is read too (no cold records) |
 //! | 12..16 | `header_len` | u32 LE, 32                    |
 //! | 16..28 | `reserved`   | zero                          |
 //! | 28..32 | `crc`        | u32 LE, crc32c of bytes 0..28 |
@@ -20,7 +22,7 @@
 //! | bytes  | field           | meaning                                             |
 //! |--------|-----------------|-----------------------------------------------------|
 //! | 0..4   | `magic`         | `b"RXMR"`                                           |
-//! | 4      | `kind`          | 1 frozen, 2 dropped                                 |
+//! | 4      | `kind`          | 1 frozen, 2 dropped, 3 cold (version 2 only)        |
 //! | 5..8   | `reserved`      | zero                                                |
 //! | 8..16  | `first_seq`     | u64 LE, the segment's first seq                     |
 //! | 16..24 | `count`         | u64 LE, entries (frozen records)                    |
@@ -28,7 +30,7 @@
 //! | 32..40 | `payload_bytes` | u64 LE                                              |
 //! | 40..48 | `min_ts_ns`     | u64 LE                                              |
 //! | 48..56 | `max_ts_ns`     | u64 LE                                              |
-//! | 56..60 | `reserved`      | zero                                                |
+//! | 56..60 | `index_len`     | u32 LE, cold records: the object's index section    |
 //! | 60..64 | `crc`           | u32 LE, crc32c of bytes 0..60                       |
 
 use std::path::Path;
@@ -41,8 +43,11 @@ use crate::le::{u32_at, u64_at};
 pub const MANIFEST_MAGIC: [u8; 8] = *b"REDEXMAN";
 /// Magic number opening each record.
 pub const RECORD_MAGIC: [u8; 4] = *b"RXMR";
-/// The manifest format version this build reads and writes.
-pub const MANIFEST_VERSION: u32 = 1;
+/// The manifest format version this build writes. Version 1 (before the cold tier) is read
+/// too; a version-1 manifest is rewritten as version 2 before its first cold record.
+pub const MANIFEST_VERSION: u32 = 2;
+/// The oldest manifest version this build reads.
+pub const MANIFEST_VERSION_MIN: u32 = 1;
 
 const H_MAGIC: usize = 0;
 const H_VERSION: usize = H_MAGIC + 8;
@@ -62,8 +67,8 @@ const R_LOG_LEN: usize = R_COUNT + 8;
 const R_PAYLOAD_BYTES: usize = R_LOG_LEN + 8;
 const R_MIN_TS: usize = R_PAYLOAD_BYTES + 8;
 const R_MAX_TS: usize = R_MIN_TS + 8;
-const R_RESERVED2: usize = R_MAX_TS + 8;
-const R_CRC: usize = R_RESERVED2 + 4;
+const R_INDEX_LEN: usize = R_MAX_TS + 8;
+const R_CRC: usize = R_INDEX_LEN + 4;
 /// Length of one manifest record.
 pub const RECORD_LEN: usize = R_CRC + 4;
 const _: () = assert!(RECORD_LEN == 64);
@@ -118,6 +123,13 @@ pub enum RecordKind {
     Frozen,
     /// A segment was dropped by retention; its files may be deleted.
     Dropped,
+    /// A segment was archived to the cold tier and the object verified; its local files may be
+    /// deleted.
+    Cold {
+        /// Bytes of the archived object's index section, so a reader fetches header and
+        /// index in one ranged read.
+        index_len: u32,
+    },
 }
 
 /// One manifest record.
@@ -147,6 +159,10 @@ pub fn encode_record(record: &Record) -> [u8; RECORD_LEN] {
     r[R_KIND] = match record.kind {
         RecordKind::Frozen => 1,
         RecordKind::Dropped => 2,
+        RecordKind::Cold { index_len } => {
+            r[R_INDEX_LEN..R_CRC].copy_from_slice(&index_len.to_le_bytes());
+            3
+        }
     };
     let m = &record.meta;
     for (at, v) in [
@@ -169,6 +185,8 @@ pub fn encode_record(record: &Record) -> [u8; RECORD_LEN] {
 pub struct Replay {
     /// Records in the order they were appended.
     pub records: Vec<Record>,
+    /// The format version of the header.
+    pub version: u32,
     /// Bytes of valid header and records; anything after is a torn final append.
     pub valid_len: u64,
 }
@@ -184,7 +202,7 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<Replay> {
         return Err(TierError::corrupt(path, 0, "not a RedEX manifest (bad magic)"));
     }
     let version = u32_at(h, H_VERSION);
-    if version != MANIFEST_VERSION {
+    if !(MANIFEST_VERSION_MIN..=MANIFEST_VERSION).contains(&version) {
         return Err(TierError::UnsupportedVersion {
             path: path.to_path_buf(),
             what: "manifest",
@@ -200,11 +218,15 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<Replay> {
     while let Some(r) = file.get(at..at + RECORD_LEN) {
         let valid = r[R_MAGIC..R_KIND] == RECORD_MAGIC
             && crc32c::crc32c(&r[..R_CRC]) == u32_at(r, R_CRC)
-            && matches!(r[R_KIND], 1 | 2);
+            && (matches!(r[R_KIND], 1 | 2) || (r[R_KIND] == 3 && version >= 2));
         if !valid {
             break;
         }
-        let kind = if r[R_KIND] == 1 { RecordKind::Frozen } else { RecordKind::Dropped };
+        let kind = match r[R_KIND] {
+            1 => RecordKind::Frozen,
+            2 => RecordKind::Dropped,
+            _ => RecordKind::Cold { index_len: u32_at(r, R_INDEX_LEN) },
+        };
         let meta = SegmentMeta {
             first_seq: u64_at(r, R_FIRST_SEQ),
             count: u64_at(r, R_COUNT),
@@ -225,19 +247,34 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<Replay> {
         records.push(Record { kind, meta });
         at += RECORD_LEN;
     }
-    Ok(Replay { records, valid_len: at as u64 })
+    Ok(Replay { records, version, valid_len: at as u64 })
 }
 
-/// The frozen segments a sequence of records leaves live, ordered by first seq.
-pub fn live_segments(records: &[Record]) -> Vec<SegmentMeta> {
+/// A frozen segment the manifest still names, and whether it is archived.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveSegment {
+    /// The segment.
+    pub meta: SegmentMeta,
+    /// `Some(index_len)` once archived to the cold tier (its local files may be gone).
+    pub cold_index_len: Option<u32>,
+}
+
+/// The frozen segments a sequence of records leaves live, ordered by first seq. A cold record
+/// for a segment that is not live (never frozen, or dropped) is ignored.
+pub fn live_segments(records: &[Record]) -> Vec<LiveSegment> {
     let mut live = std::collections::BTreeMap::new();
     for r in records {
         match r.kind {
             RecordKind::Frozen => {
-                live.insert(r.meta.first_seq, r.meta);
+                live.insert(r.meta.first_seq, LiveSegment { meta: r.meta, cold_index_len: None });
             }
             RecordKind::Dropped => {
                 live.remove(&r.meta.first_seq);
+            }
+            RecordKind::Cold { index_len } => {
+                if let Some(seg) = live.get_mut(&r.meta.first_seq) {
+                    seg.cold_index_len = Some(index_len);
+                }
             }
         }
     }
@@ -279,7 +316,10 @@ mod tests {
         let replay = decode(Path::new("m"), &file).expect("decodes");
         assert_eq!(replay.records, records);
         assert_eq!(replay.valid_len, file.len() as u64);
-        assert_eq!(live_segments(&replay.records), vec![meta(10)]);
+        assert_eq!(
+            live_segments(&replay.records),
+            vec![LiveSegment { meta: meta(10), cold_index_len: None }]
+        );
     }
 
     #[test]
@@ -295,10 +335,40 @@ mod tests {
         }
         let mut newer = file.clone();
         newer[H_VERSION] = 9;
+        // (The header checksum is not fixed up: the version is checked first.)
         assert!(matches!(
             decode(Path::new("m"), &newer),
             Err(TierError::UnsupportedVersion { found: 9, .. })
         ));
+    }
+
+    #[test]
+    fn cold_records_mark_live_segments_and_need_version_2() {
+        let records = [
+            Record { kind: RecordKind::Frozen, meta: meta(0) },
+            Record { kind: RecordKind::Frozen, meta: meta(10) },
+            Record { kind: RecordKind::Cold { index_len: 77 }, meta: meta(0) },
+            Record { kind: RecordKind::Cold { index_len: 5 }, meta: meta(99) },
+        ];
+        let mut file = encode_header().to_vec();
+        for r in &records {
+            file.extend_from_slice(&encode_record(r));
+        }
+        let replay = decode(Path::new("m"), &file).expect("decodes");
+        assert_eq!(replay.records, records);
+        assert_eq!(
+            live_segments(&replay.records),
+            vec![
+                LiveSegment { meta: meta(0), cold_index_len: Some(77) },
+                LiveSegment { meta: meta(10), cold_index_len: None },
+            ]
+        );
+        // A version-1 manifest cannot hold cold records: one ends its valid records.
+        file[H_VERSION..H_HEADER_LEN].copy_from_slice(&1u32.to_le_bytes());
+        let crc = crc32c::crc32c(&file[..H_CRC]);
+        file[H_CRC..MANIFEST_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
+        let v1 = decode(Path::new("m"), &file).expect("version 1 is read");
+        assert_eq!((v1.version, v1.records.len()), (1, 2));
     }
 
     proptest! {

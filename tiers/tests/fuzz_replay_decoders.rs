@@ -1,5 +1,5 @@
 //! Goal: the decoder fuzz targets' checked-in corpora (`fuzz/corpus/{index_record, log_frame,
-//! index_file, manifest}/`, including every input a campaign found failing) replay clean on
+//! index_file, manifest, cold_object}/`, including every input a campaign found failing) replay clean on
 //! stable Rust, without cargo-fuzz: no panic, no out-of-bounds read, no allocation larger than
 //! the input justifies (checked by the same tracking allocator the fuzz targets install), and
 //! round trips hold. The logic is the fuzz crate's own, included by path.
@@ -62,4 +62,9 @@ fn manifest_corpus_replays_clean() {
 fn the_allocation_guard_sees_allocations() {
     let (_, largest) = alloc_guard::largest_allocation(|| vec![0u8; 1 << 20]);
     assert!(largest >= 1 << 20, "tracking allocator not installed: {largest}");
+}
+
+#[test]
+fn cold_object_corpus_replays_clean() {
+    replay("cold_object", tier_decoders::cold_object);
 }

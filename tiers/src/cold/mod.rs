@@ -18,9 +18,13 @@ use bytes::Bytes;
 pub mod cache;
 pub mod local;
 pub mod object;
+pub mod s3;
+pub mod segment;
 
 pub use cache::ColdCache;
 pub use local::LocalDirColdStore;
+pub use s3::{S3ColdStore, S3Config};
+pub use segment::{ColdReader, ColdSegmentRef};
 
 /// The future a [`ColdStore`] method returns: boxed, so the trait stays object-safe and a user
 /// can plug in an `Arc<dyn ColdStore>` of their own.

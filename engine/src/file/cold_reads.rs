@@ -1,0 +1,125 @@
+//! Reads of archived history: the cold prefix of a file is fetched through its tier's cache on
+//! the cold runtime, outside the file's lock, so a slow store never holds up appends.
+
+use std::sync::Arc;
+
+use redex_tiers::cold::ColdSegmentRef;
+
+use super::{FileState, RedexFile};
+use crate::cold::{self, ColdTier};
+use crate::error::{RedexError, Result};
+use crate::event::RedexEvent;
+
+/// Where a cold read fetches from.
+type ColdSource = (Arc<ColdTier>, Vec<Arc<ColdSegmentRef>>);
+
+impl RedexFile {
+    /// The tier and segments to fetch `start..end` (inside the cold prefix) from. `explicit`:
+    /// asked through [`RedexFile::read_cold`], which works even with transparent reads off.
+    fn cold_source(
+        &self,
+        st: &FileState,
+        start: u64,
+        end: u64,
+        explicit: bool,
+    ) -> Result<ColdSource> {
+        let unavailable = |reason: &str| RedexError::ColdUnavailable {
+            channel: self.inner.channel.to_string(),
+            seq: start,
+            reason: reason.to_owned(),
+        };
+        let tier = self.inner.cold.as_ref().ok_or_else(|| {
+            unavailable("no cold store is configured (RedexFileConfig::with_cold_store)")
+        })?;
+        if !explicit && !tier.transparent_reads {
+            return Err(unavailable("transparent cold reads are off; use read_cold"));
+        }
+        Ok((Arc::clone(tier), st.set.cold_segments(start, end)))
+    }
+
+    /// The cold part of a read of `start..end`: `Some((source, stop))` when `start` lies in
+    /// the cold prefix, where `stop` is where the cold part ends.
+    pub(super) fn cold_part(
+        &self,
+        st: &FileState,
+        start: u64,
+        end: u64,
+    ) -> Result<Option<(ColdSource, u64)>> {
+        let stop = end.min(st.set.cold_end());
+        if start >= stop {
+            return Ok(None);
+        }
+        Ok(Some((self.cold_source(st, start, stop, false)?, stop)))
+    }
+
+    /// A single archived entry, fetched (blocking this thread) through the cache.
+    pub(super) fn get_cold(source: ColdSource, seq: u64) -> Result<Option<RedexEvent>> {
+        let (tier, segs) = source;
+        cold::block_on(async move {
+            let Some(seg) = segs.first() else { return Ok(None) };
+            let found = tier.reader.get(seg, seq).await?;
+            Ok(found.map(|(payload, timestamp_ns)| RedexEvent { seq, timestamp_ns, payload }))
+        })
+    }
+
+    /// Archived entries `start..end`, fetched (blocking this thread) through the cache.
+    pub(super) fn read_cold_blocking(
+        source: ColdSource,
+        start: u64,
+        end: u64,
+    ) -> Result<Vec<RedexEvent>> {
+        cold::block_on(fetch_range(source, start, end))
+    }
+
+    /// Entries `start..end` that are archived in the cold store, fetched only as far as
+    /// needed (index section first, then the frames holding the entries) through the file's
+    /// cache. `end` is clamped to the end of the cold prefix, so a range past it returns only
+    /// its cold part (read the rest with [`RedexFile::read_range`]). Works even when
+    /// transparent cold reads are off; needs a cold store. A start below the retained head is
+    /// [`RedexError::Evicted`]; an object that fails its checksums is an error naming it.
+    pub async fn read_cold(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
+        if start > end {
+            return Err(RedexError::InvalidRange { start, end });
+        }
+        let (source, stop) = {
+            let st = self.inner.state.read();
+            self.check_readable(&st, start)?;
+            let stop = end.min(st.set.cold_end());
+            if start >= stop {
+                return Ok(Vec::new());
+            }
+            (self.cold_source(&st, start, stop, true)?, stop)
+        };
+        cold::run(fetch_range(source, start, stop)).await
+    }
+
+    /// [`RedexFile::read_range`] for async callers (tail backfill): a cold part is awaited on
+    /// the cold runtime instead of blocking the caller's thread.
+    pub(crate) async fn read_range_async(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
+        let cold = {
+            let st = self.inner.state.read();
+            self.check_readable(&st, start)?;
+            let end = end.min(st.set.next_seq());
+            self.cold_part(&st, start, end)?
+        };
+        let Some((source, stop)) = cold else { return self.read_range(start, end) };
+        let mut out = cold::run(fetch_range(source, start, stop)).await?;
+        if stop < end {
+            out.extend(Box::pin(self.read_range_async(stop, end)).await?);
+        }
+        Ok(out)
+    }
+}
+
+async fn fetch_range(source: ColdSource, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
+    let (tier, segs) = source;
+    let mut out = Vec::new();
+    for seg in segs {
+        tier.reader
+            .for_each(&seg, start, end, |seq, payload, timestamp_ns| {
+                out.push(RedexEvent { seq, timestamp_ns, payload });
+            })
+            .await?;
+    }
+    Ok(out)
+}

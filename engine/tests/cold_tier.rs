@@ -1,0 +1,505 @@
+//! Goal: history moves hot -> warm -> cold and every read returns the same bytes whatever tier
+//! holds them; archival survives a crash or a store failure at each step with nothing lost and
+//! nothing duplicated; damaged or missing objects are clear errors; the fetch cache stays
+//! correct under a tiny budget; retention deletes archived objects.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use redex::{
+    Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexError, RedexFile,
+    RedexFileConfig, Retention, Tier,
+};
+use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
+
+fn name() -> ChannelName {
+    ChannelName::new("c/orders").expect("name")
+}
+
+/// Mixed sizes: inline (<= 8 B), small, and a few multi-KiB payloads.
+fn payload(seq: u64) -> Vec<u8> {
+    let len = match seq % 7 {
+        0 => 3,
+        1..=4 => 20 + (seq % 90) as usize,
+        5 => 700,
+        _ => 2500,
+    };
+    (0..len).map(|i| (seq as usize * 31 + i) as u8).collect()
+}
+
+/// A store that can be switched off (every call fails as if unreachable) and that counts
+/// uploads.
+#[derive(Debug)]
+struct FlakyStore {
+    inner: LocalDirColdStore,
+    down: AtomicBool,
+    /// Fail read-backs only: the upload lands, then archival fails (a crash after upload).
+    fail_read_back: AtomicBool,
+    uploads: AtomicU64,
+}
+
+impl FlakyStore {
+    fn new(root: &Path) -> Arc<Self> {
+        Arc::new(FlakyStore {
+            inner: LocalDirColdStore::new(root).expect("store"),
+            down: AtomicBool::new(false),
+            fail_read_back: AtomicBool::new(false),
+            uploads: AtomicU64::new(0),
+        })
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match self.down.load(Ordering::SeqCst) {
+            true => Err(io::Error::new(io::ErrorKind::ConnectionRefused, "store is down")),
+            false => Ok(()),
+        }
+    }
+}
+
+impl ColdStore for FlakyStore {
+    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.uploads.fetch_add(1, Ordering::SeqCst);
+            self.inner.archive_segment(key, parts).await
+        })
+    }
+    fn fetch_segment<'a>(
+        &'a self,
+        key: &'a ColdKey,
+        range: Option<Range<u64>>,
+    ) -> ColdFuture<'a, Bytes> {
+        Box::pin(async move {
+            self.check()?;
+            if range.is_none() && self.fail_read_back.load(Ordering::SeqCst) {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "read-back timed out"));
+            }
+            self.inner.fetch_segment(key, range).await
+        })
+    }
+    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.list(channel).await
+        })
+    }
+    fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.delete(key).await
+        })
+    }
+    fn describe(&self, key: &ColdKey) -> String {
+        self.inner.describe(key)
+    }
+}
+
+fn cfg(store: Arc<dyn ColdStore>, warm_events: u64) -> RedexFileConfig {
+    RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_bytes_max(16 * 1024)
+        .with_cold_store(store)
+        .with_warm_retention(Retention::events(warm_events))
+}
+
+fn append_n(f: &RedexFile, range: Range<u64>) {
+    for seq in range {
+        assert_eq!(f.append(&payload(seq)).expect("append"), seq);
+    }
+}
+
+/// Waits until `done(f)` holds, or fails after a generous timeout.
+fn wait_for(f: &RedexFile, what: &str, done: impl Fn(&RedexFile) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done(f) {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", f.stats());
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Waits until archival has nothing left to do.
+fn settle(f: &RedexFile) {
+    f.apply_retention().expect("retention");
+    wait_for(f, "archival to settle", |f| {
+        let _ = f.apply_retention();
+        f.stats().cold_tier.is_some_and(|c| c.pending_segments == 0)
+    });
+}
+
+fn check_all(f: &RedexFile) {
+    let events = f.read_range(f.head_seq(), f.next_seq()).expect("read");
+    assert_eq!(events.len() as u64, f.next_seq() - f.head_seq());
+    for (ev, seq) in events.iter().zip(f.head_seq()..) {
+        assert_eq!(ev.seq, seq);
+        assert_eq!(ev.payload[..], payload(seq)[..], "seq {seq}");
+    }
+}
+
+fn cold_segments(f: &RedexFile) -> usize {
+    f.segments().iter().filter(|s| s.tier == Tier::Cold).count()
+}
+
+fn objects(store: &LocalDirColdStore) -> Vec<u64> {
+    let mut out: Vec<u64> = walk(store.root())
+        .iter()
+        .filter_map(|p| p.to_str().and_then(|s| s.rsplit('/').next()).map(str::to_owned))
+        .filter_map(|n| n.strip_suffix(".rxseg").and_then(|d| d.parse().ok()))
+        .collect();
+    out.sort_unstable();
+    out
+}
+
+fn walk(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+#[test]
+fn history_crosses_hot_warm_and_cold_with_identical_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 300)).expect("open");
+    append_n(&f, 0..3000);
+    settle(&f);
+    let tiers: Vec<Tier> = f.segments().iter().map(|s| s.tier).collect();
+    assert!(tiers.contains(&Tier::Cold) && tiers.contains(&Tier::Warm), "{tiers:?}");
+    let cold_end = f.segments().iter().filter(|s| s.tier == Tier::Cold).map(|s| s.next_seq).max();
+    let cold_end = cold_end.expect("some cold");
+    assert!(cold_end >= 2000, "only {cold_end} archived");
+    check_all(&f);
+    // Single reads and ranges that straddle the cold/warm boundary.
+    for seq in [0, 1, 17, cold_end - 1, cold_end, 2999] {
+        assert_eq!(f.get(seq).expect("get").expect("present").payload[..], payload(seq)[..]);
+    }
+    let straddle = f.read_range(cold_end - 5, cold_end + 5).expect("read");
+    assert_eq!(
+        straddle.iter().map(|e| e.seq).collect::<Vec<_>>(),
+        (cold_end - 5..cold_end + 5).collect::<Vec<_>>()
+    );
+    // read_cold returns only the archived part.
+    let cold = futures::executor::block_on(f.read_cold(10, 5000)).expect("read_cold");
+    assert_eq!((cold.first().map(|e| e.seq), cold.len() as u64), (Some(10), cold_end - 10));
+    // A tail from 0 backfills through cold, warm and hot, then goes live.
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let got: Vec<u64> = rt.block_on(async {
+        let mut tail = std::pin::pin!(f.tail(0));
+        let mut seqs = Vec::new();
+        while let Some(ev) = tail.next().await {
+            let ev = ev.expect("tail");
+            assert_eq!(ev.payload[..], payload(ev.seq)[..]);
+            seqs.push(ev.seq);
+            if ev.seq == 2999 {
+                f.append(&payload(3000)).expect("append");
+            }
+            if ev.seq == 3000 {
+                break;
+            }
+        }
+        seqs
+    });
+    assert_eq!(got, (0..=3000).collect::<Vec<_>>());
+    let report = f.verify().expect("verify");
+    assert!(report.cold_segments > 0 && report.cold_segments_skipped == 0, "{report:?}");
+    let stats = f.stats().cold_tier.expect("cold stats");
+    assert!(
+        stats.archived_segments as usize >= cold_segments(&f) && stats.fetches > 0,
+        "{stats:?}"
+    );
+    assert!(stats.cache_hits > 0, "repeated reads hit the cache: {stats:?}");
+    f.close().expect("close");
+    drop((f, redex));
+
+    // Each archived segment is one object, uploaded once; no local files are left for them.
+    let objects_now = objects(&store.inner);
+    assert_eq!(store.uploads.load(Ordering::SeqCst) as usize, objects_now.len());
+    // Reopen: cold segments come from the manifest, reads cross tiers again.
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 300)).expect("reopen");
+    assert_eq!(cold_segments(&f), objects_now.len());
+    check_all(&f);
+    let logs = walk(&dir.path().join("db"))
+        .iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .count();
+    assert_eq!(logs, f.segments().len() - cold_segments(&f), "archived segments have no local log");
+}
+
+#[test]
+fn a_store_that_is_down_keeps_data_warm_and_archival_resumes_when_it_is_back() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    store.down.store(true, Ordering::SeqCst);
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+    append_n(&f, 0..2000);
+    f.apply_retention().expect("retention");
+    wait_for(&f, "a failed attempt", |f| {
+        f.stats().cold_tier.is_some_and(|c| c.archive_failures > 0)
+    });
+    let stats = f.stats();
+    let cold = stats.cold_tier.clone().expect("cold stats");
+    assert!(cold.last_error.as_deref().is_some_and(|e| e.contains("store is down")), "{cold:?}");
+    assert_eq!(cold.pending_segments, 1);
+    assert_eq!(stats.cold.segments, 0, "nothing is cold while the store is down");
+    // Appends are not blocked meanwhile, and everything stays readable.
+    append_n(&f, 2000..2500);
+    check_all(&f);
+
+    store.down.store(false, Ordering::SeqCst);
+    settle(&f);
+    assert!(cold_segments(&f) > 0);
+    assert_eq!(f.stats().cold_tier.expect("stats").last_error, None);
+    check_all(&f);
+    f.close().expect("close");
+}
+
+#[test]
+fn a_crash_after_upload_before_the_manifest_record_reuploads_without_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    // The upload lands, then the read-back fails: the object exists, the manifest does not
+    // name it cold, the segment stays warm (as after a crash between the two).
+    store.fail_read_back.store(true, Ordering::SeqCst);
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+    append_n(&f, 0..1500);
+    f.apply_retention().expect("retention");
+    wait_for(&f, "an upload", |_| store.uploads.load(Ordering::SeqCst) > 0);
+    wait_for(&f, "a failure", |f| f.stats().cold_tier.is_some_and(|c| c.archive_failures > 0));
+    assert_eq!(cold_segments(&f), 0);
+    f.close().expect("close");
+    drop((f, redex));
+    assert!(!objects(&store.inner).is_empty(), "the orphan upload is there");
+
+    store.fail_read_back.store(false, Ordering::SeqCst);
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("reopen");
+    settle(&f);
+    check_all(&f);
+    let cold: Vec<u64> =
+        f.segments().iter().filter(|s| s.tier == Tier::Cold).map(|s| s.first_seq).collect();
+    assert_eq!(objects(&store.inner), cold, "one object per cold segment, nothing duplicated");
+}
+
+#[test]
+fn a_crash_after_the_manifest_record_before_local_deletion_reopens_cold() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    // A first run without a cold store: keep copies of the frozen files.
+    let plain = RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(16 * 1024);
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), plain).expect("open");
+        append_n(&f, 0..1500);
+        f.close().expect("close");
+    }
+    let seg_dir = db.join("channels/c/orders/.redex");
+    let copies = dir.path().join("copies");
+    std::fs::create_dir_all(&copies).expect("mkdir");
+    for p in walk(&seg_dir) {
+        std::fs::copy(&p, copies.join(p.file_name().expect("name"))).expect("copy");
+    }
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+        settle(&f);
+        assert!(cold_segments(&f) > 0);
+        f.close().expect("close");
+    }
+    // Put the archived segments' files back, as if the process died before deleting them.
+    let mut restored = 0;
+    for p in walk(&copies) {
+        let target = seg_dir.join(p.file_name().expect("name"));
+        let is_segment = p.extension().is_some_and(|e| e == "log" || e == "idx");
+        if is_segment && !target.exists() {
+            std::fs::copy(&p, &target).expect("restore");
+            restored += 1;
+        }
+    }
+    assert!(restored > 0);
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("reopen");
+    check_all(&f);
+    for s in f.segments().iter().filter(|s| s.tier == Tier::Cold) {
+        let log = seg_dir.join(format!("{:020}.log", s.first_seq));
+        assert!(!log.exists(), "{} was not deleted", log.display());
+    }
+}
+
+#[test]
+fn damaged_and_missing_objects_are_errors_naming_the_object() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let db = dir.path().join("db");
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+        append_n(&f, 0..1500);
+        settle(&f);
+        f.close().expect("close");
+    }
+    let mut paths: Vec<PathBuf> = walk(store.inner.root())
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "rxseg"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 2);
+    // Flip a byte in the log section of the first object, near its end.
+    let mut bytes = std::fs::read(&paths[0]).expect("read");
+    let at = bytes.len() - 10;
+    bytes[at] ^= 0x40;
+    std::fs::write(&paths[0], &bytes).expect("write");
+    // Remove the second object.
+    std::fs::remove_file(&paths[1]).expect("remove");
+
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("reopen");
+    let segs: Vec<_> = f.segments().into_iter().filter(|s| s.tier == Tier::Cold).collect();
+    let damaged = f.read_range(segs[0].first_seq, segs[0].next_seq).expect_err("damaged");
+    let shown = damaged.to_string();
+    assert!(matches!(damaged, RedexError::Corrupt { .. }), "{shown}");
+    assert!(shown.contains(&paths[0].display().to_string()), "{shown}");
+    let missing = f.get(segs[1].first_seq).expect_err("missing");
+    assert!(missing.to_string().contains(&paths[1].display().to_string()), "{missing}");
+    assert!(
+        matches!(missing, RedexError::Io { ref source, .. } if source.kind() == io::ErrorKind::NotFound),
+        "{missing}"
+    );
+    // Everything else still reads.
+    let later = f.read_range(segs[1].next_seq, f.next_seq()).expect("rest");
+    assert_eq!(later.len() as u64, f.next_seq() - segs[1].next_seq);
+    let report = f.verify_each(|_, _| {});
+    assert_eq!(report.problems.len(), 2, "{:?}", report.problems);
+}
+
+#[test]
+fn a_tiny_cache_still_returns_correct_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    // 20 KiB: index sections fit, a few at a time; 1 MiB log blocks never do.
+    let f = redex
+        .open_file(&name(), cfg(store.clone(), 100).with_cold_cache_bytes(20 * 1024))
+        .expect("open");
+    append_n(&f, 0..2000);
+    settle(&f);
+    for _ in 0..3 {
+        check_all(&f);
+    }
+    let cold = f.stats().cold_tier.expect("stats");
+    assert!(cold.cache_evictions > 0 && cold.cache_bytes <= 20 * 1024, "{cold:?}");
+}
+
+#[test]
+fn transparent_reads_can_be_turned_off_and_a_missing_store_is_a_clear_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let db = dir.path().join("db");
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f =
+            redex.open_file(&name(), cfg(store.clone(), 200).with_cold_reads(false)).expect("open");
+        append_n(&f, 0..1500);
+        settle(&f);
+        let err = f.read_range(0, 10).expect_err("cold");
+        assert!(matches!(err, RedexError::ColdUnavailable { seq: 0, .. }), "{err}");
+        assert!(err.to_string().contains("read_cold"), "{err}");
+        let cold = futures::executor::block_on(f.read_cold(0, 10)).expect("read_cold");
+        assert_eq!(cold.len(), 10);
+        f.close().expect("close");
+    }
+    // Without a store, the archived part is reported, the local part reads.
+    let plain = RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(16 * 1024);
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), plain).expect("reopen without a store");
+    let err = f.get(0).expect_err("cold");
+    assert!(err.to_string().contains("no cold store is configured"), "{err}");
+    let cold_end = f
+        .segments()
+        .iter()
+        .filter(|s| s.tier == Tier::Cold)
+        .map(|s| s.next_seq)
+        .max()
+        .expect("cold");
+    assert_eq!(
+        f.read_range(cold_end, f.next_seq()).expect("warm part").len() as u64,
+        f.next_seq() - cold_end
+    );
+    assert_eq!(f.verify().expect("verify").cold_segments_skipped as usize, cold_segments(&f));
+}
+
+#[test]
+fn retention_drops_cold_segments_whole_and_deletes_their_objects() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let db = dir.path().join("db");
+    let total = Retention::events(2000);
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), cfg(store.clone(), 200).with_retention(total)).expect("open");
+    append_n(&f, 0..1500);
+    settle(&f);
+    let first_objects = objects(&store.inner);
+    assert!(!first_objects.is_empty());
+    append_n(&f, 1500..6000);
+    settle(&f);
+    // The head only moves past archived segments whole, never into one.
+    let head = f.head_seq();
+    // (Within one segment of the count limit: a cold segment is evicted whole or not at all.)
+    assert!((3800..=4000).contains(&head), "head {head}");
+    let cold = f.segments().into_iter().filter(|s| s.tier == Tier::Cold);
+    assert!(
+        cold.clone().all(|s| head <= s.first_seq || head >= s.next_seq),
+        "head {head} inside a cold segment"
+    );
+    wait_for(&f, "object deletion", |f| {
+        objects(&store.inner).first().is_none_or(|&o| o >= f.head_seq())
+    });
+    check_all(&f);
+    assert!(matches!(f.get(0), Err(RedexError::Evicted { .. })));
+    f.close().expect("close");
+    drop((f, redex));
+
+    // An orphan below the head (a crash between the drop record and the delete) is swept at
+    // the next open.
+    let orphan = ColdKey::new("c/orders", 0);
+    futures::executor::block_on(async {
+        let rt = tokio::runtime::Builder::new_current_thread().build().expect("rt");
+        let _guard = rt.enter();
+        store.inner.archive_segment(&orphan, vec![Bytes::from_static(b"stale")]).await
+    })
+    .ok();
+    std::fs::create_dir_all(store.inner.root().join("c/orders")).expect("mkdir");
+    std::fs::write(store.inner.root().join(orphan.path()), b"stale").expect("orphan");
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f =
+        redex.open_file(&name(), cfg(store.clone(), 200).with_retention(total)).expect("reopen");
+    wait_for(&f, "the orphan sweep", |_| !objects(&store.inner).contains(&0));
+    check_all(&f);
+}
+
+#[test]
+fn a_cold_store_needs_a_persistent_file_and_warm_retention_needs_a_store() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store: Arc<dyn ColdStore> = Arc::new(LocalDirColdStore::new(dir.path()).expect("store"));
+    let redex = Redex::new();
+    let heap = RedexFileConfig::default().with_cold_store(store);
+    assert!(matches!(redex.open_file(&name(), heap), Err(RedexError::InvalidConfig(_))));
+    let no_store = RedexFileConfig::default().with_warm_retention(Retention::events(5));
+    assert!(matches!(redex.open_file(&name(), no_store), Err(RedexError::InvalidConfig(_))));
+}
