@@ -5,7 +5,10 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use redex::{SegmentInfo, Tier};
-use redex_tiers::{index_file::INDEX_VERSION, log_file::LOG_VERSION, manifest::MANIFEST_VERSION};
+use redex_tiers::cold::object::OBJECT_VERSION;
+use redex_tiers::index_file::INDEX_VERSION;
+use redex_tiers::log_file::LOG_VERSION;
+use redex_tiers::manifest::{MANIFEST_VERSION, MANIFEST_VERSION_MIN};
 
 use crate::error::CliResult;
 use crate::open::ReadOnlyDir;
@@ -20,8 +23,9 @@ pub fn run(dir: &Path, channel: Option<&str>, out: &mut Out) -> CliResult {
     let names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
     out.line(format!("directory  {}", d.dir))?;
     out.line(format!(
-        "formats    log v{LOG_VERSION}, index v{INDEX_VERSION}, manifest v{MANIFEST_VERSION} \
-         (the versions this build reads)"
+        "formats    log v{LOG_VERSION}, index v{INDEX_VERSION}, manifest \
+         v{MANIFEST_VERSION_MIN}-{MANIFEST_VERSION}, cold object v{OBJECT_VERSION} (the versions \
+         this build reads)"
     ))?;
     out.line(format!("channels   {}: {}", all.len(), names.join(", ")))?;
     for name in &selected {

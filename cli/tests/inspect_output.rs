@@ -18,7 +18,7 @@ fn inspect_lists_channels_segments_and_versions() {
     let text = stdout(&out);
     println!("{text}");
     assert!(text.contains("channels   2: audit, orders/eu"), "{text}");
-    assert!(text.contains("log v1, index v1, manifest v1"), "{text}");
+    assert!(text.contains("log v1, index v1, manifest v1-2, cold object v1"), "{text}");
     assert!(text.contains("channel orders/eu"), "{text}");
     assert!(text.contains("300 retained: head seq 0, next seq 300"), "{text}");
     assert!(text.contains("3 retained: head seq 0, next seq 3"), "{text}");

@@ -59,6 +59,6 @@ pub use error::{RedexError, Result};
 pub use event::RedexEvent;
 pub use file::{RedexFile, SegmentInfo, Tier, VerifyReport};
 pub use manager::Redex;
-pub use redex_tiers::cold::{ColdKey, LocalDirColdStore};
+pub use redex_tiers::cold::{ColdKey, LocalDirColdStore, S3ColdStore, S3Config};
 pub use stats::{ColdStats, FileStats, FsyncHistogram, TierStats};
 pub use typed::TypedRedexFile;

@@ -11,12 +11,22 @@
 //! | `redex_next_seq` | gauge | seq the next append gets |
 //! | `redex_head_seq` | gauge | lowest retained seq |
 //! | `redex_retained_bytes` | gauge | payload bytes retained |
-//! | `redex_segments` | gauge | segments, by `tier` (`hot`, `warm`) |
+//! | `redex_segments` | gauge | segments, by `tier` (`hot`, `warm`, `cold`) |
 //! | `redex_segment_events` | gauge | entries, by `tier` |
 //! | `redex_segment_payload_bytes` | gauge | payload bytes, by `tier` |
 //! | `redex_tail_subscribers` | gauge | live tail streams |
 //! | `redex_tail_lag_events` | gauge | events the slowest tail has not received |
 //! | `redex_backend_info` | gauge | 1, labelled with the live append `backend` |
+//! | `redex_cold_archived_segments_total` | counter | segments archived to the cold store |
+//! | `redex_cold_archive_failures_total` | counter | failed archive attempts (retried) |
+//! | `redex_cold_pending_segments` | gauge | segments waiting to be archived |
+//! | `redex_cold_fetches_total` | counter | ranged fetches from the cold store |
+//! | `redex_cold_fetched_bytes_total` | counter | bytes fetched from the cold store |
+//! | `redex_cold_cache_hits_total` | counter | cold reads served by the fetch cache |
+//! | `redex_cold_cache_misses_total` | counter | cold reads that fetched |
+//! | `redex_cold_cache_bytes` | gauge | bytes held by the fetch cache |
+//!
+//! The `redex_cold_*` series exist for channels with a cold store.
 
 use std::fmt::Write;
 
@@ -41,6 +51,8 @@ impl Redex {
 
 /// A per-file series: name, help text, and how to read it from the stats.
 type FileMetric = (&'static str, &'static str, fn(&FileStats) -> u64);
+/// A cold-tier series: name, help text, kind, and how to read it.
+type ColdMetric = (&'static str, &'static str, &'static str, fn(&crate::ColdStats) -> u64);
 /// A per-tier series.
 type TierMetric = (&'static str, &'static str, fn(&crate::TierStats) -> u64);
 
@@ -85,6 +97,39 @@ pub fn render(files: &[FileStats]) -> String {
             let ch = escape(&f.channel);
             let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"hot\"}} {}", value(&f.hot));
             let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"warm\"}} {}", value(&f.warm));
+            let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"cold\"}} {}", value(&f.cold));
+        }
+    }
+    let cold: [ColdMetric; 8] = [
+        ("redex_cold_archived_segments_total", "Segments archived.", "counter", |c| {
+            c.archived_segments
+        }),
+        ("redex_cold_archive_failures_total", "Failed archive attempts.", "counter", |c| {
+            c.archive_failures
+        }),
+        ("redex_cold_pending_segments", "Segments waiting to be archived.", "gauge", |c| {
+            c.pending_segments
+        }),
+        ("redex_cold_fetches_total", "Ranged fetches from the cold store.", "counter", |c| {
+            c.fetches
+        }),
+        ("redex_cold_fetched_bytes_total", "Bytes fetched from the cold store.", "counter", |c| {
+            c.fetched_bytes
+        }),
+        ("redex_cold_cache_hits_total", "Cold reads served by the cache.", "counter", |c| {
+            c.cache_hits
+        }),
+        ("redex_cold_cache_misses_total", "Cold reads that fetched.", "counter", |c| {
+            c.cache_misses
+        }),
+        ("redex_cold_cache_bytes", "Bytes held by the fetch cache.", "gauge", |c| c.cache_bytes),
+    ];
+    for (name, help, kind, value) in cold {
+        header(&mut out, name, help, kind);
+        for f in files {
+            if let Some(c) = &f.cold_tier {
+                let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(c));
+            }
         }
     }
     header(&mut out, "redex_backend_info", "The live append backend.", "gauge");

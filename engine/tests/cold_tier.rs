@@ -221,6 +221,13 @@ fn history_crosses_hot_warm_and_cold_with_identical_bytes() {
         "{stats:?}"
     );
     assert!(stats.cache_hits > 0, "repeated reads hit the cache: {stats:?}");
+    let text = redex.prometheus_text();
+    let archived = format!(
+        "redex_cold_archived_segments_total{{channel=\"c/orders\"}} {}",
+        stats.archived_segments
+    );
+    assert!(text.contains(&archived), "{text}");
+    assert!(text.contains("redex_segments{channel=\"c/orders\",tier=\"cold\"}"), "{text}");
     f.close().expect("close");
     drop((f, redex));
 
@@ -502,4 +509,108 @@ fn a_cold_store_needs_a_persistent_file_and_warm_retention_needs_a_store() {
     assert!(matches!(redex.open_file(&name(), heap), Err(RedexError::InvalidConfig(_))));
     let no_store = RedexFileConfig::default().with_warm_retention(Retention::events(5));
     assert!(matches!(redex.open_file(&name(), no_store), Err(RedexError::InvalidConfig(_))));
+}
+
+#[test]
+fn a_version_1_manifest_is_upgraded_before_its_first_cold_record() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    let plain = RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(16 * 1024);
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), plain).expect("open");
+        append_n(&f, 0..1500);
+        f.close().expect("close");
+    }
+    // Rewrite the header as version 1 (what a build before the cold tier wrote).
+    let manifest = db.join("channels/c/orders/.redex/manifest");
+    let mut bytes = std::fs::read(&manifest).expect("read");
+    bytes[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let crc = crc32c(&bytes[..28]);
+    bytes[28..32].copy_from_slice(&crc.to_le_bytes());
+    std::fs::write(&manifest, &bytes).expect("write");
+
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open v1");
+        settle(&f);
+        assert!(cold_segments(&f) > 0);
+        f.close().expect("close");
+    }
+    let version =
+        u32::from_le_bytes(std::fs::read(&manifest).expect("read")[8..12].try_into().expect("4"));
+    assert_eq!(version, 2);
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), cfg(store, 200)).expect("reopen");
+    assert!(cold_segments(&f) > 0);
+    check_all(&f);
+}
+
+/// crc32c, bitwise (the tests need it once).
+fn crc32c(data: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in data {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0x82F6_3B78 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// The S3-compatible store named by `REDEX_S3_*` (`.ci/s3-server` starts one); `None` outside
+/// CI when it is not set. CI must never skip it.
+fn s3_store(prefix: &str) -> Option<Arc<dyn ColdStore>> {
+    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
+    let Some(endpoint) = var("REDEX_S3_ENDPOINT") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but REDEX_S3_ENDPOINT is not: .ci/run must start the S3 server"
+        );
+        eprintln!("skipping: no S3 server; run `eval \"$(.ci/s3-server)\"` first");
+        return None;
+    };
+    let config = redex::S3Config {
+        allow_http: endpoint.starts_with("http://"),
+        endpoint: Some(endpoint),
+        bucket: var("REDEX_S3_BUCKET").expect("REDEX_S3_BUCKET"),
+        prefix: prefix.to_owned(),
+        access_key_id: var("REDEX_S3_ACCESS_KEY").expect("REDEX_S3_ACCESS_KEY"),
+        secret_access_key: var("REDEX_S3_SECRET_KEY").expect("REDEX_S3_SECRET_KEY"),
+        region: var("REDEX_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
+        virtual_hosted_style: false,
+    };
+    Some(Arc::new(redex::S3ColdStore::new(config).expect("S3 store")))
+}
+
+#[test]
+fn history_round_trips_through_an_s3_compatible_store() {
+    let prefix = format!("redex-engine-tests/{}-{}", std::process::id(), now_nanos());
+    let Some(store) = s3_store(&prefix) else { return };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = dir.path().join("db");
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), cfg(Arc::clone(&store), 300)).expect("open");
+        append_n(&f, 0..3000);
+        settle(&f);
+        assert!(cold_segments(&f) > 0);
+        check_all(&f);
+        f.close().expect("close");
+    }
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), cfg(Arc::clone(&store), 300)).expect("reopen");
+    check_all(&f);
+    let report = f.verify().expect("verify");
+    assert_eq!(report.cold_segments as usize, cold_segments(&f));
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let listed = rt.block_on(store.list("c/orders")).expect("list");
+    let cold: Vec<u64> =
+        f.segments().iter().filter(|s| s.tier == Tier::Cold).map(|s| s.first_seq).collect();
+    assert_eq!(listed.iter().map(|o| o.key.first_seq()).collect::<Vec<_>>(), cold);
+}
+
+fn now_nanos() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }

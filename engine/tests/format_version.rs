@@ -80,14 +80,15 @@ fn bump_version(path: &Path, version: u32) -> Vec<u8> {
 
 /// Bumps the version of `path`, checks the open is refused naming it, restores it and checks
 /// that nothing was lost.
-fn refused_then_restored(base: &Path, path: &Path, n: u64, what: &str) {
-    for version in [2u32, 0, u32::MAX] {
+/// The file's current version is `current`: the next one, 0 and the largest are refused.
+fn refused_then_restored(base: &Path, path: &Path, n: u64, what: &str, current: u32) {
+    for version in [current + 1, 0, u32::MAX] {
         let original = bump_version(path, version);
         match open(base) {
             Err(RedexError::UnsupportedVersion { path: p, found, supported, .. }) => {
                 assert_eq!(p, path, "{what}: the error names another file");
                 assert_eq!(found, version, "{what}");
-                assert_eq!(supported, 1, "{what}");
+                assert_eq!(supported, current, "{what}");
             }
             other => panic!("{what} version {version}: expected UnsupportedVersion, got {other:?}"),
         }
@@ -102,7 +103,7 @@ fn newer_active_log_is_refused() {
     let logs = files(&seg_dir(dir.path()), "log");
     let active = logs.last().expect("active log");
     assert!(fs::metadata(active).expect("stat").len() > 32, "active log has frames");
-    refused_then_restored(dir.path(), active, 100, "active log");
+    refused_then_restored(dir.path(), active, 100, "active log", 1);
 }
 
 #[test]
@@ -113,7 +114,7 @@ fn newer_header_only_log_is_refused_not_recreated() {
     let logs = files(&seg_dir(dir.path()), "log");
     assert_eq!(logs.len(), 1);
     assert_eq!(fs::metadata(&logs[0]).expect("stat").len(), 32);
-    refused_then_restored(dir.path(), &logs[0], 0, "header-only log");
+    refused_then_restored(dir.path(), &logs[0], 0, "header-only log", 1);
 }
 
 #[test]
@@ -122,7 +123,7 @@ fn newer_sealed_log_is_refused() {
     let idxs = files(&seg_dir(dir.path()), "idx");
     assert!(idxs.len() >= 2, "want frozen segments");
     let sealed = idxs[1].with_extension("log");
-    refused_then_restored(dir.path(), &sealed, 100, "sealed log");
+    refused_then_restored(dir.path(), &sealed, 100, "sealed log", 1);
 }
 
 #[test]
@@ -130,8 +131,8 @@ fn newer_index_is_refused() {
     let dir = populate(100);
     let idxs = files(&seg_dir(dir.path()), "idx");
     assert!(idxs.len() >= 2, "want frozen segments");
-    refused_then_restored(dir.path(), &idxs[0], 100, "first index");
-    refused_then_restored(dir.path(), &idxs[idxs.len() - 1], 100, "last index");
+    refused_then_restored(dir.path(), &idxs[0], 100, "first index", 1);
+    refused_then_restored(dir.path(), &idxs[idxs.len() - 1], 100, "last index", 1);
 }
 
 #[test]
@@ -183,7 +184,7 @@ fn missing_frozen_files_named_by_the_manifest_are_corrupt() {
 fn newer_manifest_is_refused() {
     let dir = populate(100);
     let manifest = seg_dir(dir.path()).join("manifest");
-    refused_then_restored(dir.path(), &manifest, 100, "manifest");
+    refused_then_restored(dir.path(), &manifest, 100, "manifest", 2);
 }
 
 /// Deterministic junk that is not a RedEX file.
