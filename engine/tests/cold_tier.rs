@@ -614,3 +614,49 @@ fn history_round_trips_through_an_s3_compatible_store() {
 fn now_nanos() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
+
+/// Segments of several 1 MiB fetch blocks: frames and ranges that straddle block boundaries,
+/// with readahead and a cache that holds about two blocks.
+#[test]
+fn reads_straddling_fetch_blocks_return_exact_bytes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let cfg =
+        cfg(store.clone(), 500).with_segment_bytes_max(3 << 20).with_cold_cache_bytes(2_500_000);
+    let f = redex.open_file(&name(), cfg).expect("open");
+    let sized = |seq: u64| -> Vec<u8> {
+        let len = (seq * 2_654_435_761 % 6000) as usize;
+        (0..len).map(|i| (seq as usize ^ i) as u8).collect()
+    };
+    let mut seq = 0;
+    while seq < 6000 {
+        let batch: Vec<Vec<u8>> = (seq..seq + 7).map(sized).collect();
+        f.append_batch(&batch).expect("append");
+        seq += 7;
+    }
+    settle(&f);
+    let cold_end = f
+        .segments()
+        .iter()
+        .filter(|s| s.tier == Tier::Cold)
+        .map(|s| s.next_seq)
+        .max()
+        .expect("cold segments");
+    assert!(cold_end > 2000, "cold up to {cold_end}");
+    let mut x = 12345u64;
+    for _ in 0..150 {
+        x = x.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        let start = (x >> 33) % cold_end;
+        let len = 1 + (x >> 20) % 1500;
+        let got = f.read_range(start, start + len).expect("read");
+        for ev in &got {
+            assert_eq!(ev.payload[..], sized(ev.seq)[..], "seq {}", ev.seq);
+        }
+        assert_eq!(got.len() as u64, len.min(f.next_seq() - start));
+        let one = f.get(start).expect("get").expect("present");
+        assert_eq!(one.payload[..], sized(start)[..]);
+    }
+    let all = f.read_range(0, f.next_seq()).expect("all");
+    assert!(all.iter().all(|ev| ev.payload[..] == sized(ev.seq)[..]));
+}

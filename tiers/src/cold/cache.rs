@@ -87,6 +87,11 @@ impl ColdCache {
         Some(bytes)
     }
 
+    /// Whether `part` of `key` is cached (without counting a hit or miss or refreshing it).
+    pub fn contains(&self, key: &ColdKey, part: Part) -> bool {
+        self.lru.lock().entries.contains_key(&(key.clone(), part))
+    }
+
     /// Caches `bytes` as `part` of `key`, evicting the least recently used entries to stay
     /// within the budget. Anything larger than the whole budget is not cached.
     pub fn insert(&self, key: &ColdKey, part: Part, bytes: Bytes) {

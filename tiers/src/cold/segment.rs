@@ -18,6 +18,9 @@ use crate::manifest::SegmentMeta;
 
 /// Log bytes are fetched and cached in aligned blocks of this size.
 pub const LOG_BLOCK_BYTES: u64 = 1 << 20;
+/// Blocks a range read fetches beyond what it needs when it has to fetch anyway: sequential
+/// scans (tail backfill, replays) then make one request per few megabytes.
+pub const READAHEAD_BLOCKS: u64 = 3;
 
 /// An archived segment as the engine's manifest describes it: enough to fetch its header and
 /// index in one ranged read and to check that the object is the one expected.
@@ -166,14 +169,32 @@ impl ColdReader {
     }
 
     /// Log bytes `range` of an opened segment, from cached blocks, fetching each run of
-    /// missing blocks with one ranged read.
-    async fn log_bytes(&self, seg: &OpenedCold, key: &ColdKey, range: Range<u64>) -> Result<Bytes> {
+    /// missing blocks with one ranged read. A run that reaches the end of the range is extended
+    /// by up to `readahead` uncached blocks, so a sequential scan makes few, large requests.
+    async fn log_bytes(
+        &self,
+        seg: &OpenedCold,
+        key: &ColdKey,
+        range: Range<u64>,
+        readahead: u64,
+    ) -> Result<Bytes> {
         if range.start >= range.end {
             return Ok(Bytes::new());
         }
         let log_len = seg.header.log_len;
+        let short = || {
+            TierError::corrupt(
+                &seg.log_name,
+                range.start,
+                "log section shorter than its index says",
+            )
+        };
+        if range.end > log_len {
+            return Err(short());
+        }
         let first = range.start / LOG_BLOCK_BYTES;
         let last = (range.end - 1) / LOG_BLOCK_BYTES;
+        let last_block = (log_len - 1) / LOG_BLOCK_BYTES;
         let mut blocks: Vec<Option<Bytes>> =
             (first..=last).map(|b| self.cache.get(key, Part::LogBlock(b))).collect();
         let mut b = first;
@@ -182,8 +203,16 @@ impl ColdReader {
                 b += 1;
                 continue;
             }
-            let run_end =
-                (b..=last).find(|&x| blocks[(x - first) as usize].is_some()).unwrap_or(last + 1);
+            let mut run_end = b;
+            while run_end <= last && blocks[(run_end - first) as usize].is_none() {
+                run_end += 1;
+            }
+            if run_end > last {
+                let ahead = (last + readahead).min(last_block);
+                while run_end <= ahead && !self.cache.contains(key, Part::LogBlock(run_end)) {
+                    run_end += 1;
+                }
+            }
             let from = b * LOG_BLOCK_BYTES;
             let to = (run_end * LOG_BLOCK_BYTES).min(log_len);
             let base = seg.header.log_range().start;
@@ -193,47 +222,36 @@ impl ColdReader {
                 let end = (at + LOG_BLOCK_BYTES as usize).min(fetched.len());
                 let block = fetched.slice(at..end);
                 self.cache.insert(key, Part::LogBlock(x), block.clone());
-                blocks[(x - first) as usize] = Some(block);
+                if x <= last {
+                    blocks[(x - first) as usize] = Some(block);
+                }
             }
             b = run_end;
         }
-        let start_in = (range.start - first * LOG_BLOCK_BYTES) as usize;
-        let len = (range.end - range.start) as usize;
+        // Only the bytes asked for: one block is sliced without a copy; a range spanning
+        // blocks is copied out of each.
+        let mut pieces = blocks.into_iter().zip(first..).map(|(block, x)| {
+            let block = block.unwrap_or_default();
+            let at = x * LOG_BLOCK_BYTES;
+            let from = (range.start.max(at) - at) as usize;
+            let to = (range.end.min(at + LOG_BLOCK_BYTES) - at) as usize;
+            block.get(from..to).map(|_| block.slice(from..to)).ok_or_else(short)
+        });
         if first == last {
-            let block = blocks.pop().flatten().unwrap_or_default();
-            return block
-                .get(start_in..start_in + len)
-                .map(|_| block.slice(start_in..start_in + len))
-                .ok_or_else(|| {
-                    TierError::corrupt(
-                        &seg.log_name,
-                        range.start,
-                        "log section shorter than its index says",
-                    )
-                });
+            return pieces.next().unwrap_or_else(|| Err(short()));
         }
-        let mut joined = BytesMut::with_capacity(len);
-        for block in blocks.into_iter().flatten() {
-            joined.extend_from_slice(&block);
+        let mut joined = BytesMut::with_capacity((range.end - range.start) as usize);
+        for piece in pieces {
+            joined.extend_from_slice(&piece?);
         }
-        let joined = joined.freeze();
-        joined
-            .get(start_in..start_in + len)
-            .map(|_| joined.slice(start_in..start_in + len))
-            .ok_or_else(|| {
-                TierError::corrupt(
-                    &seg.log_name,
-                    range.start,
-                    "log section shorter than its index says",
-                )
-            })
+        Ok(joined.freeze())
     }
 
     /// The payload and timestamp of `seq` in an archived segment, fetching only its payload.
     pub async fn get(&self, seg: &ColdSegmentRef, seq: u64) -> Result<Option<(Bytes, u64)>> {
         let opened = self.open(seg).await?;
         let Some(span) = opened.index.payload_span(seq)? else { return Ok(None) };
-        let bytes = self.log_bytes(&opened, &seg.key, span.clone()).await?;
+        let bytes = self.log_bytes(&opened, &seg.key, span.clone(), 0).await?;
         let window = LogWindow { path: &opened.log_name, bytes: &bytes, start: span.start };
         opened.index.get(&window, seq).inspect_err(|_| self.cache.forget(&seg.key))
     }
@@ -249,7 +267,7 @@ impl ColdReader {
     ) -> Result<()> {
         let opened = self.open(seg).await?;
         let Some(span) = opened.index.frames_span(start, end) else { return Ok(()) };
-        let bytes = self.log_bytes(&opened, &seg.key, span.clone()).await?;
+        let bytes = self.log_bytes(&opened, &seg.key, span.clone(), READAHEAD_BLOCKS).await?;
         let window = LogWindow { path: &opened.log_name, bytes: &bytes, start: span.start };
         opened.index.for_each(&window, start, end, f).inspect_err(|_| self.cache.forget(&seg.key))
     }
