@@ -305,6 +305,13 @@ impl RedexFile {
         if payloads.is_empty() {
             return Ok(None);
         }
+        if sync {
+            // A durable append must not succeed after an earlier fsync failed unseen: the log
+            // could already have a hole before it.
+            if let Some(e) = st.take_background_error() {
+                return Err(e);
+            }
+        }
         st.install_finished_freeze(self.inner.storage.as_ref());
         let cfg = &self.inner.config;
         let active = &st.set.active;
@@ -483,9 +490,20 @@ impl RedexFile {
             if let Some(err) = st.take_background_error() {
                 return Err(err);
             }
+            if let Some(reason) = &st.poisoned {
+                // A poisoned file can no longer promise anything is durable.
+                return Err(RedexError::Poisoned {
+                    channel: self.inner.channel.to_string(),
+                    reason: reason.clone(),
+                });
+            }
             st.unsynced_logs()
         };
-        logs.iter().try_for_each(|l| fsync(l, &self.inner.fsyncs))
+        let synced = logs.iter().try_for_each(|l| fsync(l, &self.inner.fsyncs));
+        if let Err(e) = &synced {
+            self.inner.state.write().poison_after(e);
+        }
+        synced
     }
 
     /// Waits for a running freeze, fsyncs, stops the background fsync thread, ends tail
@@ -695,9 +713,19 @@ impl RedexFile {
 
 fn fsync((file, path): &(Arc<File>, PathBuf), stats: &FsyncStats) -> Result<()> {
     let started = std::time::Instant::now();
-    file.sync_data().map_err(|e| RedexError::io("fsync", path, e))?;
+    redex_tiers::backend::fdatasync(file).map_err(|e| RedexError::io("fsync", path, e))?;
     stats.record(started.elapsed());
     Ok(())
+}
+
+/// Whether `e` is a failed fsync. After one, the kernel may have dropped the dirty pages it
+/// could not write and will not say so again: a later fsync can succeed although earlier
+/// entries are gone, so the file must stop acknowledging anything.
+fn is_fsync_failure(e: &RedexError) -> bool {
+    match e {
+        RedexError::Io { source, .. } => redex_tiers::backend::is_fsync_failure(source),
+        _ => false,
+    }
 }
 
 impl Drop for FileInner {
@@ -759,11 +787,14 @@ impl FileState {
             .map_err(|_| batch_too_large(frame_len))?;
         log.ensure_mapped(offset + frame_len)?;
         if prefill {
-            log.prefill(offset + frame_len);
+            log.prefill(offset, offset + frame_len);
         }
         if let Err(failure) = log.write_frame(&self.scratch, offset, sync) {
             return Err(match failure {
-                Ok(err) => err,
+                Ok(err) => {
+                    self.poison_after(&err);
+                    err
+                }
                 Err(poison) => {
                     self.poisoned = Some(poison.to_string());
                     poison
@@ -830,6 +861,7 @@ impl FileState {
             Err(e) => {
                 // The segment stays readable from memory; reopening freezes it again.
                 tracing::error!(error = %e, "background freeze failed");
+                self.poison_after(&e);
                 self.freeze_error.get_or_insert(e);
             }
         }
@@ -841,7 +873,21 @@ impl FileState {
         }
         let err = self.syncer.as_ref().and_then(Syncer::take_error)?;
         let path = self.log.as_ref().map(|l| l.path.clone()).unwrap_or_default();
-        Some(RedexError::io("background fsync", path, std::io::Error::other(err)))
+        let err = redex_tiers::backend::fsync_failed(std::io::Error::other(err));
+        let err = RedexError::io("background fsync", path, err);
+        self.poison_after(&err);
+        Some(err)
+    }
+
+    /// Refuses further appends after a failed fsync (see [`is_fsync_failure`]); reads go on,
+    /// and reopening recovers whatever reached the disk.
+    fn poison_after(&mut self, e: &RedexError) {
+        if is_fsync_failure(e) && self.poisoned.is_none() {
+            tracing::error!(error = %e, "fsync failed; refusing further appends (reopen to recover)");
+            self.poisoned = Some(format!(
+                "{e}; entries not yet synced may have been lost, reopen to recover what is on disk"
+            ));
+        }
     }
 
     /// File handles whose data may not be durable yet: the active log and the logs of full

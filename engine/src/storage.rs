@@ -95,11 +95,13 @@ impl ActiveLog {
     /// steps of [`PREFILL_BYTES`]. Used by files that fsync on the append path. Preallocation is
     /// only an optimisation: if it fails (disk full), the zeros are cut off again and this log
     /// appends without it, so the frame itself may still fit.
-    pub(crate) fn prefill(&mut self, end: u64) {
+    /// `offset` is where the next frame goes: bytes below it are frames (written before
+    /// preallocation was turned on, perhaps) and are never touched.
+    pub(crate) fn prefill(&mut self, offset: u64, end: u64) {
         if end <= self.prefilled_to || self.prefill_failed {
             return;
         }
-        let start = self.prefilled_to;
+        let start = self.prefilled_to.max(offset);
         let target = end.next_multiple_of(PREFILL_BYTES) + PREFILL_BYTES;
         let mut at = start;
         while at < target {

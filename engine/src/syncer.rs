@@ -150,7 +150,7 @@ fn run(shared: &Shared, period: Option<Duration>) {
             (Arc::clone(&st.file), st.path.clone())
         };
         let started = Instant::now();
-        let result = file.sync_data();
+        let result = redex_tiers::backend::fdatasync(&file);
         let mut st = shared.state.lock();
         match result {
             Ok(()) => {

@@ -169,6 +169,10 @@ impl Ring {
                 let res = cqe.result();
                 match (cqe.user_data(), res) {
                     (_, r) if r < 0 && r == -libc::ECANCELED => {} // linked fsync after a short write
+                    (FSYNC_TAG, r) if r < 0 => {
+                        let e = crate::backend::fsync_failed(io::Error::from_raw_os_error(-r));
+                        first_err.get_or_insert(e);
+                    }
                     (_, r) if r < 0 => {
                         first_err.get_or_insert(io::Error::from_raw_os_error(-r));
                     }

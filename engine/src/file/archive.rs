@@ -108,7 +108,12 @@ async fn archive_one(
         return Ok(());
     }
     let cold = Arc::new(ColdSegmentRef { key, meta, index_len: u64::from(index_len) });
-    let installed = file.upgrade().is_some_and(|inner| {
+    tier.note_success(meta.payload_bytes);
+    let Some(inner) = file.upgrade() else {
+        // The file is gone; the manifest is right, and reopen deletes the local files.
+        return Ok(());
+    };
+    let installed = {
         let mut st = inner.state.write();
         let slot = st.set.cold_count();
         match st.set.frozen.get_mut(slot) {
@@ -118,11 +123,11 @@ async fn archive_one(
             }
             _ => false,
         }
-    });
-    tier.note_success(meta.payload_bytes);
+    };
     if !installed {
-        // Dropped by retention since the manifest record, or the file is gone: either way
-        // the manifest is right, and reopen cleans up what is left.
+        // Retention dropped the segment (and its files) since the cold record, while it was
+        // still warm in memory: nothing will read the object again.
+        tier.delete_object(meta.first_seq);
         return Ok(());
     }
     // Readers holding the warm segment keep its mappings; the files can go.
