@@ -28,7 +28,8 @@ impl BuildHasher for IdHashBuilder {
     }
 }
 
-/// Multiply-xorshift hasher; meant for `u64` keys (other writes are folded in bytewise).
+/// Multiply-xorshift hasher; meant for `u64` keys (other writes, such as the bytes of a short
+/// string key, are folded in eight bytes at a time).
 #[derive(Debug, Clone)]
 pub(crate) struct IdHasher {
     state: u64,
@@ -38,8 +39,20 @@ const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
+        // Eight bytes per round, the length first so that zero padding cannot collide.
+        self.write_u64(bytes.len() as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            // Assembled in a register: a byte copy into a stack word and an 8-byte load back
+            // would stall on store forwarding.
+            let word = rest.iter().rev().fold(0u64, |w, &b| (w << 8) | u64::from(b));
+            self.write_u64(word);
         }
     }
 
@@ -57,3 +70,6 @@ impl Hasher for IdHasher {
 
 /// A map from id to row with the fast hasher.
 pub(crate) type IdMap<V> = std::collections::HashMap<u64, V, IdHashBuilder>;
+
+/// A map keyed by short strings (tags, sources) with the fast hasher.
+pub(crate) type StrMap<K, V> = std::collections::HashMap<K, V, IdHashBuilder>;

@@ -27,6 +27,7 @@
 
 pub mod adapter;
 pub mod changes;
+mod columns;
 pub mod config;
 pub mod error;
 pub mod fold;
@@ -39,6 +40,7 @@ pub mod order;
 mod plan;
 pub mod policy;
 pub mod progress;
+mod slab;
 pub mod snapshot;
 mod sources;
 pub mod tasks;

@@ -31,29 +31,29 @@ impl Shape {
 
 /// Runs `plan`: keeps the rows that pass `pred` (skipped when `check_pred` is false, because the
 /// source already guarantees every predicate) and come after the cursor (skipped when the
-/// source already seeked past it), in the shape's order, up to its limit.
-pub(crate) fn collect<T: Row>(
-    plan: Plan<'_, T>,
+/// source already seeked past it), in the shape's order, up to its limit. The rows are
+/// borrowed from the state: no reference count is touched.
+pub(crate) fn collect_refs<'a, T: Row>(
+    plan: Plan<'a, '_, T>,
     shape: Shape,
     check_pred: bool,
     pred: impl Fn(&T) -> bool,
-) -> Vec<Arc<T>> {
+) -> Vec<&'a Arc<T>> {
     let limit = shape.limit.unwrap_or(usize::MAX);
     if limit == 0 {
         return Vec::new();
     }
     let check_after = shape.after.is_some() && !plan.after_applied;
     if plan.in_order && !check_pred && !check_after {
-        // Every candidate is a result: one contiguous walk of the index, into a buffer sized
-        // once.
+        // Every candidate is a result: one walk of the index, into a buffer sized once.
         let mut out = Vec::with_capacity(plan.len_hint.min(limit));
-        out.extend(plan.rows.take(limit).cloned());
+        out.extend(plan.rows.take(limit));
         return out;
     }
     let matching =
         plan.rows.filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&***r)));
     if plan.in_order {
-        return matching.take(limit).cloned().collect();
+        return matching.take(limit).collect();
     }
     let mut rows: Vec<&Arc<T>> = matching.collect();
     if limit < rows.len() {
@@ -62,12 +62,18 @@ pub(crate) fn collect<T: Row>(
         rows.truncate(limit);
     }
     rows.sort_unstable_by(|a, b| shape.order.compare(&***a, &***b));
-    rows.into_iter().cloned().collect()
+    rows
 }
 
-/// How many rows [`collect`] would return.
+/// Shares borrowed rows: one reference-count increment per row. The buffer of `rows` is reused
+/// for the result (a reference and an `Arc` have the same size), so this allocates nothing.
+pub(crate) fn share<T>(rows: Vec<&Arc<T>>) -> Vec<Arc<T>> {
+    rows.into_iter().map(Arc::clone).collect()
+}
+
+/// How many rows [`collect_refs`] would return.
 pub(crate) fn count<T: Row>(
-    plan: Plan<'_, T>,
+    plan: Plan<'_, '_, T>,
     shape: Shape,
     check_pred: bool,
     pred: impl Fn(&T) -> bool,
@@ -80,9 +86,9 @@ pub(crate) fn count<T: Row>(
         .count()
 }
 
-/// Whether [`collect`] would return anything.
+/// Whether [`collect_refs`] would return anything.
 pub(crate) fn exists<T: Row>(
-    mut plan: Plan<'_, T>,
+    mut plan: Plan<'_, '_, T>,
     shape: Shape,
     check_pred: bool,
     pred: impl Fn(&T) -> bool,

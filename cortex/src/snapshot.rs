@@ -12,7 +12,7 @@
 //! | 8..12  | `format_version` | `u32` LE, container version, `1`                     |
 //! | 12..16 | `model_version`  | `u32` LE, [`SnapshotState::MODEL_VERSION`]           |
 //! | 16..   | `model`          | postcard `&str`, [`SnapshotState::MODEL`]            |
-//! | ...    | `state`          | postcard body of the state, to the end of the bytes  |
+//! | ...    | `state`          | body of the state ([`SnapshotState::encode_body`]), to the end of the bytes |
 
 use std::mem::size_of;
 
@@ -38,6 +38,30 @@ pub trait SnapshotState: Serialize + DeserializeOwned {
     const MODEL: &'static str;
     /// Schema version of the serialized state.
     const MODEL_VERSION: u32;
+
+    /// Appends the body of a snapshot of `self` to `out`. By default the postcard encoding of
+    /// the state; a model with a faster codec of its own overrides this and
+    /// [`SnapshotState::decode_body`] together.
+    fn encode_body(&self, out: Vec<u8>) -> Result<Vec<u8>> {
+        postcard::to_extend(self, out).map_err(|e| codec("snapshot state", e))
+    }
+
+    /// Decodes a body written by [`SnapshotState::encode_body`], which must fill `body`
+    /// exactly.
+    fn decode_body(body: &[u8]) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        let (state, trailing) =
+            postcard::take_from_bytes(body).map_err(|e| codec("snapshot state", e))?;
+        if !trailing.is_empty() {
+            return Err(CortexError::Codec {
+                what: "snapshot state",
+                reason: format!("{} trailing bytes after the state", trailing.len()),
+            });
+        }
+        Ok(state)
+    }
 }
 
 /// Serializes `state` behind the snapshot header.
@@ -47,7 +71,7 @@ pub fn encode<S: SnapshotState>(state: &S) -> Result<Vec<u8>> {
     out.extend_from_slice(&SNAPSHOT_FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&S::MODEL_VERSION.to_le_bytes());
     let out = postcard::to_extend(S::MODEL, out).map_err(|e| codec("snapshot header", e))?;
-    postcard::to_extend(state, out).map_err(|e| codec("snapshot state", e))
+    state.encode_body(out)
 }
 
 /// Checks the header and deserializes the state.
@@ -77,15 +101,7 @@ pub fn decode<S: SnapshotState>(bytes: &[u8]) -> Result<S> {
             expected_version: S::MODEL_VERSION,
         });
     }
-    let (state, trailing) =
-        postcard::take_from_bytes(body).map_err(|e| codec("snapshot state", e))?;
-    if !trailing.is_empty() {
-        return Err(CortexError::Codec {
-            what: "snapshot state",
-            reason: format!("{} trailing bytes after the state", trailing.len()),
-        });
-    }
-    Ok(state)
+    S::decode_body(body)
 }
 
 fn split_u32(bytes: &[u8]) -> Result<(u32, &[u8])> {

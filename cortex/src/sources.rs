@@ -1,19 +1,23 @@
 //! Walking the secondary indexes: ordered id sets and the created-time index, seeked to a
-//! cursor and clipped to time bounds, without ever asking `BTreeSet::range` for an inverted or
-//! empty-exclusive range (which would panic).
+//! cursor and clipped to time bounds, without ever asking `BTreeMap::range` for an inverted or
+//! empty-exclusive range (which would panic). Index entries are slots of the model's [`Slab`];
+//! a walk hands out the rows in those slots.
 
 use std::collections::BTreeMap;
+use std::iter::Peekable;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 use std::sync::Arc;
 
 use crate::order::{Cursor, OrderBy};
+use crate::slab::{Slab, Slot};
 
-/// Rows in the iteration order of a source.
-pub(crate) type Rows<'a, T> = Box<dyn Iterator<Item = &'a Arc<T>> + 'a>;
+/// Rows (borrowed from the state for `'a`) in the iteration order of a source (which may
+/// borrow something shorter-lived, `'p`, such as a query's id list).
+pub(crate) type Rows<'a, 'p, T> = Box<dyn Iterator<Item = &'a Arc<T>> + 'p>;
 
 /// Candidate rows from one source, and what the source already guarantees about them.
-pub(crate) struct Source<'a, T> {
-    pub(crate) rows: Rows<'a, T>,
+pub(crate) struct Source<'a, 'p, T> {
+    pub(crate) rows: Rows<'a, 'p, T>,
     /// The rows come in the query's order.
     pub(crate) in_order: bool,
     /// The rows start strictly after the query's cursor (the source seeked to it).
@@ -22,49 +26,186 @@ pub(crate) struct Source<'a, T> {
     pub(crate) len_hint: usize,
 }
 
-/// An index of rows keyed by id: the index holds the rows themselves (shared `Arc`s), in id
-/// order, so walking it reads them contiguously instead of looking each one up.
-pub(crate) type RowsById<T> = BTreeMap<u64, Arc<T>>;
+/// An index of rows keyed by id: the slot of each row, in id order.
+pub(crate) type IdIndex = BTreeMap<u64, Slot>;
 
 /// An index of rows keyed by `(created_ns, id)`.
-pub(crate) type RowsByCreated<T> = BTreeMap<(u64, u64), Arc<T>>;
+pub(crate) type CreatedIndex = BTreeMap<(u64, u64), Slot>;
 
-/// Walks an id-keyed index. In an id order it is already in order and seeks to the cursor.
-pub(crate) fn id_set<T>(set: &RowsById<T>, order: OrderBy, after: Option<Cursor>) -> Source<'_, T> {
+/// The rows of `slots`, looked up in `slab`.
+fn rows_of<'a, T, I>(slab: &'a Slab<T>, slots: I) -> Rows<'a, 'a, T>
+where
+    I: Iterator<Item = Slot> + 'a,
+{
+    Box::new(slots.filter_map(move |slot| slab.get(slot)))
+}
+
+/// The `(id, slot)` entries of `set` from the cursor on, in `order`'s direction when it is an
+/// id order (ascending otherwise); and whether that is the query's order.
+fn id_entries<'a>(
+    set: &'a IdIndex,
+    order: OrderBy,
+    after: Option<Cursor>,
+) -> (Box<dyn Iterator<Item = (u64, Slot)> + 'a>, bool) {
     let cursor = after.map(|c| c.position().1);
-    let len_hint = set.len();
+    let pair = |(id, slot): (&u64, &Slot)| (*id, *slot);
     match order {
         OrderBy::IdAsc => {
             let lo = cursor.map_or(Unbounded, Excluded);
-            let rows: Rows<'_, T> = match lo {
-                Unbounded => Box::new(set.values()),
-                lo => Box::new(range(set, lo, Unbounded).map(|(_, r)| r)),
+            (Box::new(range(set, lo, Unbounded).map(pair)), true)
+        }
+        OrderBy::IdDesc => {
+            let hi = cursor.map_or(Unbounded, Excluded);
+            (Box::new(range(set, Unbounded, hi).rev().map(pair)), true)
+        }
+        _ => (Box::new(set.iter().map(pair)), false),
+    }
+}
+
+/// Walks an id-keyed index. In an id order it is already in order and seeks to the cursor.
+pub(crate) fn id_set<'a, T>(
+    set: &'a IdIndex,
+    slab: &'a Slab<T>,
+    order: OrderBy,
+    after: Option<Cursor>,
+) -> Source<'a, 'a, T> {
+    let cursor = after.map(|c| c.position().1);
+    let len_hint = set.len();
+    let slot = |(_, slot): (&u64, &Slot)| *slot;
+    match order {
+        OrderBy::IdAsc => {
+            let rows = match cursor {
+                None => rows_of(slab, set.values().copied()),
+                Some(id) => rows_of(slab, range(set, Excluded(id), Unbounded).map(slot)),
             };
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         OrderBy::IdDesc => {
-            let hi = cursor.map_or(Unbounded, Excluded);
-            let rows: Rows<'_, T> = match hi {
-                Unbounded => Box::new(set.values().rev()),
-                hi => Box::new(range(set, Unbounded, hi).rev().map(|(_, r)| r)),
+            let rows = match cursor {
+                None => rows_of(slab, set.values().rev().copied()),
+                Some(id) => rows_of(slab, range(set, Unbounded, Excluded(id)).rev().map(slot)),
             };
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
-        _ => {
-            Source { rows: Box::new(set.values()), in_order: false, after_applied: false, len_hint }
+        _ => Source {
+            rows: rows_of(slab, set.values().copied()),
+            in_order: false,
+            after_applied: false,
+            len_hint,
+        },
+    }
+}
+
+/// Every row of an id-keyed index in an id order, from the cursor on, up to `limit`, when the
+/// index alone answers the query (no predicate left to check); `None` for other orders. A
+/// direct loop over the index (no dynamic dispatch per row), into a buffer sized once.
+pub(crate) fn id_set_rows<'a, T>(
+    set: &'a IdIndex,
+    slab: &'a Slab<T>,
+    order: OrderBy,
+    after: Option<Cursor>,
+    limit: usize,
+) -> Option<Vec<&'a Arc<T>>> {
+    let cursor = after.map(|c| c.position().1);
+    let mut out = Vec::with_capacity(set.len().min(limit));
+    let push = |out: &mut Vec<&'a Arc<T>>, slot: Slot| {
+        if let Some(row) = slab.get(slot) {
+            out.push(row);
         }
+    };
+    match (order, cursor) {
+        (OrderBy::IdAsc, None) => set.values().take(limit).for_each(|&s| push(&mut out, s)),
+        (OrderBy::IdDesc, None) => {
+            set.values().rev().take(limit).for_each(|&s| push(&mut out, s));
+        }
+        (OrderBy::IdAsc, Some(id)) => {
+            range(set, Excluded(id), Unbounded).take(limit).for_each(|(_, &s)| push(&mut out, s));
+        }
+        (OrderBy::IdDesc, Some(id)) => range(set, Unbounded, Excluded(id))
+            .rev()
+            .take(limit)
+            .for_each(|(_, &s)| push(&mut out, s)),
+        _ => return None,
+    }
+    Some(out)
+}
+
+/// Walks the union of two disjoint id-keyed indexes (for example the index of each status,
+/// which together hold every row) as if it were one: a merge by id.
+pub(crate) fn id_union<'a, T>(
+    sets: [&'a IdIndex; 2],
+    slab: &'a Slab<T>,
+    order: OrderBy,
+    after: Option<Cursor>,
+) -> Source<'a, 'a, T> {
+    let [a, b] = sets;
+    let (a_entries, in_order) = id_entries(a, order, after);
+    let (b_entries, _) = id_entries(b, order, after);
+    let merged = MergeById {
+        a: a_entries.peekable(),
+        b: b_entries.peekable(),
+        descending: order == OrderBy::IdDesc,
+    };
+    Source {
+        rows: rows_of(slab, merged.map(|(_, slot)| slot)),
+        in_order,
+        after_applied: in_order,
+        len_hint: a.len() + b.len(),
+    }
+}
+
+/// The slots of two disjoint id-keyed indexes, in ascending id order (a merge).
+pub(crate) fn union_slots<'a>(a: &'a IdIndex, b: &'a IdIndex) -> impl Iterator<Item = Slot> + 'a {
+    let pair = |(id, slot): (&u64, &Slot)| (*id, *slot);
+    MergeById {
+        a: a.iter().map(pair).peekable(),
+        b: b.iter().map(pair).peekable(),
+        descending: false,
+    }
+    .map(|(_, slot)| slot)
+}
+
+/// Two id-ordered entry streams (same direction) merged into one.
+struct MergeById<I: Iterator<Item = (u64, Slot)>> {
+    a: Peekable<I>,
+    b: Peekable<I>,
+    descending: bool,
+}
+
+impl<I: Iterator<Item = (u64, Slot)>> Iterator for MergeById<I> {
+    type Item = (u64, Slot);
+
+    fn next(&mut self) -> Option<(u64, Slot)> {
+        match (self.a.peek(), self.b.peek()) {
+            (Some(x), Some(y)) => {
+                if (x.0 < y.0) != self.descending {
+                    self.a.next()
+                } else {
+                    self.b.next()
+                }
+            }
+            (Some(_), None) => self.a.next(),
+            (None, _) => self.b.next(),
+        }
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let (a_lo, a_hi) = self.a.size_hint();
+        let (b_lo, b_hi) = self.b.size_hint();
+        (a_lo.saturating_add(b_lo), a_hi.zip(b_hi).and_then(|(x, y)| x.checked_add(y)))
     }
 }
 
 /// Walks the `(created_ns, id)` index between the strict bounds `created_after_ns` and
 /// `created_before_ns`. In a created order it is already in order and seeks to the cursor.
 pub(crate) fn created<'a, T>(
-    index: &'a RowsByCreated<T>,
+    index: &'a CreatedIndex,
+    slab: &'a Slab<T>,
     created_after_ns: Option<u64>,
     created_before_ns: Option<u64>,
     order: OrderBy,
     after: Option<Cursor>,
-) -> Source<'a, T> {
+) -> Source<'a, 'a, T> {
     let mut lo = created_after_ns.map_or(Unbounded, |t| Excluded((t, u64::MAX)));
     let mut hi = created_before_ns.map_or(Unbounded, |t| Excluded((t, 0)));
     let cursor = after.map(|c| c.position());
@@ -74,18 +215,18 @@ pub(crate) fn created<'a, T>(
             if let Some(pos) = cursor {
                 lo = tighter_lower(lo, Excluded(pos));
             }
-            let rows = Box::new(range(index, lo, hi).map(|(_, r)| r));
+            let rows = rows_of(slab, range(index, lo, hi).map(|(_, s)| *s));
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         OrderBy::CreatedDesc => {
             if let Some(pos) = cursor {
                 hi = tighter_upper(hi, Excluded(pos));
             }
-            let rows = Box::new(range(index, lo, hi).rev().map(|(_, r)| r));
+            let rows = rows_of(slab, range(index, lo, hi).rev().map(|(_, s)| *s));
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         _ => {
-            let rows = Box::new(range(index, lo, hi).map(|(_, r)| r));
+            let rows = rows_of(slab, range(index, lo, hi).map(|(_, s)| *s));
             Source { rows, in_order: false, after_applied: false, len_hint }
         }
     }

@@ -14,31 +14,55 @@ use crate::memories::state::MemoriesState;
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{Cursor, OrderBy, Page};
 use crate::plan::{self, Plan};
-use crate::sources::{self, Rows, RowsById, Source};
+use crate::slab::Slot;
+use crate::sources::{self, IdIndex, Rows, Source};
 
 impl MemoriesState {
     /// The memory `id`: one hash lookup.
+    #[inline]
     pub fn find_unique(&self, id: MemoryId) -> Option<&Arc<Memory>> {
-        self.rows.get(&id)
+        self.get(id)
     }
 
-    /// The memories matching `filter`, in its order, after its cursor, up to its limit.
+    /// The memories matching `filter`, in its order, after its cursor, up to its limit. Each
+    /// row is shared with the state (one reference-count increment per row, no copy); see
+    /// [`MemoriesState::find_many_ref`] for the same result borrowed.
     pub fn find_many(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
+        plan::share(self.find_many_ref(filter))
+    }
+
+    /// [`MemoriesState::find_many`] borrowed from the state: the same rows in the same order,
+    /// with no reference count touched, valid while the state's read lock is held.
+    pub fn find_many_ref(&self, filter: &MemoriesFilter) -> Vec<&Arc<Memory>> {
+        if filter.is_only_tag_or_pin() {
+            // One tag, or the pin alone, is answered by its index alone: walk it directly.
+            let set = match (&filter.tag, filter.pinned) {
+                (Some(tag), None) => Some(self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS)),
+                (None, Some(true)) => Some(&self.pinned),
+                _ => None,
+            };
+            let limit = filter.limit.unwrap_or(usize::MAX);
+            if let Some(rows) = set.and_then(|set| {
+                sources::id_set_rows(set, &self.slab, filter.order(), filter.after, limit)
+            }) {
+                return rows;
+            }
+        }
         let ids = sorted_ids(filter);
         let (plan, check, pred) = self.plan(filter, ids.as_deref());
-        plan::collect(plan, filter.shape(), check, pred)
+        plan::collect_refs(plan, filter.shape(), check, pred)
     }
 
     /// [`MemoriesState::find_many`] computed by scanning every row, without any index.
     /// Slower; it is the reference the index-backed planner is tested against.
     pub fn find_many_scan(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
         let scan = Plan {
-            rows: Box::new(self.rows.values()),
+            rows: Box::new(self.slab.rows()),
             in_order: false,
             after_applied: false,
             len_hint: self.rows.len(),
         };
-        plan::collect(scan, filter.shape(), true, |m| filter.matches(m))
+        plan::share(plan::collect_refs(scan, filter.shape(), true, |m| filter.matches(m)))
     }
 
     /// How many memories `find_many` would return. A filter on one tag, or on the pin alone,
@@ -47,7 +71,7 @@ impl MemoriesState {
         let limit = filter.limit.unwrap_or(usize::MAX);
         if filter.is_single_index() {
             let n = match (&filter.tag, filter.pinned) {
-                (Some(tag), None) => self.by_tag.get(tag).map_or(0, RowsById::len),
+                (Some(tag), None) => self.by_tag.get(tag).map_or(0, IdIndex::len),
                 (None, Some(true)) => self.pinned.len(),
                 (None, Some(false)) => self.rows.len() - self.pinned.len(),
                 (None, None) => self.rows.len(),
@@ -95,44 +119,49 @@ impl MemoriesState {
 
     /// The candidate rows for `f`, whether they still need the predicate (a filter on one tag
     /// or on the pin alone, read from that index, needs none), and the predicate.
-    fn plan<'a>(
+    fn plan<'a, 'p>(
         &'a self,
-        f: &'a MemoriesFilter,
-        ids: Option<&'a [MemoryId]>,
-    ) -> (Plan<'a, Memory>, bool, impl Fn(&Memory) -> bool + 'a) {
+        f: &'p MemoriesFilter,
+        ids: Option<&'p [MemoryId]>,
+    ) -> (Plan<'a, 'p, Memory>, bool, impl Fn(&Memory) -> bool + 'p)
+    where
+        'a: 'p,
+    {
         let order = f.order();
         let mut check = true;
         let plan = if let Some(ids) = ids {
             let in_order = matches!(order, OrderBy::IdAsc | OrderBy::IdDesc);
-            let rows: Rows<'a, Memory> = if order == OrderBy::IdDesc {
-                Box::new(ids.iter().rev().filter_map(|id| self.rows.get(id)))
+            let rows: Rows<'a, 'p, Memory> = if order == OrderBy::IdDesc {
+                Box::new(ids.iter().rev().filter_map(|id| self.get(*id)))
             } else {
-                Box::new(ids.iter().filter_map(|id| self.rows.get(id)))
+                Box::new(ids.iter().filter_map(|id| self.get(*id)))
             };
             Source { rows, in_order, after_applied: false, len_hint: ids.len() }
         } else if let Some(tag) = &f.tag {
             check = !(f.is_only_tag_or_pin() && f.pinned.is_none());
-            sources::id_set(self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS), order, f.after)
+            let set = self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS);
+            sources::id_set(set, &self.slab, order, f.after)
         } else if let Some(set) = f.all_tags.as_ref().and_then(|ts| self.rarest_tag(ts)) {
-            sources::id_set(set, order, f.after)
+            sources::id_set(set, &self.slab, order, f.after)
         } else if let Some(tags) = &f.any_tags {
             self.tag_union(tags, order)
         } else if f.pinned == Some(true) {
             check = !f.is_only_tag_or_pin();
-            sources::id_set(&self.pinned, order, f.after)
+            sources::id_set(&self.pinned, &self.slab, order, f.after)
         } else if f.created_after_ns.is_some()
             || f.created_before_ns.is_some()
             || matches!(order, OrderBy::CreatedAsc | OrderBy::CreatedDesc)
         {
             sources::created(
                 &self.by_created,
+                &self.slab,
                 f.created_after_ns,
                 f.created_before_ns,
                 order,
                 f.after,
             )
         } else {
-            sources::id_set(&self.ids, order, f.after)
+            sources::id_set(&self.ids, &self.slab, order, f.after)
         };
         let pred = move |m: &Memory| {
             ids.is_none_or(|ids| ids.binary_search(&m.id).is_ok()) && f.matches_except_ids(m)
@@ -142,8 +171,8 @@ impl MemoriesState {
 
     /// The index of the rarest of `tags` (empty if one of them is unused); `None` when `tags`
     /// is empty (it then restricts nothing).
-    fn rarest_tag(&self, tags: &[String]) -> Option<&RowsById<Memory>> {
-        let mut best: Option<&RowsById<Memory>> = None;
+    fn rarest_tag(&self, tags: &[String]) -> Option<&IdIndex> {
+        let mut best: Option<&IdIndex> = None;
         for tag in tags {
             let set = self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS);
             if best.is_none_or(|b| set.len() < b.len()) {
@@ -154,26 +183,28 @@ impl MemoriesState {
     }
 
     /// Rows carrying any of `tags`, by id, without duplicates.
-    fn tag_union(&self, tags: &[String], order: OrderBy) -> Plan<'_, Memory> {
-        let mut rows: Vec<(MemoryId, &Arc<Memory>)> = tags
+    fn tag_union(&self, tags: &[String], order: OrderBy) -> Plan<'_, '_, Memory> {
+        let mut rows: Vec<(MemoryId, Slot)> = tags
             .iter()
             .filter_map(|t| self.by_tag.get(t))
-            .flat_map(|set| set.iter().map(|(id, row)| (*id, row)))
+            .flat_map(|set| set.iter().map(|(id, slot)| (*id, *slot)))
             .collect();
         rows.sort_unstable_by_key(|(id, _)| *id);
         rows.dedup_by_key(|(id, _)| *id);
         let len_hint = rows.len();
-        let (rows, in_order): (Rows<'_, Memory>, bool) = match order {
-            OrderBy::IdAsc => (Box::new(rows.into_iter().map(|(_, r)| r)), true),
-            OrderBy::IdDesc => (Box::new(rows.into_iter().rev().map(|(_, r)| r)), true),
-            _ => (Box::new(rows.into_iter().map(|(_, r)| r)), false),
+        let slab = &self.slab;
+        let row = move |(_, slot): (MemoryId, Slot)| slab.get(slot);
+        let (rows, in_order): (Rows<'_, '_, Memory>, bool) = match order {
+            OrderBy::IdAsc => (Box::new(rows.into_iter().filter_map(row)), true),
+            OrderBy::IdDesc => (Box::new(rows.into_iter().rev().filter_map(row)), true),
+            _ => (Box::new(rows.into_iter().filter_map(row)), false),
         };
         Source { rows, in_order, after_applied: false, len_hint }
     }
 }
 
 /// An empty index for a tag nobody uses.
-static EMPTY_ROWS: RowsById<Memory> = RowsById::new();
+static EMPTY_ROWS: IdIndex = IdIndex::new();
 
 fn sorted_ids(f: &MemoriesFilter) -> Option<Vec<MemoryId>> {
     f.id_in.as_ref().map(|ids| {
@@ -293,6 +324,11 @@ impl<'a> MemoriesQuery<'a> {
     /// The matching memories.
     pub fn collect(self) -> Vec<Arc<Memory>> {
         self.state.find_many(&self.filter)
+    }
+
+    /// The matching memories, borrowed from the state (see `find_many_ref`).
+    pub fn collect_ref(self) -> Vec<&'a Arc<Memory>> {
+        self.state.find_many_ref(&self.filter)
     }
 
     /// How many memories match.

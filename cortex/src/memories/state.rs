@@ -1,48 +1,55 @@
 //! [`MemoriesState`]: the memories, and the secondary indexes the fold keeps beside them.
 //!
-//! Rows live in a hash map keyed by id, as `Arc<Memory>` (a result shares rows instead of
-//! copying content and tags). Beside them the fold maintains indexes that hold the same `Arc`s
-//! (not ids), so a query walks an index and clones what it finds, with no lookup per row:
+//! Each memory lives once, as an `Arc<Memory>` in a [`Slab`] slot (a result shares rows
+//! instead of copying content and tags). Everything else refers to a row by its slot number:
 //!
-//! - `ids`: every row in id order, for id-ordered results and cursors;
-//! - `by_tag`: for each tag, the rows that carry it in id order, so a tag filter reads exactly
-//!   its rows and a tag count is a length (a retag removes the old tags, read from the row, and
-//!   adds the new ones, so the log needs no "old tags" field);
-//! - `by_created`: rows by `(created_ns, id)`, for created-time ranges and orders;
-//! - `pinned`: the pinned rows in id order.
+//! - `rows`: id to slot, a hash map, so `find_unique` is one lookup;
+//! - `ids`: every row's slot in id order, for id-ordered results and cursors;
+//! - `by_tag`: for each tag, the slots of the rows that carry it in id order, so a tag filter
+//!   reads exactly its rows and a tag count is a length (a retag removes the old tags, read
+//!   from the row, and adds the new ones, so the log needs no "old tags" field);
+//! - `by_created`: slots by `(created_ns, id)`, for created-time ranges and orders;
+//! - `pinned`: the pinned rows' slots in id order.
 //!
-//! A change to a row builds a new `Arc` and puts it in every place that held the old one (a
-//! result handed out earlier keeps the old version). The indexes are derived data: snapshots
-//! store only the rows and rebuild them on restore.
+//! A change to a row is one store into its slot, plus the tag and pin sets it joins or
+//! leaves. The row is changed in place when no query result shares it, and copied first
+//! otherwise (a result handed out earlier keeps the version it saw). The indexes are derived
+//! data: snapshots store only the rows, column by column ([`crate::columns`]), and rebuild the
+//! indexes in one pass on restore.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::de::{Deserializer, SeqAccess, Visitor};
-use serde::ser::SerializeSeq;
+use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::id_hash::IdMap;
+use crate::columns::{
+    bit, bitmap_len, delta, padding_is_zero, put_varint, undelta, BitmapWriter, BodyError, Reader,
+    StrColumnReader, StrColumnWriter,
+};
+use crate::error::Result;
+use crate::id_hash::{IdMap, StrMap};
 use crate::memories::types::{Memory, MemoryId};
+use crate::slab::{Slab, Slot};
 use crate::snapshot::SnapshotState;
-use crate::sources::{RowsByCreated, RowsById};
+use crate::sources::{CreatedIndex, IdIndex};
 
 /// Every memory, with its secondary indexes. Read it through the adapter's `state()` lock; the
 /// query methods are in [`crate::memories::query`].
 #[derive(Debug, Default, Clone)]
 pub struct MemoriesState {
-    pub(crate) rows: IdMap<Arc<Memory>>,
-    pub(crate) ids: RowsById<Memory>,
-    pub(crate) by_tag: HashMap<String, RowsById<Memory>>,
-    pub(crate) by_created: RowsByCreated<Memory>,
-    pub(crate) pinned: RowsById<Memory>,
+    pub(crate) slab: Slab<Memory>,
+    pub(crate) rows: IdMap<Slot>,
+    pub(crate) ids: IdIndex,
+    pub(crate) by_tag: StrMap<String, IdIndex>,
+    pub(crate) by_created: CreatedIndex,
+    pub(crate) pinned: IdIndex,
 }
 
 impl PartialEq for MemoriesState {
     /// Two states are equal when they hold the same memories (indexes are derived).
     fn eq(&self, other: &Self) -> bool {
         self.rows.len() == other.rows.len()
-            && self.rows.iter().all(|(id, m)| other.rows.get(id).is_some_and(|o| o == m))
+            && self.slab.rows().all(|m| other.get(m.id).is_some_and(|o| o == m))
     }
 }
 
@@ -65,13 +72,14 @@ impl MemoriesState {
     }
 
     /// The memory `id`.
+    #[inline]
     pub fn get(&self, id: MemoryId) -> Option<&Arc<Memory>> {
-        self.rows.get(&id)
+        self.rows.get(&id).and_then(|&slot| self.slab.get(slot))
     }
 
     /// Every memory in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Memory>> + '_ {
-        self.ids.values()
+        self.ids.values().filter_map(|&slot| self.slab.get(slot))
     }
 
     /// Distinct tags in use, with how many memories carry each.
@@ -87,9 +95,9 @@ impl MemoriesState {
         source: &str,
         now_ns: u64,
     ) {
-        if self.rows.contains_key(&id) {
+        let std::collections::hash_map::Entry::Vacant(entry) = self.rows.entry(id) else {
             return;
-        }
+        };
         let memory = Memory {
             id,
             content: content.to_owned(),
@@ -99,89 +107,55 @@ impl MemoriesState {
             updated_ns: now_ns,
             pinned: false,
         };
-        let memory = Arc::new(memory);
+        let slot = self.slab.insert(Arc::new(memory));
+        entry.insert(slot);
         for tag in tags {
-            self.tag_index_insert(tag, &memory);
+            tag_index_insert(&mut self.by_tag, tag, id, slot);
         }
-        self.rows.insert(id, Arc::clone(&memory));
-        self.ids.insert(id, Arc::clone(&memory));
-        self.by_created.insert((now_ns, id), memory);
+        self.ids.insert(id, slot);
+        self.by_created.insert((now_ns, id), slot);
     }
 
     pub(crate) fn retag(&mut self, id: MemoryId, tags: &[&str], now_ns: u64) {
-        self.update(id, |memory| {
-            memory.tags = tags.iter().map(|t| (*t).to_owned()).collect();
-            memory.updated_ns = now_ns;
-        });
-    }
-
-    /// Puts `memory` in the index of `tag` (replacing an older version of the row).
-    fn tag_index_insert(&mut self, tag: &str, memory: &Arc<Memory>) {
-        match self.by_tag.get_mut(tag) {
-            Some(rows) => {
-                rows.insert(memory.id, Arc::clone(memory));
-            }
-            None => {
-                let rows = RowsById::from([(memory.id, Arc::clone(memory))]);
-                self.by_tag.insert(tag.to_owned(), rows);
+        let Some(&slot) = self.rows.get(&id) else { return };
+        let Some(row) = self.slab.get_mut(slot) else { return };
+        let memory = Arc::make_mut(row);
+        let old =
+            std::mem::replace(&mut memory.tags, tags.iter().map(|t| (*t).to_owned()).collect());
+        memory.updated_ns = now_ns;
+        for tag in &old {
+            if !tags.contains(&tag.as_str()) {
+                tag_index_remove(&mut self.by_tag, tag, id);
             }
         }
-    }
-
-    fn tag_index_remove(&mut self, tag: &str, id: MemoryId) {
-        if let Some(rows) = self.by_tag.get_mut(tag) {
-            rows.remove(&id);
-            if rows.is_empty() {
-                self.by_tag.remove(tag);
+        for tag in tags {
+            if !old.iter().any(|t| t == tag) {
+                tag_index_insert(&mut self.by_tag, tag, id, slot);
             }
         }
     }
 
     pub(crate) fn set_pinned(&mut self, id: MemoryId, pinned: bool, now_ns: u64) {
-        self.update(id, |memory| {
-            memory.pinned = pinned;
-            memory.updated_ns = now_ns;
-        });
-    }
-
-    /// Applies `change` to a copy of the row `id` (if it exists) and puts the new row in the
-    /// map and in every index: tags it lost are left, tags it gained are joined, the pinned set
-    /// follows its pin. The id and the creation time never change.
-    fn update(&mut self, id: MemoryId, change: impl FnOnce(&mut Memory)) {
-        let Some(row) = self.rows.get_mut(&id) else { return };
-        let old = Arc::clone(row);
-        let mut memory = Memory::clone(&old);
-        change(&mut memory);
-        let memory = Arc::new(memory);
-        *row = Arc::clone(&memory);
-        if let Some(slot) = self.ids.get_mut(&id) {
-            *slot = Arc::clone(&memory);
-        }
-        if let Some(slot) = self.by_created.get_mut(&(memory.created_ns, id)) {
-            *slot = Arc::clone(&memory);
-        }
-        for tag in &old.tags {
-            if !memory.has_tag(tag) {
-                self.tag_index_remove(tag, id);
-            }
-        }
-        for tag in &memory.tags {
-            self.tag_index_insert(tag, &memory);
-        }
-        if memory.pinned {
-            self.pinned.insert(id, memory);
+        let Some(&slot) = self.rows.get(&id) else { return };
+        let Some(row) = self.slab.get_mut(slot) else { return };
+        let memory = Arc::make_mut(row);
+        memory.pinned = pinned;
+        memory.updated_ns = now_ns;
+        if pinned {
+            self.pinned.insert(id, slot);
         } else {
             self.pinned.remove(&id);
         }
     }
 
     pub(crate) fn delete(&mut self, id: MemoryId) {
-        let Some(memory) = self.rows.remove(&id) else { return };
+        let Some(slot) = self.rows.remove(&id) else { return };
+        let Some(memory) = self.slab.remove(slot) else { return };
         self.ids.remove(&id);
         self.pinned.remove(&id);
         self.by_created.remove(&(memory.created_ns, id));
         for tag in &memory.tags {
-            self.tag_index_remove(tag, id);
+            tag_index_remove(&mut self.by_tag, tag, id);
         }
     }
 
@@ -190,51 +164,370 @@ impl MemoriesState {
         Self::from_rows(memories.into_iter().map(Arc::new).collect())
     }
 
-    /// Builds a state from shared rows in any order (what snapshot decoding produces).
+    /// Builds a state from shared rows in any order.
     pub(crate) fn from_rows(mut rows_in: Vec<Arc<Memory>>) -> Result<Self, String> {
-        // Sorted input (snapshots are in id order) lets every index be built in bulk.
+        // Sorted input lets every index be built in bulk.
         if !rows_in.is_sorted_by_key(|m| m.id) {
             rows_in.sort_unstable_by_key(|m| m.id);
         }
         if let Some(w) = rows_in.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(format!("memory id {} appears twice", w[0].id));
         }
-        let mut rows = IdMap::with_capacity_and_hasher(rows_in.len(), Default::default());
-        let mut tag_rows: HashMap<&str, Vec<(MemoryId, Arc<Memory>)>> = HashMap::new();
-        let mut created = Vec::with_capacity(rows_in.len());
-        let mut pinned = Vec::new();
-        let mut ids = Vec::with_capacity(rows_in.len());
+        // Number the tags in order of first use, then index each row under its numbers.
+        let mut numbers: StrMap<&str, usize> = StrMap::default();
+        let mut names: Vec<String> = Vec::new();
+        let mut listed = Vec::new();
+        let mut ends = Vec::with_capacity(rows_in.len());
         for memory in &rows_in {
-            let id = memory.id;
             for tag in &memory.tags {
-                let list = tag_rows.entry(tag.as_str()).or_default();
+                let next = numbers.len();
+                let number = *numbers.entry(tag.as_str()).or_insert_with(|| {
+                    names.push(tag.clone());
+                    next
+                });
+                listed.push(number);
+            }
+            ends.push(listed.len());
+        }
+        drop(numbers);
+        let mut builder = Builder::with_capacity(rows_in.len(), names.len());
+        builder.tag_rows.resize_with(names.len(), Vec::new);
+        let mut start = 0;
+        for (memory, end) in rows_in.into_iter().zip(ends) {
+            builder.push(memory, listed.get(start..end).unwrap_or_default());
+            start = end;
+        }
+        Ok(builder.finish(names))
+    }
+
+    /// Appends the column-wise body of this state (rows in id order) to `out`. Tags and
+    /// sources are stored once each in a dictionary of strings, and rows refer to them by
+    /// number:
+    ///
+    /// | field          | encoding                                                       |
+    /// |----------------|----------------------------------------------------------------|
+    /// | `count`        | varint, number of memories                                     |
+    /// | `dict_count`   | varint, number of distinct strings used as tags or sources     |
+    /// | column sizes   | varints: bytes of `ids`, `created`, `updated`, `content_lens`, `contents`, `sources`, `tag_counts`, `tags`, `dict_lens`, `dict` |
+    /// | `ids`          | varint per memory: the first id, then the gap to the previous (≥ 1) |
+    /// | `pinned`       | bitmap, `ceil(count / 8)` bytes, bit set = pinned; padding zero |
+    /// | `created`      | zigzag varint per memory: `created_ns` minus the previous one's (0 before the first) |
+    /// | `updated`      | zigzag varint per memory: `updated_ns` minus its `created_ns`  |
+    /// | `content_lens` | varint per memory: bytes of its content                        |
+    /// | `contents`     | the contents back to back, UTF-8                               |
+    /// | `sources`      | varint per memory: dictionary number of its source             |
+    /// | `tag_counts`   | varint per memory: how many tags it lists                      |
+    /// | `tags`         | varint per listed tag, in each memory's order: dictionary number |
+    /// | `dict_lens`    | varint per dictionary string: its bytes                        |
+    /// | `dict`         | the dictionary strings back to back, UTF-8                     |
+    fn encode_columns(&self, mut out: Vec<u8>) -> Vec<u8> {
+        let n = self.len();
+        let mut ids = Vec::with_capacity(n * 2);
+        let mut pinned = BitmapWriter::with_capacity(n);
+        let mut created = Vec::with_capacity(n * 2);
+        let mut updated = Vec::with_capacity(n * 2);
+        let mut contents =
+            StrColumnWriter { lens: Vec::with_capacity(n), blob: Vec::with_capacity(n * 32) };
+        let mut sources = Vec::with_capacity(n);
+        let mut tag_counts = Vec::with_capacity(n);
+        let mut tags = Vec::with_capacity(n);
+        let mut dict = Dictionary::default();
+        let (mut prev_id, mut prev_created) = (0u64, 0u64);
+        for m in self.iter() {
+            put_varint(&mut ids, m.id - prev_id);
+            prev_id = m.id;
+            pinned.push(m.pinned);
+            put_varint(&mut created, delta(prev_created, m.created_ns));
+            prev_created = m.created_ns;
+            put_varint(&mut updated, delta(m.created_ns, m.updated_ns));
+            contents.push(&m.content);
+            put_varint(&mut sources, dict.number(&m.source));
+            put_varint(&mut tag_counts, m.tags.len() as u64);
+            for tag in &m.tags {
+                put_varint(&mut tags, dict.number(tag));
+            }
+        }
+        let dict_count = dict.numbers.len() as u64;
+        let dict = dict.column;
+        let sized: [&[u8]; 10] = [
+            &ids,
+            &created,
+            &updated,
+            &contents.lens,
+            &contents.blob,
+            &sources,
+            &tag_counts,
+            &tags,
+            &dict.lens,
+            &dict.blob,
+        ];
+        out.reserve(12 * 10 + pinned.bytes().len() + sized.iter().map(|c| c.len()).sum::<usize>());
+        put_varint(&mut out, n as u64);
+        put_varint(&mut out, dict_count);
+        for column in sized {
+            put_varint(&mut out, column.len() as u64);
+        }
+        let [ids, created, updated, content_lens, content_blob, rest @ ..] = sized;
+        for column in [ids, pinned.bytes(), created, updated, content_lens, content_blob] {
+            out.extend_from_slice(column);
+        }
+        for column in rest {
+            out.extend_from_slice(column);
+        }
+        out
+    }
+
+    /// Decodes a body written by [`MemoriesState::encode_columns`], which must fill `body`
+    /// exactly, building the rows and every index in one pass.
+    fn decode_columns(body: &[u8]) -> Result<Self, BodyError> {
+        let mut header = Reader::new(body, "memories snapshot header");
+        let count = header.len()?;
+        let dict_count = header.len()?;
+        let mut sizes = [0usize; 10];
+        for size in &mut sizes {
+            *size = header.len()?;
+        }
+        let [ids_len, created_len, updated_len, lens_len, contents_len, sources_len, counts_len, tags_len, dict_lens_len, dict_len] =
+            sizes;
+        // Every memory takes at least a byte of each per-memory varint column, every
+        // dictionary string a byte of `dict_lens`: counts beyond that are lies, and nothing is
+        // allocated on their strength.
+        let fits = ids_len.min(created_len).min(updated_len).min(lens_len);
+        let fits = fits.min(sources_len).min(counts_len);
+        if count > fits || Slot::try_from(count).is_err() || dict_count > dict_lens_len {
+            return Err(BodyError::new(format!(
+                "{count} memories and {dict_count} strings do not fit their columns"
+            )));
+        }
+        let mut ids = Reader::new(header.take(ids_len)?, "memories ids");
+        let pinned = header.take(bitmap_len(count))?;
+        let mut created = Reader::new(header.take(created_len)?, "memories created_ns");
+        let mut updated = Reader::new(header.take(updated_len)?, "memories updated_ns");
+        let lens = header.take(lens_len)?;
+        let mut contents =
+            StrColumnReader::new(lens, header.take(contents_len)?, "memories contents")?;
+        let mut sources = Reader::new(header.take(sources_len)?, "memories sources");
+        let mut tag_counts = Reader::new(header.take(counts_len)?, "memories tag counts");
+        let mut tags = Reader::new(header.take(tags_len)?, "memories tags");
+        let dict_lens = header.take(dict_lens_len)?;
+        let mut dict_col = StrColumnReader::new(dict_lens, header.take(dict_len)?, "dictionary")?;
+        header.finish()?;
+        if !padding_is_zero(pinned, count) {
+            return Err(BodyError::new("memories pinned: padding bits set"));
+        }
+        let mut dict = Vec::with_capacity(dict_count);
+        for _ in 0..dict_count {
+            dict.push(dict_col.next_str()?);
+        }
+        dict_col.finish()?;
+        let mut builder = Builder::with_capacity(count, dict_count);
+        builder.tag_rows.resize_with(dict_count, Vec::new);
+        let mut row_tags = Vec::new();
+        let (mut prev_id, mut prev_created) = (None::<u64>, 0u64);
+        for i in 0..count {
+            let gap = ids.varint()?;
+            let id = match prev_id {
+                None => gap,
+                Some(prev) if gap > 0 => prev.checked_add(gap).ok_or_else(|| {
+                    BodyError::new(format!("memories ids: {prev} + {gap} overflows"))
+                })?,
+                Some(prev) => {
+                    return Err(BodyError::new(format!("memories ids: {prev} appears twice")));
+                }
+            };
+            prev_id = Some(id);
+            let created_ns = undelta(prev_created, created.varint()?);
+            prev_created = created_ns;
+            let updated_ns = undelta(created_ns, updated.varint()?);
+            let content = contents.next_str()?.to_owned();
+            let (_, source) = lookup(&dict, &mut sources)?;
+            let listed = tag_counts.len()?;
+            // Each listed tag takes at least a byte of `tags`.
+            if listed > tags.remaining() {
+                return Err(BodyError::new(format!("memory {id} lists {listed} tags, too many")));
+            }
+            row_tags.clear();
+            let mut row_tag_names = Vec::with_capacity(listed);
+            for _ in 0..listed {
+                let (number, tag) = lookup(&dict, &mut tags)?;
+                row_tags.push(number);
+                row_tag_names.push(tag.to_owned());
+            }
+            let memory = Memory {
+                id,
+                content,
+                tags: row_tag_names,
+                source: source.to_owned(),
+                created_ns,
+                updated_ns,
+                pinned: bit(pinned, i),
+            };
+            builder.push(Arc::new(memory), &row_tags);
+        }
+        ids.finish()?;
+        created.finish()?;
+        updated.finish()?;
+        contents.finish()?;
+        sources.finish()?;
+        tag_counts.finish()?;
+        tags.finish()?;
+        let names = dict.iter().map(|s| (*s).to_owned()).collect();
+        Ok(builder.finish(names))
+    }
+}
+
+/// The strings of a body's dictionary, numbered in order of first use.
+#[derive(Default)]
+struct Dictionary<'a> {
+    numbers: StrMap<&'a str, u64>,
+    column: StrColumnWriter,
+    /// Recently numbered strings, by a cheap fingerprint: tags and sources repeat, and a hit
+    /// here costs a short compare instead of a hash lookup.
+    recent: [Option<(&'a str, u64)>; RECENT_SLOTS],
+}
+
+const RECENT_SLOTS: usize = 16;
+
+impl<'a> Dictionary<'a> {
+    /// The number of `s`, added to the dictionary if new.
+    #[inline]
+    fn number(&mut self, s: &'a str) -> u64 {
+        let bytes = s.as_bytes();
+        let fingerprint = bytes.len()
+            ^ bytes.first().map_or(0, |&b| usize::from(b) << 1)
+            ^ bytes.last().map_or(0, |&b| usize::from(b) << 3);
+        let recent = fingerprint % RECENT_SLOTS;
+        if let Some(Some((seen, number))) = self.recent.get(recent) {
+            if *seen == s {
+                return *number;
+            }
+        }
+        let next = self.numbers.len() as u64;
+        let number = *self.numbers.entry(s).or_insert(next);
+        if number == next {
+            self.column.push(s);
+        }
+        if let Some(slot) = self.recent.get_mut(recent) {
+            *slot = Some((s, number));
+        }
+        number
+    }
+}
+
+/// The dictionary number read from `reader` and its string.
+#[inline]
+fn lookup<'a>(dict: &[&'a str], reader: &mut Reader<'_>) -> Result<(usize, &'a str), BodyError> {
+    let number = reader.len()?;
+    match dict.get(number) {
+        Some(s) => Ok((number, *s)),
+        None => {
+            Err(BodyError::new(format!("dictionary number {number} out of {} strings", dict.len())))
+        }
+    }
+}
+
+/// Puts the row `id` (in `slot`) in the index of `tag`.
+fn tag_index_insert(by_tag: &mut StrMap<String, IdIndex>, tag: &str, id: MemoryId, slot: Slot) {
+    match by_tag.get_mut(tag) {
+        Some(rows) => {
+            rows.insert(id, slot);
+        }
+        None => {
+            by_tag.insert(tag.to_owned(), IdIndex::from([(id, slot)]));
+        }
+    }
+}
+
+fn tag_index_remove(by_tag: &mut StrMap<String, IdIndex>, tag: &str, id: MemoryId) {
+    if let Some(rows) = by_tag.get_mut(tag) {
+        rows.remove(&id);
+        if rows.is_empty() {
+            by_tag.remove(tag);
+        }
+    }
+}
+
+/// Builds a state from rows given in strictly ascending id order, collecting each index's
+/// entries in key order so that each is built in bulk at the end. Tags are numbered by the
+/// caller; `tag_rows[number]` collects the rows of tag `number`.
+struct Builder {
+    rows: Vec<Arc<Memory>>,
+    ids_map: IdMap<Slot>,
+    ids: Vec<(MemoryId, Slot)>,
+    tag_rows: Vec<Vec<(MemoryId, Slot)>>,
+    created: Vec<((u64, MemoryId), Slot)>,
+    created_sorted: bool,
+    pinned: Vec<(MemoryId, Slot)>,
+}
+
+impl Builder {
+    fn with_capacity(n: usize, tags: usize) -> Self {
+        Builder {
+            rows: Vec::with_capacity(n),
+            ids_map: IdMap::with_capacity_and_hasher(n, Default::default()),
+            ids: Vec::with_capacity(n),
+            tag_rows: Vec::with_capacity(tags),
+            created: Vec::with_capacity(n),
+            created_sorted: true,
+            pinned: Vec::new(),
+        }
+    }
+
+    /// Adds the next row (its id above every id before it), carrying the tags numbered
+    /// `tags` (each below `tag_rows.len()`).
+    #[inline]
+    fn push(&mut self, memory: Arc<Memory>, tags: &[usize]) {
+        // The caller checked that the count fits a slot.
+        let slot = self.rows.len() as Slot;
+        let id = memory.id;
+        for &number in tags {
+            if let Some(list) = self.tag_rows.get_mut(number) {
                 // A row listing a tag twice is indexed once.
                 if list.last().is_none_or(|(last, _)| *last != id) {
-                    list.push((id, Arc::clone(memory)));
+                    list.push((id, slot));
                 }
             }
-            created.push(((memory.created_ns, id), Arc::clone(memory)));
-            if memory.pinned {
-                pinned.push((id, Arc::clone(memory)));
-            }
-            rows.insert(id, Arc::clone(memory));
         }
-        created.sort_unstable_by_key(|(key, _)| *key);
-        let by_tag = tag_rows
-            .into_iter()
-            .map(|(tag, list)| (tag.to_owned(), RowsById::from_iter(list)))
-            .collect();
-        for memory in rows_in {
-            ids.push((memory.id, memory));
+        let key = (memory.created_ns, id);
+        if self.created.last().is_some_and(|(last, _)| *last > key) {
+            self.created_sorted = false;
         }
-        Ok(MemoriesState {
-            rows,
-            ids: RowsById::from_iter(ids),
-            by_tag,
-            by_created: RowsByCreated::from_iter(created),
-            pinned: RowsById::from_iter(pinned),
-        })
+        self.created.push((key, slot));
+        if memory.pinned {
+            self.pinned.push((id, slot));
+        }
+        self.ids_map.insert(id, slot);
+        self.ids.push((id, slot));
+        self.rows.push(memory);
     }
+
+    /// The state, with `names[number]` the tag of `tag_rows[number]` (unused numbers, such as
+    /// dictionary strings that are only sources, get no index).
+    fn finish(mut self, names: Vec<String>) -> MemoriesState {
+        if !self.created_sorted {
+            self.created.sort_unstable_by_key(|(key, _)| *key);
+        }
+        let mut by_tag = StrMap::default();
+        for (name, list) in names.into_iter().zip(self.tag_rows) {
+            if !list.is_empty() {
+                by_tag.insert(name, bulk(list));
+            }
+        }
+        MemoriesState {
+            slab: Slab::from_rows(self.rows),
+            rows: self.ids_map,
+            ids: bulk(self.ids),
+            by_tag,
+            by_created: bulk(self.created),
+            pinned: bulk(self.pinned),
+        }
+    }
+}
+
+/// A `BTreeMap` from entries already in strictly ascending key order.
+fn bulk<K: Ord, V>(entries: Vec<(K, V)>) -> std::collections::BTreeMap<K, V> {
+    debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+    entries.into_iter().collect()
 }
 
 impl TryFrom<Vec<Memory>> for MemoriesState {
@@ -246,47 +539,42 @@ impl TryFrom<Vec<Memory>> for MemoriesState {
 }
 
 impl Serialize for MemoriesState {
-    /// Serializes the memories alone, in id order; the indexes are rebuilt on restore.
+    /// Serializes the memories alone, as one byte string holding the column-wise snapshot
+    /// body (see [`SnapshotState::encode_body`]); the indexes are rebuilt on restore.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
-        for memory in self.iter() {
-            seq.serialize_element(&**memory)?;
-        }
-        seq.end()
+        serializer.serialize_bytes(&self.encode_columns(Vec::new()))
     }
 }
 
 impl<'de> Deserialize<'de> for MemoriesState {
-    /// Reads the rows (as [`Serialize`] wrote them) straight into shared rows and builds the
-    /// indexes in bulk.
+    /// Reads the byte string [`Serialize`] wrote and rebuilds the rows and indexes from it.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RowsVisitor;
-        impl<'de> Visitor<'de> for RowsVisitor {
-            type Value = Vec<Arc<Memory>>;
+        struct BodyVisitor;
+        impl Visitor<'_> for BodyVisitor {
+            type Value = MemoriesState;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sequence of memories")
+                f.write_str("the column-wise body of a memories state")
             }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                // Trust a length prefix only up to 1 MiB of row handles, like serde does.
-                let cap = seq.size_hint().unwrap_or(0).min(PREALLOC_ROWS_MAX);
-                let mut rows = Vec::with_capacity(cap);
-                while let Some(row) = seq.next_element::<Memory>()? {
-                    rows.push(Arc::new(row));
-                }
-                Ok(rows)
+            fn visit_bytes<E: serde::de::Error>(self, body: &[u8]) -> Result<MemoriesState, E> {
+                MemoriesState::decode_columns(body).map_err(|e| E::custom(e.0))
             }
         }
-        let rows = deserializer.deserialize_seq(RowsVisitor)?;
-        MemoriesState::from_rows(rows).map_err(serde::de::Error::custom)
+        deserializer.deserialize_bytes(BodyVisitor)
     }
 }
 
-/// Most row handles preallocated on the strength of a snapshot's length prefix.
-const PREALLOC_ROWS_MAX: usize = (1 << 20) / std::mem::size_of::<Arc<Memory>>();
-
 impl SnapshotState for MemoriesState {
     const MODEL: &'static str = "cortex.memories";
-    const MODEL_VERSION: u32 = 1;
+    /// 2: column-wise body with a string dictionary (1 was postcard of the row sequence).
+    const MODEL_VERSION: u32 = 2;
+
+    fn encode_body(&self, out: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(self.encode_columns(out))
+    }
+
+    fn decode_body(body: &[u8]) -> Result<Self> {
+        MemoriesState::decode_columns(body).map_err(BodyError::into_cortex)
+    }
 }

@@ -17,27 +17,48 @@ use crate::tasks::types::{Task, TaskId, TaskStatus};
 
 impl TasksState {
     /// The task `id`: one hash lookup.
+    #[inline]
     pub fn find_unique(&self, id: TaskId) -> Option<&Arc<Task>> {
-        self.rows.get(&id)
+        self.get(id)
     }
 
-    /// The tasks matching `filter`, in its order, after its cursor, up to its limit.
+    /// The tasks matching `filter`, in its order, after its cursor, up to its limit. Each row
+    /// is shared with the state (one reference-count increment per row, no copy); see
+    /// [`TasksState::find_many_ref`] for the same result borrowed.
     pub fn find_many(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
+        plan::share(self.find_many_ref(filter))
+    }
+
+    /// [`TasksState::find_many`] borrowed from the state: the same rows in the same order,
+    /// with no reference count touched, valid while the state's read lock is held. The
+    /// cheapest way to read a result in place (render it, aggregate it, pick a few rows to
+    /// keep with `Arc::clone`).
+    pub fn find_many_ref(&self, filter: &TasksFilter) -> Vec<&Arc<Task>> {
+        if let Some(status) = filter.status.filter(|_| filter.is_status_only_after()) {
+            // The status set alone is the answer: walk it directly.
+            let set = &self.by_status[status.index()];
+            let limit = filter.limit.unwrap_or(usize::MAX);
+            if let Some(rows) =
+                sources::id_set_rows(set, &self.slab, filter.order(), filter.after, limit)
+            {
+                return rows;
+            }
+        }
         let ids = sorted_ids(filter);
         let (plan, check) = self.plan(filter, ids.as_deref());
-        plan::collect(plan, filter.shape(), check, pred(filter, ids.as_deref()))
+        plan::collect_refs(plan, filter.shape(), check, pred(filter, ids.as_deref()))
     }
 
     /// [`TasksState::find_many`] computed by scanning every row, without any index. Slower;
     /// it is the reference the index-backed planner is tested against.
     pub fn find_many_scan(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
         let scan = Plan {
-            rows: Box::new(self.rows.values()),
+            rows: Box::new(self.slab.rows()),
             in_order: false,
             after_applied: false,
             len_hint: self.rows.len(),
         };
-        plan::collect(scan, filter.shape(), true, |t| filter.matches(t))
+        plan::share(plan::collect_refs(scan, filter.shape(), true, |t| filter.matches(t)))
     }
 
     /// How many tasks `find_many` would return. A status-only filter is answered from the
@@ -87,20 +108,27 @@ impl TasksState {
 
     /// The candidate rows for `f`, and whether they still need the filter's predicate (a
     /// status-only filter read from its status index needs none).
-    fn plan<'a>(&'a self, f: &TasksFilter, ids: Option<&'a [TaskId]>) -> (Plan<'a, Task>, bool) {
+    fn plan<'a, 'p>(
+        &'a self,
+        f: &TasksFilter,
+        ids: Option<&'p [TaskId]>,
+    ) -> (Plan<'a, 'p, Task>, bool)
+    where
+        'a: 'p,
+    {
         let order = f.order();
         if let Some(ids) = ids {
             let in_order = matches!(order, OrderBy::IdAsc | OrderBy::IdDesc);
-            let rows: sources::Rows<'a, Task> = if order == OrderBy::IdDesc {
-                Box::new(ids.iter().rev().filter_map(|id| self.rows.get(id)))
+            let rows: sources::Rows<'a, 'p, Task> = if order == OrderBy::IdDesc {
+                Box::new(ids.iter().rev().filter_map(|id| self.get(*id)))
             } else {
-                Box::new(ids.iter().filter_map(|id| self.rows.get(id)))
+                Box::new(ids.iter().filter_map(|id| self.get(*id)))
             };
             let plan = Source { rows, in_order, after_applied: false, len_hint: ids.len() };
             return (plan, true);
         }
         if let Some(status) = f.status {
-            let plan = sources::id_set(&self.by_status[status.index()], order, f.after);
+            let plan = sources::id_set(&self.by_status[status.index()], &self.slab, order, f.after);
             let residual = !(f.is_status_only() || f.is_status_only_after());
             return (plan, residual);
         }
@@ -110,13 +138,14 @@ impl TasksState {
         {
             sources::created(
                 &self.by_created,
+                &self.slab,
                 f.created_after_ns,
                 f.created_before_ns,
                 order,
                 f.after,
             )
         } else {
-            sources::id_set(&self.ids, order, f.after)
+            self.all_by_id(order, f.after)
         };
         (plan, true)
     }
@@ -236,6 +265,11 @@ impl<'a> TasksQuery<'a> {
     /// The matching tasks.
     pub fn collect(self) -> Vec<Arc<Task>> {
         self.state.find_many(&self.filter)
+    }
+
+    /// The matching tasks, borrowed from the state (see `find_many_ref`).
+    pub fn collect_ref(self) -> Vec<&'a Arc<Task>> {
+        self.state.find_many_ref(&self.filter)
     }
 
     /// How many tasks match.

@@ -1,45 +1,52 @@
 //! [`TasksState`]: the tasks, and the secondary indexes the fold keeps beside them.
 //!
-//! Rows live in a hash map keyed by id (so `find_unique` is one lookup) as `Arc<Task>`, so a
-//! query result shares rows with the state instead of copying them. Beside the rows, the fold
-//! maintains indexes that hold the same `Arc`s (not ids), so a query walks an index and clones
-//! what it finds, with no lookup per row:
+//! Each task lives once, as an `Arc<Task>` in a [`Slab`] slot (a query result shares the row
+//! instead of copying its title). Everything else refers to a row by its slot number:
 //!
-//! - `ids`: every row in id order, for id-ordered results and cursors;
-//! - `by_status`: the rows of each status in id order, so a status filter reads exactly its
-//!   rows and a status count is a length;
-//! - `by_created`: rows by `(created_ns, id)`, for created-time ranges and orders.
+//! - `rows`: id to slot, a hash map, so `find_unique` is one lookup;
+//! - `by_status`: for each status, its rows' slots in id order, so a status filter reads
+//!   exactly its rows and a status count is a length. The two sets together hold every row, so
+//!   they double as the id-ordered index of all rows (walked as a merge);
+//! - `by_created`: slots by `(created_ns, id)`, for created-time ranges and orders.
 //!
-//! A change to a row builds a new `Arc` and puts it in every place that held the old one (a
-//! result handed out earlier keeps the old version). The indexes are derived data: snapshots
-//! store only the rows and rebuild them on restore.
+//! A change to a row is one store into its slot: the indexes do not move unless a key does (a
+//! status change moves the id between the status sets). The row is changed in place when no
+//! query result shares it, and copied first otherwise (a result handed out earlier keeps the
+//! version it saw). The indexes are derived data: snapshots store only the rows, column by
+//! column ([`crate::columns`]), and rebuild the indexes in one pass on restore.
 
 use std::sync::Arc;
 
-use serde::de::{Deserializer, SeqAccess, Visitor};
-use serde::ser::SerializeSeq;
+use serde::de::{Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
+use crate::columns::{
+    bit, bitmap_len, delta, padding_is_zero, put_varint, undelta, BitmapWriter, BodyError, Reader,
+    StrColumnReader, StrColumnWriter,
+};
+use crate::error::Result;
 use crate::id_hash::IdMap;
+use crate::slab::{Slab, Slot};
 use crate::snapshot::SnapshotState;
-use crate::sources::{RowsByCreated, RowsById};
+use crate::sources::{self, CreatedIndex, IdIndex};
 use crate::tasks::types::{Task, TaskId, TaskStatus};
+use crate::OrderBy;
 
 /// Every task, with its secondary indexes. Read it through the adapter's `state()` lock; the
 /// query methods are in [`crate::tasks::query`].
 #[derive(Debug, Default, Clone)]
 pub struct TasksState {
-    pub(crate) rows: IdMap<Arc<Task>>,
-    pub(crate) ids: RowsById<Task>,
-    pub(crate) by_status: [RowsById<Task>; 2],
-    pub(crate) by_created: RowsByCreated<Task>,
+    pub(crate) slab: Slab<Task>,
+    pub(crate) rows: IdMap<Slot>,
+    pub(crate) by_status: [IdIndex; 2],
+    pub(crate) by_created: CreatedIndex,
 }
 
 impl PartialEq for TasksState {
     /// Two states are equal when they hold the same tasks (indexes are derived).
     fn eq(&self, other: &Self) -> bool {
         self.rows.len() == other.rows.len()
-            && self.rows.iter().all(|(id, t)| other.rows.get(id).is_some_and(|o| o == t))
+            && self.slab.rows().all(|t| other.get(t.id).is_some_and(|o| o == t))
     }
 }
 
@@ -62,20 +69,32 @@ impl TasksState {
     }
 
     /// The task `id`.
+    #[inline]
     pub fn get(&self, id: TaskId) -> Option<&Arc<Task>> {
-        self.rows.get(&id)
+        self.rows.get(&id).and_then(|&slot| self.slab.get(slot))
     }
 
     /// Every task in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Task>> + '_ {
-        self.ids.values()
+        let [pending, completed] = &self.by_status;
+        sources::union_slots(pending, completed).filter_map(|slot| self.slab.get(slot))
+    }
+
+    /// Every row in id order (the union of the status sets), seeked to `after`.
+    pub(crate) fn all_by_id(
+        &self,
+        order: OrderBy,
+        after: Option<crate::Cursor>,
+    ) -> sources::Source<'_, '_, Task> {
+        let [pending, completed] = &self.by_status;
+        sources::id_union([pending, completed], &self.slab, order, after)
     }
 
     /// Inserts a new pending task; an existing id is left as it is.
     pub(crate) fn create(&mut self, id: TaskId, title: &str, now_ns: u64) {
-        if self.rows.contains_key(&id) {
+        let std::collections::hash_map::Entry::Vacant(entry) = self.rows.entry(id) else {
             return;
-        }
+        };
         let task = Task {
             id,
             title: title.to_owned(),
@@ -83,11 +102,10 @@ impl TasksState {
             created_ns: now_ns,
             updated_ns: now_ns,
         };
-        let task = Arc::new(task);
-        self.rows.insert(id, Arc::clone(&task));
-        self.ids.insert(id, Arc::clone(&task));
-        self.by_status[TaskStatus::Pending.index()].insert(id, Arc::clone(&task));
-        self.by_created.insert((now_ns, id), task);
+        let slot = self.slab.insert(Arc::new(task));
+        entry.insert(slot);
+        self.by_status[TaskStatus::Pending.index()].insert(id, slot);
+        self.by_created.insert((now_ns, id), slot);
     }
 
     pub(crate) fn rename(&mut self, id: TaskId, title: &str, now_ns: u64) {
@@ -104,36 +122,25 @@ impl TasksState {
         });
     }
 
-    /// Applies `change` to a copy of the row `id` (if it exists) and puts the new row in the
-    /// map and in every index, moving it between status indexes if its status changed. The id
-    /// and the creation time never change, so the id and created keys stay where they are.
+    /// Applies `change` to the row `id` (if it exists): in place when nothing else shares the
+    /// row, else to a copy that replaces it in its slot. A status change moves the id between
+    /// the status sets; the id and the creation time never change, so nothing else moves.
     fn update(&mut self, id: TaskId, change: impl FnOnce(&mut Task)) {
-        let Some(row) = self.rows.get_mut(&id) else { return };
+        let Some(&slot) = self.rows.get(&id) else { return };
+        let Some(row) = self.slab.get_mut(slot) else { return };
         let old_status = row.status;
-        let mut task = Task::clone(row);
-        change(&mut task);
-        let task = Arc::new(task);
-        *row = Arc::clone(&task);
-        let created = (task.created_ns, id);
-        if let Some(slot) = self.ids.get_mut(&id) {
-            *slot = Arc::clone(&task);
-        }
-        if let Some(slot) = self.by_created.get_mut(&created) {
-            *slot = Arc::clone(&task);
-        }
-        if task.status == old_status {
-            if let Some(slot) = self.by_status[old_status.index()].get_mut(&id) {
-                *slot = task;
-            }
-        } else {
+        let task = Arc::make_mut(row);
+        change(task);
+        let new_status = task.status;
+        if new_status != old_status {
             self.by_status[old_status.index()].remove(&id);
-            self.by_status[task.status.index()].insert(id, task);
+            self.by_status[new_status.index()].insert(id, slot);
         }
     }
 
     pub(crate) fn delete(&mut self, id: TaskId) {
-        if let Some(task) = self.rows.remove(&id) {
-            self.ids.remove(&id);
+        let Some(slot) = self.rows.remove(&id) else { return };
+        if let Some(task) = self.slab.remove(slot) {
             self.by_status[task.status.index()].remove(&id);
             self.by_created.remove(&(task.created_ns, id));
         }
@@ -144,37 +151,179 @@ impl TasksState {
         Self::from_rows(tasks.into_iter().map(Arc::new).collect())
     }
 
-    /// Builds a state from shared rows in any order (what snapshot decoding produces).
+    /// Builds a state from shared rows in any order.
     pub(crate) fn from_rows(mut rows_in: Vec<Arc<Task>>) -> Result<Self, String> {
-        // Snapshots list rows in id order; anything else is sorted first. Sorted input lets
-        // every index be built in bulk (`BTreeMap` from a sorted iterator builds its nodes
-        // left to right, without searching).
+        // Sorted input lets every index be built in bulk (`BTreeMap` from a sorted iterator
+        // builds its nodes left to right, without searching).
         if !rows_in.is_sorted_by_key(|t| t.id) {
             rows_in.sort_unstable_by_key(|t| t.id);
         }
         if let Some(w) = rows_in.windows(2).find(|w| w[0].id == w[1].id) {
             return Err(format!("task id {} appears twice", w[0].id));
         }
-        let mut rows = IdMap::with_capacity_and_hasher(rows_in.len(), Default::default());
-        let mut status_rows: [Vec<(TaskId, Arc<Task>)>; 2] = [Vec::new(), Vec::new()];
-        let mut created = Vec::with_capacity(rows_in.len());
-        let mut ids = Vec::with_capacity(rows_in.len());
+        let mut builder = Builder::with_capacity(rows_in.len());
         for task in rows_in {
-            let id = task.id;
-            status_rows[task.status.index()].push((id, Arc::clone(&task)));
-            created.push(((task.created_ns, id), Arc::clone(&task)));
-            rows.insert(id, Arc::clone(&task));
-            ids.push((id, task));
+            builder.push(task);
         }
-        created.sort_unstable_by_key(|(key, _)| *key);
-        let [pending, completed] = status_rows;
-        Ok(TasksState {
-            rows,
-            ids: RowsById::from_iter(ids),
-            by_status: [RowsById::from_iter(pending), RowsById::from_iter(completed)],
-            by_created: RowsByCreated::from_iter(created),
-        })
+        Ok(builder.finish())
     }
+
+    /// Appends the column-wise body of this state (rows in id order) to `out`:
+    ///
+    /// | field         | encoding                                                        |
+    /// |---------------|-----------------------------------------------------------------|
+    /// | `count`       | varint, number of tasks                                         |
+    /// | column sizes  | varints: bytes of `ids`, `created`, `updated`, `title_lens`, `titles` |
+    /// | `ids`         | varint per task: the first id, then the gap to the previous (≥ 1) |
+    /// | `status`      | bitmap, `ceil(count / 8)` bytes, bit set = completed; padding zero |
+    /// | `created`     | zigzag varint per task: `created_ns` minus the previous task's (0 before the first) |
+    /// | `updated`     | zigzag varint per task: `updated_ns` minus its `created_ns`     |
+    /// | `title_lens`  | varint per task: bytes of its title                             |
+    /// | `titles`      | the titles back to back, UTF-8                                  |
+    fn encode_columns(&self, mut out: Vec<u8>) -> Vec<u8> {
+        let n = self.len();
+        let mut ids = Vec::with_capacity(n * 2);
+        let mut status = BitmapWriter::with_capacity(n);
+        let mut created = Vec::with_capacity(n * 2);
+        let mut updated = Vec::with_capacity(n * 2);
+        let mut titles =
+            StrColumnWriter { lens: Vec::with_capacity(n), blob: Vec::with_capacity(n * 16) };
+        let (mut prev_id, mut prev_created) = (0u64, 0u64);
+        for task in self.iter() {
+            put_varint(&mut ids, task.id - prev_id);
+            prev_id = task.id;
+            status.push(task.status == TaskStatus::Completed);
+            put_varint(&mut created, delta(prev_created, task.created_ns));
+            prev_created = task.created_ns;
+            put_varint(&mut updated, delta(task.created_ns, task.updated_ns));
+            titles.push(&task.title);
+        }
+        let columns: [&[u8]; 6] =
+            [&ids, status.bytes(), &created, &updated, &titles.lens, &titles.blob];
+        out.reserve(6 * 10 + columns.iter().map(|c| c.len()).sum::<usize>());
+        put_varint(&mut out, n as u64);
+        for column in [&ids, &created, &updated, &titles.lens, &titles.blob] {
+            put_varint(&mut out, column.len() as u64);
+        }
+        for column in columns {
+            out.extend_from_slice(column);
+        }
+        out
+    }
+
+    /// Decodes a body written by [`TasksState::encode_columns`], which must fill `body`
+    /// exactly, building the rows and every index in one pass.
+    fn decode_columns(body: &[u8]) -> Result<Self, BodyError> {
+        let mut header = Reader::new(body, "tasks snapshot header");
+        let count = header.len()?;
+        let mut sizes = [0usize; 5];
+        for size in &mut sizes {
+            *size = header.len()?;
+        }
+        let [ids_len, created_len, updated_len, lens_len, titles_len] = sizes;
+        // Every task takes at least one byte of each varint column: a count beyond the
+        // smallest is a lie, and nothing is allocated on its strength.
+        let fits = ids_len.min(created_len).min(updated_len).min(lens_len);
+        if count > fits || Slot::try_from(count).is_err() {
+            return Err(BodyError::new(format!(
+                "{count} tasks cannot fit in varint columns of {fits} bytes"
+            )));
+        }
+        let mut ids = Reader::new(header.take(ids_len)?, "tasks ids");
+        let status = header.take(bitmap_len(count))?;
+        let mut created = Reader::new(header.take(created_len)?, "tasks created_ns");
+        let mut updated = Reader::new(header.take(updated_len)?, "tasks updated_ns");
+        let lens = header.take(lens_len)?;
+        let mut titles = StrColumnReader::new(lens, header.take(titles_len)?, "tasks titles")?;
+        header.finish()?;
+        if !padding_is_zero(status, count) {
+            return Err(BodyError::new("tasks status: padding bits set"));
+        }
+
+        let mut builder = Builder::with_capacity(count);
+        let (mut prev_id, mut prev_created) = (None::<u64>, 0u64);
+        for i in 0..count {
+            let gap = ids.varint()?;
+            let id = match prev_id {
+                None => gap,
+                Some(prev) if gap > 0 => prev.checked_add(gap).ok_or_else(|| {
+                    BodyError::new(format!("tasks ids: {prev} + {gap} overflows"))
+                })?,
+                Some(prev) => {
+                    return Err(BodyError::new(format!("tasks ids: {prev} appears twice")));
+                }
+            };
+            prev_id = Some(id);
+            let created_ns = undelta(prev_created, created.varint()?);
+            prev_created = created_ns;
+            let updated_ns = undelta(created_ns, updated.varint()?);
+            let status = if bit(status, i) { TaskStatus::Completed } else { TaskStatus::Pending };
+            let title = titles.next_str()?.to_owned();
+            builder.push(Arc::new(Task { id, title, status, created_ns, updated_ns }));
+        }
+        ids.finish()?;
+        created.finish()?;
+        updated.finish()?;
+        titles.finish()?;
+        Ok(builder.finish())
+    }
+}
+
+/// Builds a state from rows given in strictly ascending id order, collecting each index's
+/// entries in key order so that each is built in bulk at the end.
+struct Builder {
+    rows: Vec<Arc<Task>>,
+    ids: IdMap<Slot>,
+    by_status: [Vec<(TaskId, Slot)>; 2],
+    created: Vec<((u64, TaskId), Slot)>,
+    created_sorted: bool,
+}
+
+impl Builder {
+    fn with_capacity(n: usize) -> Self {
+        Builder {
+            rows: Vec::with_capacity(n),
+            ids: IdMap::with_capacity_and_hasher(n, Default::default()),
+            by_status: [Vec::with_capacity(n), Vec::new()],
+            created: Vec::with_capacity(n),
+            created_sorted: true,
+        }
+    }
+
+    /// Adds the next row (its id above every id before it).
+    #[inline]
+    fn push(&mut self, task: Arc<Task>) {
+        // The caller checked that the count fits a slot.
+        let slot = self.rows.len() as Slot;
+        let id = task.id;
+        let key = (task.created_ns, id);
+        self.ids.insert(id, slot);
+        self.by_status[task.status.index()].push((id, slot));
+        if self.created.last().is_some_and(|(last, _)| *last > key) {
+            self.created_sorted = false;
+        }
+        self.created.push((key, slot));
+        self.rows.push(task);
+    }
+
+    fn finish(mut self) -> TasksState {
+        if !self.created_sorted {
+            self.created.sort_unstable_by_key(|(key, _)| *key);
+        }
+        let [pending, completed] = self.by_status;
+        TasksState {
+            slab: Slab::from_rows(self.rows),
+            rows: self.ids,
+            by_status: [bulk(pending), bulk(completed)],
+            by_created: bulk(self.created),
+        }
+    }
+}
+
+/// A `BTreeMap` from entries already in strictly ascending key order.
+fn bulk<K: Ord, V>(entries: Vec<(K, V)>) -> std::collections::BTreeMap<K, V> {
+    debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+    entries.into_iter().collect()
 }
 
 impl TryFrom<Vec<Task>> for TasksState {
@@ -186,47 +335,42 @@ impl TryFrom<Vec<Task>> for TasksState {
 }
 
 impl Serialize for TasksState {
-    /// Serializes the tasks alone, in id order; the indexes are rebuilt on restore.
+    /// Serializes the tasks alone, as one byte string holding the column-wise snapshot body
+    /// (see [`SnapshotState::encode_body`]); the indexes are rebuilt on restore.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut seq = serializer.serialize_seq(Some(self.rows.len()))?;
-        for task in self.iter() {
-            seq.serialize_element(&**task)?;
-        }
-        seq.end()
+        serializer.serialize_bytes(&self.encode_columns(Vec::new()))
     }
 }
 
 impl<'de> Deserialize<'de> for TasksState {
-    /// Reads the rows (as [`Serialize`] wrote them) straight into shared rows and builds the
-    /// indexes in bulk.
+    /// Reads the byte string [`Serialize`] wrote and rebuilds the rows and indexes from it.
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct RowsVisitor;
-        impl<'de> Visitor<'de> for RowsVisitor {
-            type Value = Vec<Arc<Task>>;
+        struct BodyVisitor;
+        impl Visitor<'_> for BodyVisitor {
+            type Value = TasksState;
 
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("a sequence of tasks")
+                f.write_str("the column-wise body of a tasks state")
             }
 
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-                // Trust a length prefix only up to 1 MiB of row handles, like serde does.
-                let cap = seq.size_hint().unwrap_or(0).min(PREALLOC_ROWS_MAX);
-                let mut rows = Vec::with_capacity(cap);
-                while let Some(row) = seq.next_element::<Task>()? {
-                    rows.push(Arc::new(row));
-                }
-                Ok(rows)
+            fn visit_bytes<E: serde::de::Error>(self, body: &[u8]) -> Result<TasksState, E> {
+                TasksState::decode_columns(body).map_err(|e| E::custom(e.0))
             }
         }
-        let rows = deserializer.deserialize_seq(RowsVisitor)?;
-        TasksState::from_rows(rows).map_err(serde::de::Error::custom)
+        deserializer.deserialize_bytes(BodyVisitor)
     }
 }
 
-/// Most row handles preallocated on the strength of a snapshot's length prefix.
-const PREALLOC_ROWS_MAX: usize = (1 << 20) / std::mem::size_of::<Arc<Task>>();
-
 impl SnapshotState for TasksState {
     const MODEL: &'static str = "cortex.tasks";
-    const MODEL_VERSION: u32 = 1;
+    /// 2: column-wise body (1 was postcard of the row sequence).
+    const MODEL_VERSION: u32 = 2;
+
+    fn encode_body(&self, out: Vec<u8>) -> Result<Vec<u8>> {
+        Ok(self.encode_columns(out))
+    }
+
+    fn decode_body(body: &[u8]) -> Result<Self> {
+        TasksState::decode_columns(body).map_err(BodyError::into_cortex)
+    }
 }

@@ -1,0 +1,96 @@
+//! [`Slab`]: where a model's rows live, each in a numbered slot.
+//!
+//! A state keeps every row once, here, as an `Arc` (a query result shares it instead of
+//! copying it). Everything else (the id map and the secondary indexes) refers to a row by its
+//! slot, a `u32`, not by another `Arc`: an index entry is a plain number, so building an index
+//! costs no reference-count traffic, dropping one costs no decrement per row, and a change to
+//! a row is one store into its slot, whatever indexes point at it. Freed slots are reused.
+
+use std::sync::Arc;
+
+/// A slot number.
+pub(crate) type Slot = u32;
+
+/// Rows in numbered slots, with a list of free slots.
+#[derive(Debug, Clone)]
+pub(crate) struct Slab<T> {
+    slots: Vec<Option<Arc<T>>>,
+    free: Vec<Slot>,
+}
+
+impl<T> Default for Slab<T> {
+    fn default() -> Self {
+        Slab { slots: Vec::new(), free: Vec::new() }
+    }
+}
+
+impl<T> Slab<T> {
+    /// Slots for `rows`, in order: `rows[i]` goes to slot `i`.
+    pub(crate) fn from_rows(rows: Vec<Arc<T>>) -> Self {
+        debug_assert!(u32::try_from(rows.len()).is_ok());
+        Slab { slots: rows.into_iter().map(Some).collect(), free: Vec::new() }
+    }
+
+    /// Puts `row` in a free slot and returns the slot.
+    pub(crate) fn insert(&mut self, row: Arc<T>) -> Slot {
+        if let Some(slot) = self.free.pop() {
+            if let Some(place) = self.slots.get_mut(slot as usize) {
+                *place = Some(row);
+                return slot;
+            }
+        }
+        let slot = Slot::try_from(self.slots.len()).expect("fewer than 2^32 rows in one state");
+        self.slots.push(Some(row));
+        slot
+    }
+
+    /// The row in `slot`.
+    #[inline]
+    pub(crate) fn get(&self, slot: Slot) -> Option<&Arc<T>> {
+        self.slots.get(slot as usize).and_then(Option::as_ref)
+    }
+
+    /// The row in `slot`, to replace or change in place.
+    #[inline]
+    pub(crate) fn get_mut(&mut self, slot: Slot) -> Option<&mut Arc<T>> {
+        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
+    }
+
+    /// Takes the row out of `slot` and frees the slot.
+    pub(crate) fn remove(&mut self, slot: Slot) -> Option<Arc<T>> {
+        let row = self.slots.get_mut(slot as usize).and_then(Option::take);
+        if row.is_some() {
+            self.free.push(slot);
+        }
+        row
+    }
+
+    /// Every row, in slot order (no particular order for the caller).
+    pub(crate) fn rows(&self) -> impl Iterator<Item = &Arc<T>> + '_ {
+        self.slots.iter().flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_are_reused_after_removal() {
+        let mut slab = Slab::default();
+        let a = slab.insert(Arc::new("a"));
+        let b = slab.insert(Arc::new("b"));
+        assert_eq!((a, b), (0, 1));
+        assert_eq!(slab.remove(a).as_deref(), Some(&"a"));
+        assert!(slab.get(a).is_none());
+        assert!(slab.remove(a).is_none(), "a free slot is freed once");
+        let c = slab.insert(Arc::new("c"));
+        assert_eq!(c, a);
+        assert_eq!(slab.rows().map(|r| **r).collect::<Vec<_>>(), ["c", "b"]);
+        if let Some(row) = slab.get_mut(b) {
+            *Arc::make_mut(row) = "B";
+        }
+        assert_eq!(slab.get(b).map(|r| **r), Some("B"));
+        assert!(slab.get(99).is_none());
+    }
+}
