@@ -108,6 +108,13 @@ fn cfg(store: Arc<dyn ColdStore>, warm_events: u64) -> RedexFileConfig {
         .with_warm_retention(Retention::events(warm_events))
 }
 
+/// A manager on `base` and the test channel opened with `cfg`.
+fn open_db(base: impl AsRef<Path>, cfg: RedexFileConfig) -> (Redex, RedexFile) {
+    let redex = Redex::with_persistent_dir(base.as_ref()).expect("manager");
+    let f = redex.open_file(&name(), cfg).expect("open");
+    (redex, f)
+}
+
 fn append_n(f: &RedexFile, range: Range<u64>) {
     for seq in range {
         assert_eq!(f.append(&payload(seq)).expect("append"), seq);
@@ -172,8 +179,7 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
 fn history_crosses_hot_warm_and_cold_with_identical_bytes() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FlakyStore::new(&dir.path().join("archive"));
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 300)).expect("open");
+    let (redex, f) = open_db(dir.path().join("db"), cfg(store.clone(), 300));
     append_n(&f, 0..3000);
     settle(&f);
     let tiers: Vec<Tier> = f.segments().iter().map(|s| s.tier).collect();
@@ -235,8 +241,7 @@ fn history_crosses_hot_warm_and_cold_with_identical_bytes() {
     let objects_now = objects(&store.inner);
     assert_eq!(store.uploads.load(Ordering::SeqCst) as usize, objects_now.len());
     // Reopen: cold segments come from the manifest, reads cross tiers again.
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 300)).expect("reopen");
+    let (_redex, f) = open_db(dir.path().join("db"), cfg(store.clone(), 300));
     assert_eq!(cold_segments(&f), objects_now.len());
     check_all(&f);
     let logs = walk(&dir.path().join("db"))
@@ -251,8 +256,7 @@ fn a_store_that_is_down_keeps_data_warm_and_archival_resumes_when_it_is_back() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FlakyStore::new(&dir.path().join("archive"));
     store.down.store(true, Ordering::SeqCst);
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+    let (_redex, f) = open_db(dir.path().join("db"), cfg(store.clone(), 200));
     append_n(&f, 0..2000);
     f.apply_retention().expect("retention");
     wait_for(&f, "a failed attempt", |f| {
@@ -282,8 +286,7 @@ fn a_crash_after_upload_before_the_manifest_record_reuploads_without_duplicates(
     // The upload lands, then the read-back fails: the object exists, the manifest does not
     // name it cold, the segment stays warm (as after a crash between the two).
     store.fail_read_back.store(true, Ordering::SeqCst);
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+    let (redex, f) = open_db(dir.path().join("db"), cfg(store.clone(), 200));
     append_n(&f, 0..1500);
     f.apply_retention().expect("retention");
     wait_for(&f, "an upload", |_| store.uploads.load(Ordering::SeqCst) > 0);
@@ -294,8 +297,7 @@ fn a_crash_after_upload_before_the_manifest_record_reuploads_without_duplicates(
     assert!(!objects(&store.inner).is_empty(), "the orphan upload is there");
 
     store.fail_read_back.store(false, Ordering::SeqCst);
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("reopen");
+    let (_redex, f) = open_db(dir.path().join("db"), cfg(store.clone(), 200));
     settle(&f);
     check_all(&f);
     let cold: Vec<u64> =
@@ -323,8 +325,7 @@ fn a_crash_after_the_manifest_record_before_local_deletion_reopens_cold() {
         std::fs::copy(&p, copies.join(p.file_name().expect("name"))).expect("copy");
     }
     {
-        let redex = Redex::with_persistent_dir(&db).expect("manager");
-        let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+        let (_redex, f) = open_db(&db, cfg(store.clone(), 200));
         settle(&f);
         assert!(cold_segments(&f) > 0);
         f.close().expect("close");
@@ -340,8 +341,7 @@ fn a_crash_after_the_manifest_record_before_local_deletion_reopens_cold() {
         }
     }
     assert!(restored > 0);
-    let redex = Redex::with_persistent_dir(&db).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("reopen");
+    let (_redex, f) = open_db(&db, cfg(store.clone(), 200));
     check_all(&f);
     for s in f.segments().iter().filter(|s| s.tier == Tier::Cold) {
         let log = seg_dir.join(format!("{:020}.log", s.first_seq));
@@ -355,8 +355,7 @@ fn damaged_and_missing_objects_are_errors_naming_the_object() {
     let store = FlakyStore::new(&dir.path().join("archive"));
     let db = dir.path().join("db");
     {
-        let redex = Redex::with_persistent_dir(&db).expect("manager");
-        let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open");
+        let (_redex, f) = open_db(&db, cfg(store.clone(), 200));
         append_n(&f, 0..1500);
         settle(&f);
         f.close().expect("close");
@@ -375,8 +374,7 @@ fn damaged_and_missing_objects_are_errors_naming_the_object() {
     // Remove the second object.
     std::fs::remove_file(&paths[1]).expect("remove");
 
-    let redex = Redex::with_persistent_dir(&db).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("reopen");
+    let (_redex, f) = open_db(&db, cfg(store.clone(), 200));
     let segs: Vec<_> = f.segments().into_iter().filter(|s| s.tier == Tier::Cold).collect();
     let damaged = f.read_range(segs[0].first_seq, segs[0].next_seq).expect_err("damaged");
     let shown = damaged.to_string();
@@ -457,8 +455,7 @@ fn retention_drops_cold_segments_whole_and_deletes_their_objects() {
     let store = FlakyStore::new(&dir.path().join("archive"));
     let db = dir.path().join("db");
     let total = Retention::events(2000);
-    let redex = Redex::with_persistent_dir(&db).expect("manager");
-    let f = redex.open_file(&name(), cfg(store.clone(), 200).with_retention(total)).expect("open");
+    let (redex, f) = open_db(&db, cfg(store.clone(), 200).with_retention(total));
     append_n(&f, 0..1500);
     settle(&f);
     let first_objects = objects(&store.inner);
@@ -532,8 +529,7 @@ fn a_version_1_manifest_is_upgraded_before_its_first_cold_record() {
 
     let store = FlakyStore::new(&dir.path().join("archive"));
     {
-        let redex = Redex::with_persistent_dir(&db).expect("manager");
-        let f = redex.open_file(&name(), cfg(store.clone(), 200)).expect("open v1");
+        let (_redex, f) = open_db(&db, cfg(store.clone(), 200));
         settle(&f);
         assert!(cold_segments(&f) > 0);
         f.close().expect("close");
@@ -541,8 +537,7 @@ fn a_version_1_manifest_is_upgraded_before_its_first_cold_record() {
     let version =
         u32::from_le_bytes(std::fs::read(&manifest).expect("read")[8..12].try_into().expect("4"));
     assert_eq!(version, 2);
-    let redex = Redex::with_persistent_dir(&db).expect("manager");
-    let f = redex.open_file(&name(), cfg(store, 200)).expect("reopen");
+    let (_redex, f) = open_db(&db, cfg(store, 200));
     assert!(cold_segments(&f) > 0);
     check_all(&f);
 }
@@ -591,16 +586,14 @@ fn history_round_trips_through_an_s3_compatible_store() {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = dir.path().join("db");
     {
-        let redex = Redex::with_persistent_dir(&db).expect("manager");
-        let f = redex.open_file(&name(), cfg(Arc::clone(&store), 300)).expect("open");
+        let (_redex, f) = open_db(&db, cfg(Arc::clone(&store), 300));
         append_n(&f, 0..3000);
         settle(&f);
         assert!(cold_segments(&f) > 0);
         check_all(&f);
         f.close().expect("close");
     }
-    let redex = Redex::with_persistent_dir(&db).expect("manager");
-    let f = redex.open_file(&name(), cfg(Arc::clone(&store), 300)).expect("reopen");
+    let (_redex, f) = open_db(&db, cfg(Arc::clone(&store), 300));
     check_all(&f);
     let report = f.verify().expect("verify");
     assert_eq!(report.cold_segments as usize, cold_segments(&f));
