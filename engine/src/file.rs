@@ -430,7 +430,7 @@ impl RedexFile {
     pub fn get(&self, seq: u64) -> Result<Option<RedexEvent>> {
         let st = self.inner.state.read();
         self.check_readable(&st, seq)?;
-        if let Some((source, _)) = self.cold_part(&st, seq, seq + 1)? {
+        if let Some((source, _)) = self.cold_part(&st, seq, seq.saturating_add(1))? {
             drop(st);
             return Self::get_cold(source, seq);
         }

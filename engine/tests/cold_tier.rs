@@ -197,6 +197,7 @@ fn history_crosses_hot_warm_and_cold_with_identical_bytes() {
         straddle.iter().map(|e| e.seq).collect::<Vec<_>>(),
         (cold_end - 5..cold_end + 5).collect::<Vec<_>>()
     );
+    assert!(f.get(u64::MAX).expect("get past the end").is_none());
     // read_cold returns only the archived part.
     let cold = futures::executor::block_on(f.read_cold(10, 5000)).expect("read_cold");
     assert_eq!((cold.first().map(|e| e.seq), cold.len() as u64), (Some(10), cold_end - 10));
