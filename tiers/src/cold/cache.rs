@@ -23,12 +23,28 @@ pub enum Part {
 
 type Key = (ColdKey, Part);
 
+/// Entries by object, then part, so a lookup borrows the key instead of cloning it.
 #[derive(Debug, Default)]
 struct Lru {
-    entries: HashMap<Key, (Bytes, u64)>,
+    entries: HashMap<ColdKey, HashMap<Part, (Bytes, u64)>>,
     by_age: BTreeMap<u64, Key>,
     used: u64,
     clock: u64,
+}
+
+impl Lru {
+    fn remove(&mut self, key: &ColdKey, part: Part) -> Option<(Bytes, u64)> {
+        let parts = self.entries.get_mut(key)?;
+        let gone = parts.remove(&part);
+        if parts.is_empty() {
+            self.entries.remove(key);
+        }
+        if let Some((bytes, age)) = &gone {
+            self.used -= bytes.len() as u64;
+            self.by_age.remove(age);
+        }
+        gone
+    }
 }
 
 /// Counters of a [`ColdCache`].
@@ -74,10 +90,11 @@ impl ColdCache {
         let lru = &mut *lru;
         lru.clock += 1;
         let now = lru.clock;
-        let found = lru.entries.get_mut(&(key.clone(), part)).map(|(bytes, age)| {
-            let old = std::mem::replace(age, now);
-            (bytes.clone(), old)
-        });
+        let found =
+            lru.entries.get_mut(key).and_then(|parts| parts.get_mut(&part)).map(|(bytes, age)| {
+                let old = std::mem::replace(age, now);
+                (bytes.clone(), old)
+            });
         let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         let (bytes, old) = found?;
@@ -89,7 +106,7 @@ impl ColdCache {
 
     /// Whether `part` of `key` is cached (without counting a hit or miss or refreshing it).
     pub fn contains(&self, key: &ColdKey, part: Part) -> bool {
-        self.lru.lock().entries.contains_key(&(key.clone(), part))
+        self.lru.lock().entries.get(key).is_some_and(|parts| parts.contains_key(&part))
     }
 
     /// Caches `bytes` as `part` of `key`, evicting the least recently used entries to stay
@@ -98,42 +115,33 @@ impl ColdCache {
         let len = bytes.len() as u64;
         let mut lru = self.lru.lock();
         let lru = &mut *lru;
-        if let Some((old, age)) = lru.entries.remove(&(key.clone(), part)) {
-            lru.used -= old.len() as u64;
-            lru.by_age.remove(&age);
-        }
+        lru.remove(key, part);
         if len > self.budget {
             return;
         }
         lru.clock += 1;
         let now = lru.clock;
-        lru.entries.insert((key.clone(), part), (bytes, now));
+        lru.entries.entry(key.clone()).or_default().insert(part, (bytes, now));
         lru.by_age.insert(now, (key.clone(), part));
         lru.used += len;
         while lru.used > self.budget {
-            let Some((_, victim)) = lru.by_age.pop_first() else { break };
-            if let Some((gone, _)) = lru.entries.remove(&victim) {
-                lru.used -= gone.len() as u64;
-                self.evictions.fetch_add(1, Ordering::Relaxed);
-            }
+            let Some((_, (victim, victim_part))) =
+                lru.by_age.first_key_value().map(|(a, k)| (*a, k.clone()))
+            else {
+                break;
+            };
+            lru.remove(&victim, victim_part);
+            self.evictions.fetch_add(1, Ordering::Relaxed);
         }
     }
 
     /// Forgets every part of `key` (its object was deleted or found damaged).
     pub fn forget(&self, key: &ColdKey) {
         let mut lru = self.lru.lock();
-        let lru = &mut *lru;
-        let stale: Vec<(Key, u64)> = lru
-            .entries
-            .iter()
-            .filter(|((k, _), _)| k == key)
-            .map(|(k, (_, age))| (k.clone(), *age))
-            .collect();
-        for (k, age) in stale {
-            if let Some((gone, _)) = lru.entries.remove(&k) {
-                lru.used -= gone.len() as u64;
-            }
-            lru.by_age.remove(&age);
+        let parts: Vec<Part> =
+            lru.entries.get(key).map(|parts| parts.keys().copied().collect()).unwrap_or_default();
+        for part in parts {
+            lru.remove(key, part);
         }
     }
 
