@@ -93,9 +93,10 @@ fn populated_memories(rt: &Runtime, n: u64) -> MemoriesAdapter {
 }
 
 /// Queries on 1K and 10K rows: `find_unique` (one lookup); `find_many` with a status filter
-/// (a third of the rows match, read from the status index); `count_where` on status (the
-/// index's length); `find_many` with a tag filter on memories (half the rows match, read from
-/// the tag index); and, for comparison, the same status `find_many` by full scan.
+/// (a third of the rows match, read from the status index), owned and borrowed
+/// (`find_many_ref`); `count_where` on status (the index's length); `find_many` with a tag
+/// filter on memories (half the rows match, read from the tag index), owned and borrowed; and,
+/// for comparison, the same status `find_many` by full scan.
 fn queries(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("cortex_query");
@@ -108,6 +109,9 @@ fn queries(c: &mut Criterion) {
         });
         group.bench_with_input(BenchmarkId::new("tasks_find_many_status", n), &n, |b, _| {
             b.iter(|| state.find_many(black_box(&completed)));
+        });
+        group.bench_with_input(BenchmarkId::new("tasks_find_many_status_ref", n), &n, |b, _| {
+            b.iter(|| state.find_many_ref(black_box(&completed)));
         });
         group.bench_with_input(BenchmarkId::new("tasks_find_many_status_scan", n), &n, |b, _| {
             b.iter(|| state.find_many_scan(black_box(&completed)));
@@ -122,6 +126,9 @@ fn queries(c: &mut Criterion) {
         let alpha = MemoriesFilter { tag: Some("alpha".into()), ..Default::default() };
         group.bench_with_input(BenchmarkId::new("memories_find_many_tag", n), &n, |b, _| {
             b.iter(|| state.find_many(black_box(&alpha)));
+        });
+        group.bench_with_input(BenchmarkId::new("memories_find_many_tag_ref", n), &n, |b, _| {
+            b.iter(|| state.find_many_ref(black_box(&alpha)));
         });
         group.bench_with_input(BenchmarkId::new("memories_count_where_tag", n), &n, |b, _| {
             b.iter(|| state.count_where(black_box(&alpha)));

@@ -8,6 +8,8 @@
 //! - `ingest_tasks_create_and_wait`: `create` then `wait_for_seq` of its seq (read-after-write);
 //! - `tasks_find_unique/N`, `tasks_find_many_status/N`, `tasks_count_where_status/N`,
 //!   `memories_find_many_tag/N`, `memories_count_where_tag/N` on N = 1 000 and 10 000 rows;
+//!   the two `find_many` groups also hold `ours_ref`, our `find_many_ref` (the same rows
+//!   borrowed from the state, no reference count touched; the reference has no such form);
 //! - `snapshot_tasks_encode/1000`, `snapshot_tasks_decode/1000` and the memories pair: the
 //!   adapter's `snapshot()`, and turning its bytes back into a state (ours:
 //!   `cortex::snapshot::decode`; the reference: what its `open_from_snapshot` does before it
@@ -194,6 +196,9 @@ fn queries(c: &mut Criterion) {
         group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
             b.iter(|| ours_state.find_many(black_box(&completed)));
         });
+        group.bench_with_input(BenchmarkId::new("ours_ref", n), &n, |b, _| {
+            b.iter(|| ours_state.find_many_ref(black_box(&completed)));
+        });
         group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
             b.iter(|| theirs_state.find_many(black_box(&ref_completed)));
         });
@@ -223,6 +228,9 @@ fn queries(c: &mut Criterion) {
         let mut group = c.benchmark_group("memories_find_many_tag");
         group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
             b.iter(|| ours_state.find_many(black_box(&alpha)));
+        });
+        group.bench_with_input(BenchmarkId::new("ours_ref", n), &n, |b, _| {
+            b.iter(|| ours_state.find_many_ref(black_box(&alpha)));
         });
         group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
             b.iter(|| theirs_state.find_many(black_box(&ref_alpha)));

@@ -6,7 +6,7 @@
 //! [`CortexAdapter::wait_for_seq`] first. Nothing here can hang on a dead fold: a halted or
 //! closed adapter answers waits and appends with an error.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -37,6 +37,10 @@ pub(crate) struct Shared<S> {
     /// Most events the fold task applies under one write lock; also the most a waiter folds
     /// inline (a larger gap is left to the task, so a waiter never does unbounded work).
     pub(crate) batch: usize,
+    /// Whether the status is still `Running`: what every append checks, read without touching
+    /// the progress channel's lock (which the fold task takes after every chunk). Cleared,
+    /// after the status is set, by every path that ends the fold.
+    pub(crate) running: AtomicBool,
 }
 
 impl<S> Shared<S> {
@@ -49,6 +53,7 @@ impl<S> Shared<S> {
             p.status = status;
             true
         });
+        self.running.store(false, Ordering::Release);
     }
 }
 
@@ -170,6 +175,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             fold_errors: AtomicU64::new(0),
             fold: Box::new(fold),
             batch: config.fold_batch_events(),
+            running: AtomicBool::new(true),
         });
         let task = runtime.spawn(fold_task::run(Arc::clone(&shared), config.fold_batch_events()));
         Ok(CortexAdapter { shared, task: Mutex::new(Some(task)) })
@@ -237,7 +243,11 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         Ok(self.shared.file.append(bytes)?)
     }
 
+    #[inline]
     fn check_accepting(&self) -> Result<()> {
+        if self.shared.running.load(Ordering::Acquire) {
+            return Ok(());
+        }
         match &self.shared.progress.borrow().status {
             FoldStatus::Running => Ok(()),
             FoldStatus::Halted { seq, reason } => {

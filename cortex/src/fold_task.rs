@@ -144,6 +144,9 @@ pub(crate) fn apply_locked<S: 'static>(
             }
             true
         });
+        if stop {
+            shared.running.store(false, Ordering::Release);
+        }
     }
     if stop {
         Next::Stop
