@@ -146,23 +146,47 @@ fn backend_flag_is_recorded_and_both_labels_each_system() {
 }
 
 #[test]
-fn planned_scenarios_say_they_are_not_available() {
+fn cortex_and_netdb_scenarios_run_alone() {
     let tmp = tempfile::tempdir().expect("temporary directory");
     let json = tmp.path().join("out.json");
     let out = bench()
-        .args(["--scenario", "cortex", "--scenario", "netdb", "--events", "100", "--json"])
+        .args(["--scenario", "cortex", "--scenario", "netdb", "--events", "1000", "--dir"])
+        .arg(tmp.path().join("runs"))
+        .arg("--json")
         .arg(&json)
         .output()
         .expect("run redex-bench");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    for name in ["cortex", "netdb"] {
-        assert!(stdout.contains(&format!("scenario {name}: not available yet")), "{stdout}");
-    }
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json).expect("json")).expect("json parses");
-    assert_eq!(report["scenarios_run"].as_array().map(Vec::len), Some(0));
-    assert_eq!(report["scenarios_unavailable"].as_array().map(Vec::len), Some(2));
+    let run: Vec<&str> = report["scenarios_run"]
+        .as_array()
+        .expect("scenarios_run is a list")
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(run, ["cortex", "netdb"]);
+    assert_eq!(report["scenarios_unavailable"].as_array().map(Vec::len), Some(0));
+    let rows = report["rows"].as_array().expect("rows");
+    for (scenario, case) in [
+        ("cortex", "tasks_ingest_create"),
+        ("cortex", "tasks_find_many_status_ref_50"),
+        ("cortex", "memories_snapshot_decode_10"),
+        ("netdb", "netdb_bundle_decode_states_10x2"),
+        ("netdb", "netdb_restart_snapshot_tail_1000ev"),
+    ] {
+        let row = rows
+            .iter()
+            .find(|r| r["scenario"] == scenario && r["case"] == case && r["system"] == "redex")
+            .unwrap_or_else(|| panic!("no redex row for {scenario}/{case}"));
+        assert_eq!(row["status"], "ok", "{row}");
+        assert!(row["measurement"]["events"].as_u64().is_some_and(|n| n > 0), "{row}");
+    }
+    let restart = rows
+        .iter()
+        .find(|r| r["case"] == "netdb_restart_snapshot_tail_1000ev" && r["system"] == "redex")
+        .expect("restart row");
+    assert!(restart["extras"]["vs_replay"].as_f64().is_some_and(|x| x > 0.0), "{restart}");
 }
 
 #[test]

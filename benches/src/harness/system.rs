@@ -92,6 +92,9 @@ pub enum Capability {
     SharedAppend,
     /// History rolls into frozen segments read from disk (a warm tier), not kept in the heap.
     FrozenSegments,
+    /// A fold layer over the log: the CortEX tasks and memories models, their snapshots, and
+    /// NetDB bundles of them.
+    CortexModels,
 }
 
 /// A handle to an open log that appenders on several threads use at the same time.

@@ -4,7 +4,9 @@
 
 pub mod append;
 pub mod backends;
+pub mod cortex;
 pub mod durable;
+pub mod netdb;
 pub mod read;
 pub mod reopen;
 pub mod retention;

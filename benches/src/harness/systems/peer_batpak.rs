@@ -89,6 +89,7 @@ impl LogSystem for Batpak {
             }
             Capability::AppendBackend(_) => Err("no selectable append backend".into()),
             Capability::FrozenSegments => Err("no mmap warm tier".into()),
+            Capability::CortexModels => Err("no fold layer (an event store only)".into()),
             _ => Ok(()),
         }
     }
