@@ -113,6 +113,15 @@ pub trait ColdStore: Send + Sync + fmt::Debug {
     /// Deletes object `key`; deleting a missing object succeeds.
     fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()>;
 
+    /// Whether an archived object must be read back whole to be verified (the default). A store
+    /// whose written bytes are already known to be the caller's (a local directory: written
+    /// from the caller's buffers and fsynced; reading it back would only read the page cache)
+    /// returns `false`, and the engine then checks only its header and its last byte, which
+    /// also proves its length.
+    fn verify_by_read_back(&self) -> bool {
+        true
+    }
+
     /// A human-readable location of `key` for error messages and logs, such as
     /// `s3://bucket/prefix/orders/00000000000000001000.rxseg`.
     fn describe(&self, key: &ColdKey) -> String;

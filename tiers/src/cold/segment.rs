@@ -34,8 +34,9 @@ pub struct ColdSegmentRef {
     pub index_len: u64,
 }
 
-/// Archives `seg` of `channel` into `store` and reads the object back to check it, returning
-/// the length of its index section. The object's index and log are the segment's mappings
+/// Archives `seg` of `channel` into `store` and reads the object back to check it (whole, or
+/// only its header and last byte for stores that say a read-back verifies nothing; see
+/// [`ColdStore::verify_by_read_back`]), returning the length of its index section. The object's index and log are the segment's mappings
 /// (no copy); only the header is new.
 pub async fn archive(store: &dyn ColdStore, channel: &str, seg: &FrozenSegment) -> Result<u64> {
     let key = ColdKey::new(channel, seg.base_seq());
@@ -44,15 +45,37 @@ pub async fn archive(store: &dyn ColdStore, channel: &str, seg: &FrozenSegment) 
     let header = ObjectHeader::for_segment(channel, seg.footer(), &index, &log);
     let name = PathBuf::from(store.describe(&key));
     store
-        .archive_segment(&key, header.parts(index, log))
+        .archive_segment(&key, header.parts(index, log.clone()))
         .await
         .map_err(|e| TierError::io("archive", &name, e))?;
-    // Verify what the store now holds, not what we sent: size, header and both checksums.
-    let stored =
-        store.fetch_segment(&key, None).await.map_err(|e| TierError::io("read back", &name, e))?;
-    let read_back = ObjectHeader::verify_object(&name, &stored)?;
-    if read_back != header {
-        return Err(TierError::corrupt(&name, 0, "read-back header differs from the one written"));
+    if store.verify_by_read_back() {
+        // Verify what the store now holds, not what we sent: size, header and both checksums.
+        let stored = store
+            .fetch_segment(&key, None)
+            .await
+            .map_err(|e| TierError::io("read back", &name, e))?;
+        let read_back = ObjectHeader::verify_object(&name, &stored)?;
+        if read_back != header {
+            return Err(TierError::corrupt(
+                &name,
+                0,
+                "read-back header differs from the one written",
+            ));
+        }
+    } else {
+        // The header, and the last byte (which also proves the length).
+        let head = store
+            .fetch_segment(&key, Some(0..header.header_len()))
+            .await
+            .map_err(|e| TierError::io("read back", &name, e))?;
+        let end = header.object_len();
+        let last = store
+            .fetch_segment(&key, Some(end - 1..end))
+            .await
+            .map_err(|e| TierError::io("read back", &name, e))?;
+        if ObjectHeader::decode(&name, &head)? != header || last.last() != log.last() {
+            return Err(TierError::corrupt(&name, 0, "stored object differs from the one written"));
+        }
     }
     Ok(header.index_len)
 }
