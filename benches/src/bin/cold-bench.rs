@@ -154,6 +154,10 @@ fn reads(label: &str, store: Arc<dyn ColdStore>, o: &Opts) -> Res<()> {
         let redex = Redex::with_persistent_dir(dir.path())?;
         let f = redex.open_file(&name, config(Some(Arc::clone(&store))))?;
         let (start, end) = cold_range(&f);
+        if start == end {
+            println!("{label}: no segment went cold; raise --events above two segments' worth");
+            return Ok(());
+        }
         range = (start, end);
         let probe = start + (end - start) / 2;
         let t = Instant::now();
