@@ -12,36 +12,61 @@ use std::sync::Arc;
 pub(crate) type Slot = u32;
 
 /// Rows in numbered slots, with a list of free slots.
+///
+/// The slab also knows whether its rows sit in ascending order of their key (the row id,
+/// given at insert): true for a state built from a snapshot, and for one whose rows were
+/// created in id order and never reused a freed slot. A caller that needs every row in id
+/// order (a snapshot) then walks the slots, sequentially in memory, instead of an index.
 #[derive(Debug, Clone)]
 pub(crate) struct Slab<T> {
     slots: Vec<Option<Arc<T>>>,
     free: Vec<Slot>,
+    in_key_order: bool,
+    last_key: Option<u64>,
 }
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new() }
+        Slab { slots: Vec::new(), free: Vec::new(), in_key_order: true, last_key: None }
     }
 }
 
 impl<T> Slab<T> {
-    /// Slots for `rows`, in order: `rows[i]` goes to slot `i`.
-    pub(crate) fn from_rows(rows: Vec<Arc<T>>) -> Self {
+    /// Slots for `rows`, given in strictly ascending key order, the last key `last_key`:
+    /// `rows[i]` goes to slot `i`.
+    pub(crate) fn from_rows(rows: Vec<Arc<T>>, last_key: Option<u64>) -> Self {
         debug_assert!(u32::try_from(rows.len()).is_ok());
-        Slab { slots: rows.into_iter().map(Some).collect(), free: Vec::new() }
+        Slab {
+            slots: rows.into_iter().map(Some).collect(),
+            free: Vec::new(),
+            in_key_order: true,
+            last_key,
+        }
     }
 
-    /// Puts `row` in a free slot and returns the slot.
-    pub(crate) fn insert(&mut self, row: Arc<T>) -> Slot {
+    /// Puts `row`, whose key is `key`, in a free slot and returns the slot.
+    pub(crate) fn insert(&mut self, row: Arc<T>, key: u64) -> Slot {
         if let Some(slot) = self.free.pop() {
             if let Some(place) = self.slots.get_mut(slot as usize) {
                 *place = Some(row);
+                self.in_key_order = false;
                 return slot;
             }
         }
+        if self.last_key.is_some_and(|last| key <= last) {
+            self.in_key_order = false;
+        }
+        self.last_key = Some(key);
+        // More than 2^32 live rows would need some 300 GB of rows; refuse loudly rather than
+        // alias a slot.
         let slot = Slot::try_from(self.slots.len()).expect("fewer than 2^32 rows in one state");
         self.slots.push(Some(row));
         slot
+    }
+
+    /// Every row in ascending key order, by walking the slots, when they are in that order.
+    pub(crate) fn rows_in_key_order(&self) -> Option<impl Iterator<Item = &Arc<T>> + '_> {
+        self.in_key_order.then(|| self.rows())
     }
 
     /// The row in `slot`.
@@ -78,19 +103,27 @@ mod tests {
     #[test]
     fn slots_are_reused_after_removal() {
         let mut slab = Slab::default();
-        let a = slab.insert(Arc::new("a"));
-        let b = slab.insert(Arc::new("b"));
+        let a = slab.insert(Arc::new("a"), 1);
+        let b = slab.insert(Arc::new("b"), 2);
+        assert!(slab.rows_in_key_order().is_some());
         assert_eq!((a, b), (0, 1));
         assert_eq!(slab.remove(a).as_deref(), Some(&"a"));
         assert!(slab.get(a).is_none());
         assert!(slab.remove(a).is_none(), "a free slot is freed once");
-        let c = slab.insert(Arc::new("c"));
+        assert!(slab.rows_in_key_order().is_some(), "a removal keeps the order");
+        let c = slab.insert(Arc::new("c"), 3);
         assert_eq!(c, a);
+        assert!(slab.rows_in_key_order().is_none(), "a reused slot breaks the order");
         assert_eq!(slab.rows().map(|r| **r).collect::<Vec<_>>(), ["c", "b"]);
         if let Some(row) = slab.get_mut(b) {
             *Arc::make_mut(row) = "B";
         }
         assert_eq!(slab.get(b).map(|r| **r), Some("B"));
         assert!(slab.get(99).is_none());
+
+        let mut slab = Slab::default();
+        slab.insert(Arc::new("x"), 5);
+        slab.insert(Arc::new("y"), 4);
+        assert!(slab.rows_in_key_order().is_none(), "a smaller key breaks the order");
     }
 }

@@ -96,35 +96,35 @@ pub(crate) fn id_set<'a, T>(
     }
 }
 
-/// Every row of an id-keyed index in an id order, from the cursor on, up to `limit`, when the
-/// index alone answers the query (no predicate left to check); `None` for other orders. A
-/// direct loop over the index (no dynamic dispatch per row), into a buffer sized once.
-pub(crate) fn id_set_rows<'a, T>(
+/// `each` of every row of an id-keyed index in an id order, from the cursor on, up to
+/// `limit`, when the index alone answers the query (no predicate left to check); `None` for
+/// other orders. A direct loop over the index (no dynamic dispatch per row), into a buffer
+/// sized once; `each` is a reference (borrowed results) or an `Arc::clone` (owned ones, taken
+/// in the same pass, while the row is at hand).
+pub(crate) fn id_set_rows<'a, T, R>(
     set: &'a IdIndex,
     slab: &'a Slab<T>,
     order: OrderBy,
     after: Option<Cursor>,
     limit: usize,
-) -> Option<Vec<&'a Arc<T>>> {
+    mut each: impl FnMut(&'a Arc<T>) -> R,
+) -> Option<Vec<R>> {
     let cursor = after.map(|c| c.position().1);
     let mut out = Vec::with_capacity(set.len().min(limit));
-    let push = |out: &mut Vec<&'a Arc<T>>, slot: Slot| {
+    let mut push = |slot: Slot| {
         if let Some(row) = slab.get(slot) {
-            out.push(row);
+            out.push(each(row));
         }
     };
     match (order, cursor) {
-        (OrderBy::IdAsc, None) => set.values().take(limit).for_each(|&s| push(&mut out, s)),
-        (OrderBy::IdDesc, None) => {
-            set.values().rev().take(limit).for_each(|&s| push(&mut out, s));
-        }
+        (OrderBy::IdAsc, None) => set.values().take(limit).for_each(|&s| push(s)),
+        (OrderBy::IdDesc, None) => set.values().rev().take(limit).for_each(|&s| push(s)),
         (OrderBy::IdAsc, Some(id)) => {
-            range(set, Excluded(id), Unbounded).take(limit).for_each(|(_, &s)| push(&mut out, s));
+            range(set, Excluded(id), Unbounded).take(limit).for_each(|(_, &s)| push(s));
         }
-        (OrderBy::IdDesc, Some(id)) => range(set, Unbounded, Excluded(id))
-            .rev()
-            .take(limit)
-            .for_each(|(_, &s)| push(&mut out, s)),
+        (OrderBy::IdDesc, Some(id)) => {
+            range(set, Unbounded, Excluded(id)).rev().take(limit).for_each(|(_, &s)| push(s));
+        }
         _ => return None,
     }
     Some(out)

@@ -28,29 +28,40 @@ impl MemoriesState {
     /// row is shared with the state (one reference-count increment per row, no copy); see
     /// [`MemoriesState::find_many_ref`] for the same result borrowed.
     pub fn find_many(&self, filter: &MemoriesFilter) -> Vec<Arc<Memory>> {
+        if let Some(rows) = self.single_index(filter, Arc::clone) {
+            return rows;
+        }
         plan::share(self.find_many_ref(filter))
     }
 
     /// [`MemoriesState::find_many`] borrowed from the state: the same rows in the same order,
     /// with no reference count touched, valid while the state's read lock is held.
     pub fn find_many_ref(&self, filter: &MemoriesFilter) -> Vec<&Arc<Memory>> {
-        if filter.is_only_tag_or_pin() {
-            // One tag, or the pin alone, is answered by its index alone: walk it directly.
-            let set = match (&filter.tag, filter.pinned) {
-                (Some(tag), None) => Some(self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS)),
-                (None, Some(true)) => Some(&self.pinned),
-                _ => None,
-            };
-            let limit = filter.limit.unwrap_or(usize::MAX);
-            if let Some(rows) = set.and_then(|set| {
-                sources::id_set_rows(set, &self.slab, filter.order(), filter.after, limit)
-            }) {
-                return rows;
-            }
+        if let Some(rows) = self.single_index(filter, |row| row) {
+            return rows;
         }
         let ids = sorted_ids(filter);
         let (plan, check, pred) = self.plan(filter, ids.as_deref());
         plan::collect_refs(plan, filter.shape(), check, pred)
+    }
+
+    /// `each` of the rows of a filter on one tag, or on the pin alone, in an id order: that
+    /// index is the whole answer, walked directly. `None` for any other filter.
+    fn single_index<'a, R>(
+        &'a self,
+        filter: &MemoriesFilter,
+        each: impl FnMut(&'a Arc<Memory>) -> R,
+    ) -> Option<Vec<R>> {
+        if !filter.is_only_tag_or_pin() {
+            return None;
+        }
+        let set = match (&filter.tag, filter.pinned) {
+            (Some(tag), None) => self.by_tag.get(tag).unwrap_or(&EMPTY_ROWS),
+            (None, Some(true)) => &self.pinned,
+            _ => return None,
+        };
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        sources::id_set_rows(set, &self.slab, filter.order(), filter.after, limit, each)
     }
 
     /// [`MemoriesState::find_many`] computed by scanning every row, without any index.

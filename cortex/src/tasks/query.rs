@@ -26,6 +26,9 @@ impl TasksState {
     /// is shared with the state (one reference-count increment per row, no copy); see
     /// [`TasksState::find_many_ref`] for the same result borrowed.
     pub fn find_many(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
+        if let Some(rows) = self.status_only(filter, Arc::clone) {
+            return rows;
+        }
         plan::share(self.find_many_ref(filter))
     }
 
@@ -34,19 +37,25 @@ impl TasksState {
     /// cheapest way to read a result in place (render it, aggregate it, pick a few rows to
     /// keep with `Arc::clone`).
     pub fn find_many_ref(&self, filter: &TasksFilter) -> Vec<&Arc<Task>> {
-        if let Some(status) = filter.status.filter(|_| filter.is_status_only_after()) {
-            // The status set alone is the answer: walk it directly.
-            let set = &self.by_status[status.index()];
-            let limit = filter.limit.unwrap_or(usize::MAX);
-            if let Some(rows) =
-                sources::id_set_rows(set, &self.slab, filter.order(), filter.after, limit)
-            {
-                return rows;
-            }
+        if let Some(rows) = self.status_only(filter, |row| row) {
+            return rows;
         }
         let ids = sorted_ids(filter);
         let (plan, check) = self.plan(filter, ids.as_deref());
         plan::collect_refs(plan, filter.shape(), check, pred(filter, ids.as_deref()))
+    }
+
+    /// `each` of the rows of a filter on the status alone, in an id order: the status set is
+    /// the whole answer, walked directly. `None` for any other filter.
+    fn status_only<'a, R>(
+        &'a self,
+        filter: &TasksFilter,
+        each: impl FnMut(&'a Arc<Task>) -> R,
+    ) -> Option<Vec<R>> {
+        let status = filter.status.filter(|_| filter.is_status_only_after())?;
+        let set = &self.by_status[status.index()];
+        let limit = filter.limit.unwrap_or(usize::MAX);
+        sources::id_set_rows(set, &self.slab, filter.order(), filter.after, limit, each)
     }
 
     /// [`TasksState::find_many`] computed by scanning every row, without any index. Slower;
