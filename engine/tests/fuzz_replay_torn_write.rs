@@ -4,8 +4,9 @@
 //! crash image, damages it as a crash (or a hostile writer) could, and checks recovery. The
 //! logic is the fuzz crate's own, included by path, so the two can never drift apart.
 
-use std::path::PathBuf;
-
+#[allow(dead_code, reason = "shared with the fuzz crate, which uses all of it")]
+#[path = "../../fuzz/src/corpus.rs"]
+mod corpus;
 #[allow(dead_code, reason = "shared with the fuzz crate, which uses all of it")]
 #[path = "../../fuzz/src/input.rs"]
 mod input;
@@ -13,22 +14,11 @@ mod input;
 #[path = "../../fuzz/src/torn_write.rs"]
 mod torn_write;
 
-fn corpus(target: &str) -> Vec<(PathBuf, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.expect("corpus entry").path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files.into_iter().map(|p| (p.clone(), std::fs::read(&p).expect("read corpus file"))).collect()
-}
-
 /// Replays on a few threads: each input is independent (its own directories) and most of an
 /// input's time is spent waiting on file system calls and background freezes.
 #[test]
 fn torn_write_corpus_replays_clean() {
-    let inputs = corpus("torn_write");
+    let inputs = corpus::load("torn_write");
     assert!(!inputs.is_empty(), "the torn_write corpus is empty");
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(2, 4);
     let failed: Vec<String> = std::thread::scope(|scope| {
