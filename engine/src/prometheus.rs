@@ -49,41 +49,70 @@ impl Redex {
     }
 }
 
-/// A per-file series: name, help text, and how to read it from the stats.
-type FileMetric = (&'static str, &'static str, fn(&FileStats) -> u64);
-/// A cold-tier series: name, help text, kind, and how to read it.
-type ColdMetric = (&'static str, &'static str, &'static str, fn(&crate::ColdStats) -> u64);
+/// A per-file series: name, help text, kind, and how to read it from the stats (`None`: the
+/// file has no such series, as the `redex_cold_*` ones without a cold store).
+type FileMetric = (&'static str, &'static str, &'static str, fn(&FileStats) -> Option<u64>);
 /// A per-tier series.
 type TierMetric = (&'static str, &'static str, fn(&crate::TierStats) -> u64);
+
+const COUNTER: &str = "counter";
+const GAUGE: &str = "gauge";
+
+/// A cold-tier counter of `f`, if it has a cold store.
+fn cold(f: &FileStats, get: fn(&crate::ColdStats) -> u64) -> Option<u64> {
+    f.cold_tier.as_ref().map(get)
+}
 
 /// Renders `files` in the text exposition format.
 pub fn render(files: &[FileStats]) -> String {
     let mut out = String::new();
-    let counters: [FileMetric; 4] = [
-        ("redex_appends_total", "Append calls.", |f| f.appends),
-        ("redex_appended_events_total", "Entries appended.", |f| f.appended_events),
-        ("redex_appended_bytes_total", "Payload bytes appended.", |f| f.appended_bytes),
-        ("redex_durable_appends_total", "Durable append calls.", |f| f.durable_appends),
-    ];
-    for (name, help, value) in counters {
-        header(&mut out, name, help, "counter");
-        for f in files {
-            let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(f));
-        }
-    }
-    let gauges: [FileMetric; 5] = [
-        ("redex_next_seq", "Seq the next append gets.", |f| f.next_seq),
-        ("redex_head_seq", "Lowest retained seq.", |f| f.head_seq),
-        ("redex_retained_bytes", "Payload bytes retained.", |f| f.retained_bytes),
-        ("redex_tail_subscribers", "Live tail streams.", |f| f.tail_subscribers),
-        ("redex_tail_lag_events", "Events the slowest tail has not received.", |f| {
-            f.tail_lag_events
+    let per_file: [FileMetric; 17] = [
+        ("redex_appends_total", "Append calls.", COUNTER, |f| Some(f.appends)),
+        ("redex_appended_events_total", "Entries appended.", COUNTER, |f| Some(f.appended_events)),
+        ("redex_appended_bytes_total", "Payload bytes appended.", COUNTER, |f| {
+            Some(f.appended_bytes)
+        }),
+        ("redex_durable_appends_total", "Durable append calls.", COUNTER, |f| {
+            Some(f.durable_appends)
+        }),
+        ("redex_next_seq", "Seq the next append gets.", GAUGE, |f| Some(f.next_seq)),
+        ("redex_head_seq", "Lowest retained seq.", GAUGE, |f| Some(f.head_seq)),
+        ("redex_retained_bytes", "Payload bytes retained.", GAUGE, |f| Some(f.retained_bytes)),
+        ("redex_tail_subscribers", "Live tail streams.", GAUGE, |f| Some(f.tail_subscribers)),
+        ("redex_tail_lag_events", "Events the slowest tail has not received.", GAUGE, |f| {
+            Some(f.tail_lag_events)
+        }),
+        ("redex_cold_archived_segments_total", "Segments archived.", COUNTER, |f| {
+            cold(f, |c| c.archived_segments)
+        }),
+        ("redex_cold_archive_failures_total", "Failed archive attempts.", COUNTER, |f| {
+            cold(f, |c| c.archive_failures)
+        }),
+        ("redex_cold_pending_segments", "Segments waiting to be archived.", GAUGE, |f| {
+            cold(f, |c| c.pending_segments)
+        }),
+        ("redex_cold_fetches_total", "Ranged fetches from the cold store.", COUNTER, |f| {
+            cold(f, |c| c.fetches)
+        }),
+        ("redex_cold_fetched_bytes_total", "Bytes fetched from the cold store.", COUNTER, |f| {
+            cold(f, |c| c.fetched_bytes)
+        }),
+        ("redex_cold_cache_hits_total", "Cold reads served by the cache.", COUNTER, |f| {
+            cold(f, |c| c.cache_hits)
+        }),
+        ("redex_cold_cache_misses_total", "Cold reads that fetched.", COUNTER, |f| {
+            cold(f, |c| c.cache_misses)
+        }),
+        ("redex_cold_cache_bytes", "Bytes held by the fetch cache.", GAUGE, |f| {
+            cold(f, |c| c.cache_bytes)
         }),
     ];
-    for (name, help, value) in gauges {
-        header(&mut out, name, help, "gauge");
+    for (name, help, kind, value) in per_file {
+        header(&mut out, name, help, kind);
         for f in files {
-            let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(f));
+            if let Some(v) = value(f) {
+                let _ = writeln!(out, "{name}{{channel=\"{}\"}} {v}", escape(&f.channel));
+            }
         }
     }
     let tiers: [TierMetric; 3] = [
@@ -92,43 +121,12 @@ pub fn render(files: &[FileStats]) -> String {
         ("redex_segment_payload_bytes", "Payload bytes per tier.", |t| t.payload_bytes),
     ];
     for (name, help, value) in tiers {
-        header(&mut out, name, help, "gauge");
+        header(&mut out, name, help, GAUGE);
         for f in files {
             let ch = escape(&f.channel);
-            let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"hot\"}} {}", value(&f.hot));
-            let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"warm\"}} {}", value(&f.warm));
-            let _ = writeln!(out, "{name}{{channel=\"{ch}\",tier=\"cold\"}} {}", value(&f.cold));
-        }
-    }
-    let cold: [ColdMetric; 8] = [
-        ("redex_cold_archived_segments_total", "Segments archived.", "counter", |c| {
-            c.archived_segments
-        }),
-        ("redex_cold_archive_failures_total", "Failed archive attempts.", "counter", |c| {
-            c.archive_failures
-        }),
-        ("redex_cold_pending_segments", "Segments waiting to be archived.", "gauge", |c| {
-            c.pending_segments
-        }),
-        ("redex_cold_fetches_total", "Ranged fetches from the cold store.", "counter", |c| {
-            c.fetches
-        }),
-        ("redex_cold_fetched_bytes_total", "Bytes fetched from the cold store.", "counter", |c| {
-            c.fetched_bytes
-        }),
-        ("redex_cold_cache_hits_total", "Cold reads served by the cache.", "counter", |c| {
-            c.cache_hits
-        }),
-        ("redex_cold_cache_misses_total", "Cold reads that fetched.", "counter", |c| {
-            c.cache_misses
-        }),
-        ("redex_cold_cache_bytes", "Bytes held by the fetch cache.", "gauge", |c| c.cache_bytes),
-    ];
-    for (name, help, kind, value) in cold {
-        header(&mut out, name, help, kind);
-        for f in files {
-            if let Some(c) = &f.cold_tier {
-                let _ = writeln!(out, "{name}{{channel=\"{}\"}} {}", escape(&f.channel), value(c));
+            for (tier, stats) in [("hot", &f.hot), ("warm", &f.warm), ("cold", &f.cold)] {
+                let _ =
+                    writeln!(out, "{name}{{channel=\"{ch}\",tier=\"{tier}\"}} {}", value(stats));
             }
         }
     }
