@@ -210,16 +210,19 @@ impl SegmentSet {
         }
     }
 
-    /// The cold segments holding any of `start..end`, oldest first.
+    /// The cold segments holding any of `start..end`, oldest first (found by binary search, so
+    /// a read costs the same however much history is cold).
     pub(crate) fn cold_segments(&self, start: u64, end: u64) -> Vec<Arc<ColdSegmentRef>> {
-        let cold = self.frozen.range(..self.cold_count());
-        cold.filter_map(|s| match s {
-            Frozen::Cold(c) if c.meta.first_seq < end && c.meta.next_seq() > start => {
-                Some(Arc::clone(c))
-            }
-            _ => None,
-        })
-        .collect()
+        let cold = self.cold_count();
+        let first = self.frozen.partition_point(|s| s.next_seq() <= start).min(cold);
+        self.frozen
+            .range(first..cold)
+            .take_while(|s| s.base_seq() < end)
+            .filter_map(|s| match s {
+                Frozen::Cold(c) => Some(Arc::clone(c)),
+                _ => None,
+            })
+            .collect()
     }
 
     /// Payload and timestamp of `seq` (the caller has checked it is retained and below
