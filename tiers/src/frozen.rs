@@ -65,11 +65,16 @@ pub struct LogWindow<'a> {
 }
 
 impl LogWindow<'_> {
-    /// Log bytes `range`, if the window holds all of them.
-    fn slice(&self, range: std::ops::Range<usize>) -> Option<Bytes> {
+    /// Where log bytes `range` sit in `bytes`, if the window holds all of them.
+    fn local(&self, range: std::ops::Range<usize>) -> Option<std::ops::Range<usize>> {
         let from = range.start.checked_sub(self.start as usize)?;
         let to = range.end.checked_sub(self.start as usize)?;
-        (from <= to && to <= self.bytes.len()).then(|| self.bytes.slice(from..to))
+        (from <= to && to <= self.bytes.len()).then_some(from..to)
+    }
+
+    /// Log bytes `range` as a shared slice, if the window holds all of them.
+    fn slice(&self, range: std::ops::Range<usize>) -> Option<Bytes> {
+        self.local(range).map(|r| self.bytes.slice(r))
     }
 }
 
@@ -238,10 +243,12 @@ impl SegmentIndex {
                 if frame_end < frame_start || frame_end > self.footer.log_len as usize {
                     return Err(self.bad_frame_table(fi));
                 }
-                let frame = log
-                    .slice(frame_start..frame_end)
+                // Parsed in place; only the payloads handed out become shared slices.
+                let at = log
+                    .local(frame_start..frame_end)
                     .ok_or_else(|| not_in_window(log, frame_start..frame_end))?;
-                let view = frame::parse(&frame)
+                let frame = &log.bytes[at.clone()];
+                let view = frame::parse(frame)
                     .map_err(|e| TierError::corrupt(log.path, frame_start as u64, e.to_string()))?;
                 let frame_first = fe.first_slot as usize;
                 if view.first_seq != self.base_seq() + frame_first as u64
@@ -252,11 +259,8 @@ impl SegmentIndex {
                 for (k, (off, len)) in view.payloads().enumerate() {
                     let s = frame_first + k;
                     if s >= slot && s < to {
-                        f(
-                            self.base_seq() + s as u64,
-                            frame.slice(off..off + len),
-                            view.timestamp_ns,
-                        );
+                        let payload = log.bytes.slice(at.start + off..at.start + off + len);
+                        f(self.base_seq() + s as u64, payload, view.timestamp_ns);
                     }
                 }
             }
