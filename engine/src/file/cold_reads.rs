@@ -93,9 +93,13 @@ impl RedexFile {
         cold::run(fetch_range(source, start, stop)).await
     }
 
-    /// [`RedexFile::read_range`] for async callers (tail backfill): a cold part is awaited on
-    /// the cold runtime instead of blocking the caller's thread.
-    pub(crate) async fn read_range_async(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
+    /// [`RedexFile::read_range`] for async callers (tail backfill, catch-up reads of a
+    /// consumer): the same entries in the same order, but a part archived in the cold tier is
+    /// fetched on the engine's cold runtime and awaited, instead of blocking the caller's
+    /// thread, so it is safe on an executor's worker. Hot and warm entries are read at once,
+    /// as `read_range` reads them. `end` is clamped to [`RedexFile::next_seq`]; a start below
+    /// the retained head is [`RedexError::Evicted`].
+    pub async fn read_range_async(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
         let cold = {
             let st = self.inner.state.read();
             self.check_readable(&st, start)?;
