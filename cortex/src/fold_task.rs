@@ -1,9 +1,16 @@
-//! The fold task: tails the log and applies events to the state, in seq order.
+//! The fold task: applies the log's events to the state, in seq order.
 //!
-//! It reads from `tail(next_seq)` in ready chunks, so under load one write lock and one change
-//! notification cover many events, while a quiet log still applies each event as it lands. A
-//! tail that lags (the appender outran the bounded live buffer) is not an error here: the task
-//! resubscribes from its next seq and the backfill catches it up from storage, with no gap.
+//! While the fold is behind the log's `next_seq` (a replay on open, a restore from a snapshot,
+//! a tail that lagged), it reads stored history directly, `HISTORY_CHUNK` events (or `batch`,
+//! if larger) per read, and applies them `batch` events per write lock, the configured bound
+//! on how long readers wait. Once caught up it subscribes to `tail(next_seq)`, which hands it
+//! each event as it lands, in ready chunks, so under load one write lock and one change
+//! notification still cover many events. History read through the tail would cost a stream
+//! poll and an async step per event, about a tenth of a replay.
+//!
+//! The tail starts at the seq after the last applied one, so the switch has no gap and no
+//! duplicate. A tail that lags (the appender outran the bounded live buffer) is not an error:
+//! the task goes back to chunked reads from its next seq.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -17,7 +24,11 @@ use crate::meta::{EventMeta, EVENT_META_LEN};
 use crate::policy::FoldErrorPolicy;
 use crate::progress::FoldStatus;
 
-/// What one chunk of tail items told the loop to do next.
+/// Events read from storage per step while catching up: enough to amortise the read (and a
+/// cold fetch's hop to the cold runtime), few enough to see `close` promptly.
+const HISTORY_CHUNK: u64 = 4096;
+
+/// What applying one chunk of log items told the loop to do next.
 pub(crate) enum Next {
     /// Keep reading the same subscription.
     Continue,
@@ -32,6 +43,9 @@ where
     S: Send + Sync + 'static,
 {
     loop {
+        if let Next::Stop = catch_up(&shared, batch).await {
+            return;
+        }
         let from = shared.progress.borrow().next_seq;
         let mut chunks = Box::pin(shared.file.tail(from).ready_chunks(batch));
         loop {
@@ -47,6 +61,7 @@ where
             };
             match apply_chunk(&shared, chunk) {
                 Next::Continue => {}
+                // Lagged or skipped past evicted history: catch up from storage again.
                 Next::Resubscribe => break,
                 Next::Stop => return,
             }
@@ -54,13 +69,54 @@ where
     }
 }
 
-fn apply_chunk<S: 'static>(shared: &Shared<S>, chunk: Vec<redex::Result<RedexEvent>>) -> Next {
-    let mut state = shared.state.write();
-    apply_locked(shared, &mut state, chunk)
+/// Applies stored history until the fold reaches the log's `next_seq` as last read. Errors
+/// (evicted history, a closed file, a failed cold fetch) go through [`apply_locked`] like the
+/// tail's, so every policy behaves as it does on the tail.
+async fn catch_up<S: 'static>(shared: &Shared<S>, batch: usize) -> Next {
+    let chunk = HISTORY_CHUNK.max(batch as u64);
+    loop {
+        let next = shared.progress.borrow().next_seq;
+        let end = shared.file.next_seq().min(next.saturating_add(chunk));
+        if next >= end {
+            return Next::Continue;
+        }
+        // Async so a cold fetch never blocks a runtime worker.
+        let read = tokio::select! {
+            biased;
+            () = shared.stop.notified() => return Next::Stop,
+            read = shared.file.read_range_async(next, end) => read,
+        };
+        let outcome = match read {
+            // Nothing stored there (cannot happen in a dense log): let the tail wait instead.
+            Ok(events) if events.is_empty() => return Next::Continue,
+            Ok(events) => {
+                let mut events = events.into_iter();
+                let mut outcome = Next::Continue;
+                while matches!(outcome, Next::Continue) && !events.as_slice().is_empty() {
+                    outcome = apply_chunk(shared, events.by_ref().take(batch).map(Ok));
+                }
+                outcome
+            }
+            Err(e) => apply_chunk(shared, std::iter::once(Err(e))),
+        };
+        if let Next::Stop = outcome {
+            return Next::Stop;
+        }
+        // A warm read completes without yielding: let close, waiters and other tasks in.
+        tokio::task::yield_now().await;
+    }
 }
 
-/// Applies `items` (consecutive tail items) to the state, whose write lock the caller holds,
-/// and publishes the new progress before the lock is released. Events below the progress were
+fn apply_chunk<S: 'static>(
+    shared: &Shared<S>,
+    items: impl IntoIterator<Item = redex::Result<RedexEvent>>,
+) -> Next {
+    let mut state = shared.state.write();
+    apply_locked(shared, &mut state, items)
+}
+
+/// Applies `items` (consecutive items of the log, from a history read or the tail) to the
+/// state, whose write lock the caller holds, and publishes the new progress before the lock is released. Events below the progress were
 /// already applied (by a `wait_for_seq` that folded them inline) and are skipped. Used by the
 /// fold task and by [`crate::CortexAdapter::wait_for_seq`]'s inline path alike, so both apply
 /// events exactly the same way and never twice.
@@ -112,8 +168,8 @@ pub(crate) fn apply_locked<S: 'static>(
             continue;
         }
         if event.seq != next_seq {
-            // The tail promises no gap; treat a broken promise as a halt, not as silent loss.
-            let reason = format!("tail delivered seq {} while expecting {next_seq}", event.seq);
+            // Reads and the tail promise no gap; treat a broken promise as a halt, not as loss.
+            let reason = format!("log delivered seq {} while expecting {next_seq}", event.seq);
             halted = Some(FoldStatus::Halted { seq: next_seq, reason });
             break;
         }
