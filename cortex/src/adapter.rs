@@ -313,7 +313,8 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         if events.len() as u64 != seq + 1 - next {
             return;
         }
-        fold_task::apply_locked(shared, &mut *state, events.into_iter().map(Ok));
+        let events = events.into_iter().map(Ok);
+        fold_task::apply_locked(shared, &mut *state, events, fold_task::Wake::Now);
     }
 
     /// A stream of `eval(&state)`, evaluated now and after every change of the fold, emitted
