@@ -160,7 +160,6 @@ fn build_log(input: &mut Input<'_>, base: u64) -> (Vec<u8>, Vec<Vec<u8>>, Vec<us
             1000 + b,
             &payloads,
             (len - FRAME_HEADER_LEN) as u32,
-            true,
         );
         flat.extend(payloads);
         frame_ends.push(log.len());

@@ -71,15 +71,14 @@ pub fn encoded_len<P: AsRef<[u8]>>(payloads: &[P]) -> Option<usize> {
     body.checked_add(FRAME_HEADER_LEN)
 }
 
-/// Appends one frame to `out`. `payloads` must be non-empty and `encoded_len` must have accepted
-/// it. With `checksum` false the crc field is zero (frames that never leave memory).
+/// Appends one checksummed frame to `out`. `payloads` must be non-empty and `encoded_len` must
+/// have accepted it.
 pub fn encode<P: AsRef<[u8]>, B: BufMut + DerefMut<Target = [u8]>>(
     out: &mut B,
     first_seq: u64,
     timestamp_ns: u64,
     payloads: &[P],
     body_len: u32,
-    checksum: bool,
 ) {
     let start = out.len();
     out.put_slice(&FRAME_MAGIC);
@@ -100,12 +99,9 @@ pub fn encode<P: AsRef<[u8]>, B: BufMut + DerefMut<Target = [u8]>>(
     for p in payloads {
         out.put_slice(p.as_ref());
     }
-    if checksum {
-        let frame = &out[start..];
-        let crc =
-            crc32c::crc32c_append(crc32c::crc32c(&frame[..CRC_AT]), &frame[FRAME_HEADER_LEN..]);
-        out[start + CRC_AT..start + FRAME_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
-    }
+    let frame = &out[start..];
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&frame[..CRC_AT]), &frame[FRAME_HEADER_LEN..]);
+    out[start + CRC_AT..start + FRAME_HEADER_LEN].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// A validated frame inside a buffer.
@@ -178,7 +174,7 @@ mod tests {
     fn frame(payloads: &[Vec<u8>]) -> BytesMut {
         let len = encoded_len(payloads).unwrap_or_default();
         let mut out = BytesMut::new();
-        encode(&mut out, 7, 99, payloads, (len - FRAME_HEADER_LEN) as u32, true);
+        encode(&mut out, 7, 99, payloads, (len - FRAME_HEADER_LEN) as u32);
         assert_eq!(out.len(), len);
         out
     }

@@ -1,9 +1,10 @@
 //! The hot segment: the active tail of a log, indexed in memory.
 //!
-//! Its payload bytes are exactly the log file's frames (see [`crate::frame`]), and each entry
-//! is a `(frame, offset, len)` triple into them, so reads hand out `Bytes` slices without
-//! copying. Where the frame bytes live depends on the file:
-//! - heap-only: frames are encoded into a shared arena ([`HotSegment::append`]);
+//! Each append is one frame, and each entry is a `(frame, offset, len)` triple into the
+//! frame's bytes, so reads hand out `Bytes` slices without copying. What the frame bytes are
+//! depends on the file:
+//! - heap-only: just the batch's payloads, packed into a shared arena ([`HotSegment::append`]);
+//!   no header, lengths or checksum, since they never reach a disk;
 //! - persistent: the caller encodes a frame into scratch space ([`HotSegment::encode_frame`]),
 //!   writes it to the log, and registers the written bytes as seen through a mapping of the
 //!   log ([`HotSegment::push_written`]). The page cache is then the only copy of the payload.
@@ -12,16 +13,20 @@
 
 use bytes::{Bytes, BytesMut};
 
+use crate::chunked::ChunkedVec;
 use crate::frame::{self, FrameError, FRAME_HEADER_LEN};
 use crate::index_file::FrameEntry;
 use crate::index_record::IndexRecord;
 
 /// First arena allocation of a heap-only segment; each later one doubles, up to
-/// [`ARENA_CHUNK_BYTES_MAX`], so small logs stay small and large ones fault in huge pages.
+/// [`ARENA_CHUNK_BYTES_MAX`], so small logs stay small and large ones call malloc rarely.
+/// (Transparent huge pages were tried for the arena and dropped: with THP `defrag=madvise` a
+/// fault may compact memory synchronously, and appends stalled for milliseconds; see
+/// docs/BENCHMARKS.md, "Heap appends".)
 const ARENA_CHUNK_BYTES_MIN: usize = 64 * 1024;
-/// Largest arena allocation: eight huge pages, so that however malloc aligns it, at least seven
-/// aligned huge pages fit inside and nearly all of the arena faults in 2 MiB at a time.
-const ARENA_CHUNK_BYTES_MAX: usize = 8 * crate::mmap::HUGE_PAGE_BYTES;
+/// Largest arena allocation. Pages are faulted in as frames fill them, so unused capacity costs
+/// address space only.
+const ARENA_CHUNK_BYTES_MAX: usize = 16 << 20;
 
 #[derive(Debug, Clone)]
 struct HotFrame {
@@ -42,8 +47,8 @@ struct HotEntry {
 /// An in-memory index over a run of consecutive seqs starting at `base_seq`.
 pub struct HotSegment {
     base_seq: u64,
-    frames: Vec<HotFrame>,
-    entries: Vec<HotEntry>,
+    frames: ChunkedVec<HotFrame>,
+    entries: ChunkedVec<HotEntry>,
     arena: BytesMut,
     /// Size of the last arena allocation.
     arena_chunk_bytes: usize,
@@ -86,8 +91,8 @@ impl HotSegment {
     pub fn new(base_seq: u64, header_len: u64) -> Self {
         HotSegment {
             base_seq,
-            frames: Vec::new(),
-            entries: Vec::new(),
+            frames: ChunkedVec::default(),
+            entries: ChunkedVec::default(),
             arena: BytesMut::new(),
             arena_chunk_bytes: 0,
             log_len: header_len,
@@ -127,29 +132,30 @@ impl HotSegment {
 
     /// Heap bytes of the in-memory index (entries and frame descriptors, not payloads).
     pub fn index_bytes(&self) -> usize {
-        self.entries.len() * std::mem::size_of::<HotEntry>()
-            + self.frames.len() * std::mem::size_of::<HotFrame>()
+        self.entries.heap_bytes() + self.frames.heap_bytes()
     }
 
-    /// Heap-only append: encodes the batch as one frame into the arena (no checksum: it never
-    /// reaches a disk). `payloads` must not be empty.
+    /// Heap-only append: packs the batch's payloads into the arena as one frame. `log_len`
+    /// still grows by the size the frame would have in a log file, so segments roll over at the
+    /// same points whether or not the log is persistent. `payloads` must not be empty.
     pub fn append<P: AsRef<[u8]>>(
         &mut self,
         payloads: &[P],
         timestamp_ns: u64,
     ) -> Result<(), BatchTooLarge> {
         let frame_len = frame::encoded_len(payloads).ok_or(BatchTooLarge)?;
-        if self.arena.capacity() - self.arena.len() < frame_len {
+        let body_len = frame_len - FRAME_HEADER_LEN - payloads.len() * frame::LEN_FIELD;
+        if self.arena.capacity() - self.arena.len() < body_len {
             self.arena_chunk_bytes =
                 (self.arena_chunk_bytes * 2).clamp(ARENA_CHUNK_BYTES_MIN, ARENA_CHUNK_BYTES_MAX);
-            self.arena = BytesMut::with_capacity(frame_len.max(self.arena_chunk_bytes));
-            crate::mmap::advise_huge_pages(&mut self.arena);
+            self.arena = BytesMut::with_capacity(body_len.max(self.arena_chunk_bytes));
         }
-        let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
-        let first_seq = self.next_seq();
-        frame::encode(&mut self.arena, first_seq, timestamp_ns, payloads, body_len, false);
+        for p in payloads {
+            self.arena.extend_from_slice(p.as_ref());
+        }
         let bytes = self.arena.split().freeze();
-        self.push_written(bytes, timestamp_ns, payloads.iter().map(|p| p.as_ref().len()));
+        let lens = payloads.iter().map(|p| p.as_ref().len());
+        self.push_frame(bytes, 0, frame_len as u64, timestamp_ns, lens);
         Ok(())
     }
 
@@ -165,7 +171,7 @@ impl HotSegment {
         scratch.clear();
         scratch.reserve(frame_len);
         let body_len = (frame_len - FRAME_HEADER_LEN) as u32;
-        frame::encode(scratch, self.next_seq(), timestamp_ns, payloads, body_len, true);
+        frame::encode(scratch, self.next_seq(), timestamp_ns, payloads, body_len);
         Ok(())
     }
 
@@ -177,15 +183,28 @@ impl HotSegment {
         timestamp_ns: u64,
         lens: impl ExactSizeIterator<Item = usize>,
     ) {
+        let payloads_at = FRAME_HEADER_LEN + lens.len() * frame::LEN_FIELD;
+        let frame_len = bytes.len() as u64;
+        self.push_frame(bytes, payloads_at, frame_len, timestamp_ns, lens);
+    }
+
+    /// Indexes one frame whose payloads start at `payloads_at` inside `bytes` and which takes
+    /// `frame_len` bytes of the log file.
+    fn push_frame(
+        &mut self,
+        bytes: Bytes,
+        payloads_at: usize,
+        frame_len: u64,
+        timestamp_ns: u64,
+        lens: impl Iterator<Item = usize>,
+    ) {
         let frame_idx = self.frames.len() as u32;
-        let mut at = FRAME_HEADER_LEN + lens.len() * frame::LEN_FIELD;
-        self.entries.reserve(lens.len());
+        let mut at = payloads_at;
         for len in lens {
             self.entries.push(HotEntry { frame: frame_idx, offset: at as u32, len: len as u32 });
             at += len;
             self.payload_bytes += len as u64;
         }
-        let frame_len = bytes.len() as u64;
         self.frames.push(HotFrame { bytes, file_offset: self.log_len, timestamp_ns });
         self.log_len += frame_len;
     }

@@ -19,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod backend;
+mod chunked;
 pub mod cold;
 pub mod error;
 pub mod frame;

@@ -40,34 +40,3 @@ pub fn map_active(file: &File, path: &Path, len: usize) -> Result<Bytes> {
         .map_err(|e| TierError::io("mmap", path, e))?;
     Ok(Bytes::from_owner(map))
 }
-
-/// Size of a transparent huge page on the platforms we target.
-pub const HUGE_PAGE_BYTES: usize = 2 << 20;
-
-const PAGE_BYTES: usize = 4096;
-
-/// Asks the kernel to back `buf`'s spare capacity with transparent huge pages, which turns the
-/// hundreds of page faults a growing heap arena takes per megabyte into one. Advisory: failures
-/// (no THP support, `never` mode, another OS) are ignored.
-pub fn advise_huge_pages(buf: &mut bytes::BytesMut) {
-    #[cfg(target_os = "linux")]
-    {
-        let spare = buf.spare_capacity_mut();
-        let addr = spare.as_mut_ptr() as usize;
-        let start = addr.next_multiple_of(PAGE_BYTES);
-        let end = (addr + spare.len()) / PAGE_BYTES * PAGE_BYTES;
-        if end >= start + HUGE_PAGE_BYTES {
-            // Why this is sound: `start..end` lies inside `buf`'s own allocation (its spare
-            // capacity, rounded inward to page boundaries), which stays allocated for the call.
-            // MADV_HUGEPAGE changes only the kernel's choice of page size for the range: it
-            // neither reads, writes nor unmaps memory, so no Rust invariant can be affected.
-            #[expect(unsafe_code, reason = "madvise on memory this buffer owns")]
-            // SAFETY: advisory call on a range this buffer owns (argued above).
-            let _ = unsafe {
-                libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_HUGEPAGE)
-            };
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = buf;
-}

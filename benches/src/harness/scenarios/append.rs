@@ -2,6 +2,7 @@
 //!
 //! Cases (`B` = `--batch`, `P` = `--payload`, default 64 B and 1 KiB for batches):
 //!
+//! - `heap_single_{P}`: heap-only single `append` (the CortEX ingest path); read against memcpy.
 //! - `heap_batch{B}_{P}`: heap-only `append_batch` of B payloads; read against memcpy.
 //! - `disk_single_{P}`: persistent single `append`; read against sequential write.
 //! - `disk_batch{B}_{P}`: persistent `append_batch` of B payloads; read against sequential write.
@@ -49,11 +50,18 @@ impl Scenario for Append {
     fn run(&self, ctx: &mut Context<'_>) -> Result<()> {
         let o = ctx.options;
         let b = o.batch_len.max(1);
-        let mut cases = vec![(
-            format!("heap_batch{b}_{}", size_label(o.small_payload())),
-            LogSpec::heap(),
-            Shape::Batch(b, o.small_payload()),
-        )];
+        let mut cases = vec![
+            (
+                format!("heap_single_{}", size_label(o.small_payload())),
+                LogSpec::heap(),
+                Shape::Single(o.small_payload()),
+            ),
+            (
+                format!("heap_batch{b}_{}", size_label(o.small_payload())),
+                LogSpec::heap(),
+                Shape::Batch(b, o.small_payload()),
+            ),
+        ];
         cases.push((
             format!("disk_single_{}", size_label(o.small_payload())),
             LogSpec::disk(o.fsync),
