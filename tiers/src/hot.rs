@@ -30,9 +30,10 @@ const ARENA_CHUNK_BYTES_MAX: usize = 16 << 20;
 
 #[derive(Debug, Clone)]
 struct HotFrame {
+    /// A persistent log's whole frame; a heap-only log's payloads. Where a frame starts in the
+    /// log file is the sum of the lengths before it, computed when a segment is frozen rather
+    /// than stored per frame.
     bytes: Bytes,
-    /// Offset of this frame inside the segment's log file.
-    file_offset: u64,
     timestamp_ns: u64,
 }
 
@@ -52,6 +53,7 @@ pub struct HotSegment {
     arena: BytesMut,
     /// Size of the last arena allocation.
     arena_chunk_bytes: usize,
+    header_len: u64,
     log_len: u64,
     payload_bytes: u64,
 }
@@ -95,6 +97,7 @@ impl HotSegment {
             entries: ChunkedVec::default(),
             arena: BytesMut::new(),
             arena_chunk_bytes: 0,
+            header_len,
             log_len: header_len,
             payload_bytes: 0,
         }
@@ -205,7 +208,7 @@ impl HotSegment {
             at += len;
             self.payload_bytes += len as u64;
         }
-        self.frames.push(HotFrame { bytes, file_offset: self.log_len, timestamp_ns });
+        self.frames.push(HotFrame { bytes, timestamp_ns });
         self.log_len += frame_len;
     }
 
@@ -233,20 +236,37 @@ impl HotSegment {
         self.entry(seq).map(|(_, f)| f.timestamp_ns)
     }
 
-    /// The index records and timestamps of every entry, as a frozen segment stores them.
+    /// The index records and timestamps of every entry, as a frozen segment stores them
+    /// (persistent segments: record offsets are positions in the log file).
     pub fn index_records(&self) -> impl Iterator<Item = (IndexRecord, u64)> + '_ {
-        self.entries.iter().enumerate().map(move |(i, e)| {
-            let f = &self.frames[e.frame as usize];
+        let mut frames = self.frames.iter().zip(self.frame_offsets());
+        let mut current: Option<(u32, &HotFrame, u64)> = None;
+        self.entries.iter().enumerate().filter_map(move |(i, e)| {
+            // Entries come in frame order and every frame holds at least one.
+            if current.is_none_or(|(idx, _, _)| idx != e.frame) {
+                let (f, at) = frames.next()?;
+                current = Some((e.frame, f, at));
+            }
+            let (_, f, frame_at) = current?;
             let start = e.offset as usize;
-            let payload = &f.bytes[start..start + e.len as usize];
-            let file_offset = f.file_offset + u64::from(e.offset);
+            let payload = f.bytes.get(start..start + e.len as usize)?;
+            let file_offset = frame_at + u64::from(e.offset);
             let rec = IndexRecord::new(
                 self.base_seq + i as u64,
                 file_offset as u32,
                 payload,
                 f.timestamp_ns,
             );
-            (rec, f.timestamp_ns)
+            Some((rec, f.timestamp_ns))
+        })
+    }
+
+    /// Where each frame starts in the segment's log file, in order.
+    fn frame_offsets(&self) -> impl Iterator<Item = u64> + '_ {
+        self.frames.iter().scan(self.header_len, |at, f| {
+            let start = *at;
+            *at += f.bytes.len() as u64;
+            Some(start)
         })
     }
 
@@ -266,16 +286,17 @@ impl HotSegment {
     }
 
     /// The frame table a frozen segment stores: where each frame starts in the log and which
-    /// entry it starts with.
+    /// entry it starts with (persistent segments).
     pub fn frame_table(&self) -> impl Iterator<Item = FrameEntry> + '_ {
+        let mut offsets = self.frame_offsets();
         let mut last_frame = None;
         self.entries.iter().enumerate().filter_map(move |(slot, e)| {
             if last_frame == Some(e.frame) {
                 return None;
             }
             last_frame = Some(e.frame);
-            let f = &self.frames[e.frame as usize];
-            Some(FrameEntry { first_slot: slot as u32, file_offset: f.file_offset as u32 })
+            let at = offsets.next()?;
+            Some(FrameEntry { first_slot: slot as u32, file_offset: at as u32 })
         })
     }
 
@@ -351,6 +372,21 @@ mod tests {
                 seg.push_written(Bytes::copy_from_slice(&scratch), i as u64, b.iter().map(Vec::len));
                 heap.append(b, i as u64).map_err(|_| TestCaseError::fail("too large"))?;
                 model.extend(b.iter().cloned().map(|p| (p, i as u64)));
+            }
+            // Frozen-segment metadata points into the file: each frame-table entry at a frame
+            // starting with its first seq, each record at its payload.
+            let frames_at: Vec<_> = seg.frame_table().collect();
+            prop_assert_eq!(frames_at.len(), batches.len());
+            for fe in &frames_at {
+                let view = frame::parse(&file[fe.file_offset as usize - 32..])
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                prop_assert_eq!(view.first_seq, 100 + u64::from(fe.first_slot));
+            }
+            for ((rec, _), (p, _)) in seg.index_records().zip(&model) {
+                if let Ok(crate::index_record::PayloadRef::InLog { offset, len }) = rec.payload_ref() {
+                    let at = offset as usize - 32;
+                    prop_assert_eq!(&file[at..at + len as usize], &p[..]);
+                }
             }
             let (back, report) = HotSegment::replay(100, 32, Bytes::from(file));
             prop_assert_eq!(report.dropped_bytes, 0);
