@@ -3,10 +3,11 @@
 //! While the fold is behind the log's `next_seq` (a replay on open, a restore from a snapshot,
 //! a tail that lagged), it reads stored history directly, `HISTORY_CHUNK` events (or `batch`,
 //! if larger) per read, and applies them `batch` events per write lock, the configured bound
-//! on how long readers wait. Once caught up it subscribes to `tail(next_seq)`, which hands it
-//! each event as it lands, in ready chunks, so under load one write lock and one change
-//! notification still cover many events. History read through the tail would cost a stream
-//! poll and an async step per event, about a tenth of a replay.
+//! on how long readers wait; waiters are woken once per read. Once caught up it subscribes to
+//! `tail(next_seq)`, which hands it each event as it lands, in ready chunks, so under load one
+//! write lock and one change notification still cover many events. History read through the
+//! tail costs a stream poll and an async step per event: a 10 M-event replay took 1.6x as long
+//! that way.
 //!
 //! The tail starts at the seq after the last applied one, so the switch has no gap and no
 //! duplicate. A tail that lags (the appender outran the bounded live buffer) is not an error:
