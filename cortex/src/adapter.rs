@@ -4,7 +4,7 @@
 //! applies them asynchronously. Readers take the state's read lock whenever they like and see
 //! a state that is some prefix of the log; a reader that needs its own write reflected awaits
 //! [`CortexAdapter::wait_for_seq`] first. Nothing here can hang on a dead fold: a halted or
-//! closed adapter answers waits and appends with an error.
+//! closed adapter answers waits and appends with an error, and a fold that panics halts it.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,6 +41,9 @@ pub(crate) struct Shared<S> {
     /// the progress channel's lock (which the fold task takes after every chunk). Cleared,
     /// after the status is set, by every path that ends the fold.
     pub(crate) running: AtomicBool,
+    /// Set (under the state's write lock, before the halt is published) when the fold panicked:
+    /// the state may hold part of the event it panicked on, so it is not snapshotted.
+    pub(crate) poisoned: AtomicBool,
 }
 
 impl<S> Shared<S> {
@@ -176,6 +179,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             fold: Box::new(fold),
             batch: config.fold_batch_events(),
             running: AtomicBool::new(true),
+            poisoned: AtomicBool::new(false),
         });
         let task = runtime.spawn(fold_task::run(Arc::clone(&shared), config.fold_batch_events()));
         Ok(CortexAdapter { shared, task: Mutex::new(Some(task)) })
@@ -262,7 +266,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     }
 
     /// Waits until the event at `seq` is in the state (read-after-write barrier). Returns
-    /// [`CortexError::FoldHalted`] if the fold stopped at or before `seq`, and
+    /// [`CortexError::FoldHalted`] if the fold stopped (or panicked) at or before `seq`, and
     /// [`CortexError::Closed`] if the adapter closed first. Waiting for a seq nobody appends
     /// waits until one is appended or the adapter closes.
     ///
@@ -343,14 +347,27 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     }
 
     /// Serializes the state (see [`SnapshotState`]) together with the seq of the last event it
-    /// holds (`None` if none). Pass both to [`CortexAdapter::open_from_snapshot`].
+    /// holds (`None` if none). Pass both to [`CortexAdapter::open_from_snapshot`]. Refused with
+    /// [`CortexError::FoldHalted`] once the fold has panicked: the state may then hold part of
+    /// the event it panicked on, which no `last_seq` describes.
     pub fn snapshot(&self) -> Result<(Vec<u8>, Option<u64>)>
     where
         S: SnapshotState,
     {
         let state = self.shared.state.read();
         // Progress only moves under the write lock, so it matches the state we hold.
-        let last_seq = self.shared.progress.borrow().applied_seq();
+        let progress = self.shared.progress.borrow().clone();
+        if self.shared.poisoned.load(Ordering::Acquire) {
+            return Err(match progress.status {
+                FoldStatus::Halted { seq, reason } => CortexError::FoldHalted { seq, reason },
+                // Closed while the fold was panicking: the panic's status lost the race.
+                _ => CortexError::FoldHalted {
+                    seq: progress.next_seq,
+                    reason: "the fold panicked; its state is not snapshotted".to_owned(),
+                },
+            });
+        }
+        let last_seq = progress.applied_seq();
         let bytes = snapshot::encode(&*state)?;
         Ok((bytes, last_seq))
     }
@@ -362,7 +379,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         let task = self.task.lock().take();
         if let Some(task) = task {
             self.shared.stop.notify_one();
-            // A task that panicked has nothing left to clean up; the status below covers it.
+            // A task that panicked has nothing left to clean up; its guard halted the fold.
             let _ = task.await;
         }
         self.shared.set_status(FoldStatus::Closed);
@@ -373,9 +390,10 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
 
 impl<S> Drop for CortexAdapter<S> {
     fn drop(&mut self) {
+        // Closed first, so the task's guard against dying unexpectedly finds a status set.
+        self.shared.set_status(FoldStatus::Closed);
         if let Some(task) = self.task.get_mut().take() {
             task.abort();
         }
-        self.shared.set_status(FoldStatus::Closed);
     }
 }

@@ -13,8 +13,10 @@ pub enum CortexError {
     /// The underlying log failed (I/O, closed file, invalid channel name, ...).
     #[error(transparent)]
     Redex(#[from] RedexError),
-    /// The fold stopped at `seq` under [`crate::FoldErrorPolicy::Stop`]; the state holds every
-    /// event below `seq` and nothing at or after it will be applied by this adapter.
+    /// The fold stopped at `seq` under [`crate::FoldErrorPolicy::Stop`], or panicked there
+    /// (under either policy); the state holds every event below `seq` (after a panic, possibly
+    /// part of the event at `seq` too) and nothing at or after it will be applied by this
+    /// adapter.
     #[error("fold halted at seq {seq}: {reason}")]
     FoldHalted {
         /// The event the fold could not apply.

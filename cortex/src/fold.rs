@@ -70,6 +70,12 @@ impl FoldError {
 pub trait RedexFold<State>: Send + Sync + 'static {
     /// Applies `event` to `state`. Should check the event before mutating, so that an `Err`
     /// leaves `state` as it was (the adapter may skip the event and carry on).
+    ///
+    /// Should not panic. If it does (with `panic = "unwind"`, the default), the adapter catches
+    /// the panic and halts at this event whatever its [`crate::FoldErrorPolicy`]: `state` may
+    /// be half-updated, so no later event is applied to it and
+    /// [`crate::CortexAdapter::snapshot`] refuses it; waits, appends and change streams then
+    /// behave as after any halt ([`crate::CortexError::FoldHalted`]).
     fn apply(&self, state: &mut State, event: &FoldEvent) -> Result<(), FoldError>;
 }
 

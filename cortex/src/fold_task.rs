@@ -12,7 +12,15 @@
 //! The tail starts at the seq after the last applied one, so the switch has no gap and no
 //! duplicate. A tail that lags (the appender outran the bounded live buffer) is not an error:
 //! the task goes back to chunked reads from its next seq.
+//!
+//! A fold that panics halts the adapter, whatever its [`FoldErrorPolicy`]: the panic is caught
+//! around [`RedexFold::apply`] (on the task and on a waiter folding inline alike) and becomes a
+//! `Halted` status, so waiters, appends and change streams answer as for any halted fold
+//! instead of waiting on a task that died. Should the task itself die any other way (a panic
+//! outside `apply`, its runtime shutting down), a guard it holds sets the same kind of status.
 
+use std::any::Any;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -43,8 +51,37 @@ pub(crate) async fn run<S>(shared: Arc<Shared<S>>, batch: usize)
 where
     S: Send + Sync + 'static,
 {
+    let guard = Unexpected(&shared);
+    fold(&shared, batch).await;
+    std::mem::forget(guard);
+}
+
+/// Held by the fold task while it runs: dropped only if the task ends without returning (it
+/// panicked outside the fold, which [`apply_locked`] catches, or was dropped unfinished by an
+/// abort or its runtime's shutdown). It then halts the fold, so nothing waits on a dead task and
+/// no append is accepted for nobody to apply. After `close` or the adapter's drop the status is
+/// already `Closed`, and the first status set wins.
+struct Unexpected<'a, S>(&'a Shared<S>);
+
+impl<S> Drop for Unexpected<'_, S> {
+    fn drop(&mut self) {
+        // The seq the fold was at; the panic hit while applying it or between events.
+        let seq = self.0.progress.borrow().next_seq;
+        let reason = if std::thread::panicking() {
+            format!("the fold task panicked at seq {seq}, outside RedexFold::apply")
+        } else {
+            format!("the fold task was dropped at seq {seq} (its runtime shut down?)")
+        };
+        self.0.set_status(FoldStatus::Halted { seq, reason });
+    }
+}
+
+async fn fold<S>(shared: &Shared<S>, batch: usize)
+where
+    S: Send + Sync + 'static,
+{
     loop {
-        if let Next::Stop = catch_up(&shared, batch).await {
+        if let Next::Stop = catch_up(shared, batch).await {
             return;
         }
         let from = shared.progress.borrow().next_seq;
@@ -60,7 +97,7 @@ where
                 shared.set_status(FoldStatus::Closed);
                 return;
             };
-            match apply_chunk(&shared, chunk, Wake::Now) {
+            match apply_chunk(shared, chunk, Wake::Now) {
                 Next::Continue => {}
                 // Lagged or skipped past evicted history: catch up from storage again.
                 Next::Resubscribe => break,
@@ -191,6 +228,17 @@ pub(crate) fn apply_locked<S: 'static>(
             break;
         }
         if let Err(e) = apply_one(state, fold, event) {
+            let e = match e {
+                Failure::Rejected(e) => e,
+                Failure::Panicked(reason) => {
+                    // Whatever the policy: the state may hold half of this event (see
+                    // `apply_one`), so no later event may be applied on top of it.
+                    tracing::error!(seq = next_seq, %reason, "fold panicked; halted");
+                    shared.poisoned.store(true, Ordering::Release);
+                    halted = Some(FoldStatus::Halted { seq: next_seq, reason });
+                    break;
+                }
+            };
             match shared.policy {
                 FoldErrorPolicy::Stop => {
                     tracing::error!(seq = next_seq, error = %e, "fold halted");
@@ -228,13 +276,44 @@ pub(crate) fn apply_locked<S: 'static>(
     }
 }
 
+/// Why [`apply_one`] did not apply an event.
+enum Failure {
+    /// The envelope did not check out or the fold returned an error: handled by the policy.
+    Rejected(FoldError),
+    /// The fold panicked (the reason says so, with the seq and the panic's message).
+    Panicked(String),
+}
+
+/// Applies one event. A panic in the fold is caught and returned as [`Failure::Panicked`], so
+/// it reaches neither the fold task (which would die and leave its waiters hanging) nor a
+/// waiter folding inline. `AssertUnwindSafe` is sound here because nothing observes the
+/// unwound state as if it were consistent: the caller halts the fold for good, whatever the
+/// policy, since `apply` may have left the state half-updated (`parking_lot` locks do not
+/// poison, so the halt is what marks it), and `snapshot` refuses a state left so.
 fn apply_one<S, F: RedexFold<S> + ?Sized>(
     state: &mut S,
     fold: &F,
     event: RedexEvent,
-) -> Result<(), FoldError> {
-    let meta = EventMeta::decode(&event.payload).map_err(|e| FoldError::new(e.to_string()))?;
+) -> Result<(), Failure> {
+    let meta = EventMeta::decode(&event.payload)
+        .map_err(|e| Failure::Rejected(FoldError::new(e.to_string())))?;
     let payload = event.payload.slice(EVENT_META_LEN..);
-    let event = FoldEvent { seq: event.seq, timestamp_ns: event.timestamp_ns, meta, payload };
-    fold.apply(state, &event)
+    let seq = event.seq;
+    let event = FoldEvent { seq, timestamp_ns: event.timestamp_ns, meta, payload };
+    match panic::catch_unwind(AssertUnwindSafe(|| fold.apply(state, &event))) {
+        Ok(applied) => applied.map_err(Failure::Rejected),
+        Err(payload) => Err(Failure::Panicked(format!(
+            "the fold panicked at seq {seq}: {}",
+            panic_message(&*payload)
+        ))),
+    }
+}
+
+/// The message of a panic (`panic!` with a literal or a format string), if it has one.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)")
 }

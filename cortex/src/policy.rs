@@ -3,7 +3,9 @@
 //! Both choices are explicit because both are right somewhere: a ledger would rather stop than
 //! build state on a gap, while a cache of UI hints would rather skip one bad event than go dark.
 //! Neither choice hangs a caller: under `Stop`, waiting on or appending past the halted event
-//! returns [`crate::CortexError::FoldHalted`].
+//! returns [`crate::CortexError::FoldHalted`]. A fold that panics is not a rejected event: the
+//! panic is caught and halts the fold under either policy, because the state may be left
+//! half-updated (see [`crate::RedexFold::apply`]).
 
 /// What the fold task does when [`crate::RedexFold::apply`] fails, or an event's envelope does
 /// not check out.

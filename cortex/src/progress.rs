@@ -10,8 +10,9 @@
 pub enum FoldStatus {
     /// Applying events as they arrive.
     Running,
-    /// Stopped at `seq` under [`crate::FoldErrorPolicy::Stop`] (or on an error of the log
-    /// itself); nothing at or after `seq` will be applied.
+    /// Stopped at `seq` under [`crate::FoldErrorPolicy::Stop`], on an error of the log itself,
+    /// or because the fold panicked (under either policy; the reason then says so, and the
+    /// state may hold part of the event at `seq`); nothing at or after `seq` will be applied.
     Halted {
         /// The event that could not be applied.
         seq: u64,
