@@ -7,7 +7,7 @@
 //! - [`verify`]: every checksum of every frozen segment, with a progress bar.
 //! - [`dump`]: entries by seq range and time, as raw bytes, hex or JSON lines.
 //! - [`tail`]: the last entries, then new ones by polling (`--follow`).
-//! - [`bench`]: the `redex-bench` harness, arguments passed through.
+//! - [`mod@bench`]: the `redex-bench` harness, arguments passed through.
 //!
 //! `docs/OPERATIONS.md` is the operator's guide.
 #![forbid(unsafe_code)]

@@ -6,7 +6,7 @@
 //!
 //! A tour of the crate:
 //! - [`manager`]: [`Redex`], the directory lock, `open_file`.
-//! - [`file`]: [`RedexFile`], appends, reads (`read_range_async` awaits cold fetches instead of
+//! - [`mod@file`]: [`RedexFile`], appends, reads (`read_range_async` awaits cold fetches instead of
 //!   blocking), `sync`, `close`, retention.
 //! - [`tail`]: the backfill-then-live [`RedexFile::tail`] stream.
 //! - [`typed`]: [`TypedRedexFile`], postcard-encoded values.

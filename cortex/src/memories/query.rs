@@ -4,8 +4,8 @@
 //! The planner reads candidates from the narrowest index the filter allows, in this order of
 //! preference: an explicit id list, the tag index (one tag; for `all_tags` the rarest of them;
 //! for `any_tags` the union of theirs), the pinned set, the created-time index (when the filter
-//! bounds creation time or orders by it), and otherwise the ordered id set. See [`crate::plan`]
-//! for how candidates become results.
+//! bounds creation time or orders by it), and otherwise the ordered id set. The crate's
+//! private `plan` module turns candidates into results.
 
 use std::sync::Arc;
 

@@ -1,6 +1,6 @@
 //! [`MemoriesState`]: the memories, and the secondary indexes the fold keeps beside them.
 //!
-//! Each memory lives once, as an `Arc<Memory>` in a [`Slab`] slot (a result shares rows
+//! Each memory lives once, as an `Arc<Memory>` in a slot of a slab (a result shares rows
 //! instead of copying content and tags). Everything else refers to a row by its slot number:
 //!
 //! - `rows`: id to slot, a hash map, so `find_unique` is one lookup;
@@ -14,8 +14,8 @@
 //! A change to a row is one store into its slot, plus the tag and pin sets it joins or
 //! leaves. The row is changed in place when no query result shares it, and copied first
 //! otherwise (a result handed out earlier keeps the version it saw). The indexes are derived
-//! data: snapshots store only the rows, column by column ([`crate::columns`]), and rebuild the
-//! indexes in one pass on restore.
+//! data: snapshots store only the rows, column by column (the private `columns` module), and
+//! rebuild the indexes in one pass on restore.
 
 use std::sync::Arc;
 

@@ -3,8 +3,8 @@
 //!
 //! The planner reads candidates from the narrowest index the filter allows, in this order of
 //! preference: an explicit id list, the status index, the created-time index (when the filter
-//! bounds creation time or orders by it), and otherwise the ordered id set. See
-//! [`crate::plan`] for how candidates become results.
+//! bounds creation time or orders by it), and otherwise the ordered id set. The
+//! crate's private `plan` module turns candidates into results.
 
 use std::sync::Arc;
 

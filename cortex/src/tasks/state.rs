@@ -1,6 +1,6 @@
 //! [`TasksState`]: the tasks, and the secondary indexes the fold keeps beside them.
 //!
-//! Each task lives once, as an `Arc<Task>` in a [`Slab`] slot (a query result shares the row
+//! Each task lives once, as an `Arc<Task>` in a slot of a slab (a query result shares the row
 //! instead of copying its title). Everything else refers to a row by its slot number:
 //!
 //! - `rows`: id to slot, a hash map, so `find_unique` is one lookup;
@@ -13,7 +13,7 @@
 //! status change moves the id between the status sets). The row is changed in place when no
 //! query result shares it, and copied first otherwise (a result handed out earlier keeps the
 //! version it saw). The indexes are derived data: snapshots store only the rows, column by
-//! column ([`crate::columns`]), and rebuild the indexes in one pass on restore.
+//! column (the private `columns` module), and rebuild the indexes in one pass on restore.
 
 use std::sync::Arc;
 
