@@ -100,18 +100,38 @@ impl RedexFile {
     /// as `read_range` reads them. `end` is clamped to [`RedexFile::next_seq`]; a start below
     /// the retained head is [`RedexError::Evicted`].
     pub async fn read_range_async(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
-        let cold = {
-            let st = self.inner.state.read();
-            self.check_readable(&st, start)?;
-            let end = end.min(st.set.next_seq());
-            self.cold_part(&st, start, end)?
-        };
-        let Some((source, stop)) = cold else { return self.read_range(start, end) };
-        let mut out = cold::run(fetch_range(source, start, stop)).await?;
-        if stop < end {
-            out.extend(Box::pin(self.read_range_async(stop, end)).await?);
+        if start > end {
+            return Err(RedexError::InvalidRange { start, end });
         }
-        Ok(out)
+        // Never blocks on the store: each step decides, under one read lock, between reading
+        // the rest locally under that same lock and fetching a cold part after releasing it.
+        // Archival turns a segment cold only under the write lock, so no segment can go cold
+        // between that decision and the local read (checking, unlocking and then calling
+        // `read_range` could find a newly cold segment and block on its fetch); and a segment
+        // that went cold while a fetch was awaited is seen by the next step's check. Each
+        // fetch moves `seq` past at least one entry, so the loop ends.
+        let mut out = Vec::new();
+        let mut seq = start;
+        loop {
+            let (source, stop) = {
+                let st = self.inner.state.read();
+                self.check_readable(&st, seq)?;
+                let end = end.min(st.set.next_seq());
+                match self.cold_part(&st, seq, end)? {
+                    Some(cold) => cold,
+                    None => {
+                        let local = end.saturating_sub(seq).min(super::READ_PREALLOC_MAX);
+                        out.reserve(local as usize);
+                        st.set.for_each(seq, end, |seq, payload, timestamp_ns| {
+                            out.push(RedexEvent { seq, timestamp_ns, payload });
+                        })?;
+                        return Ok(out);
+                    }
+                }
+            };
+            out.extend(cold::run(fetch_range(source, seq, stop)).await?);
+            seq = stop;
+        }
     }
 }
 
