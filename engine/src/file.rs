@@ -1,6 +1,6 @@
 //! [`RedexFile`]: one named append-only log.
 //!
-//! A file is a `RwLock` around its [`SegmentSet`]: appends take the write lock, encode one frame
+//! A file is a `RwLock` around its `SegmentSet`: appends take the write lock, encode one frame
 //! into the active segment's arena and write that frame to the active log with one `pwrite`;
 //! reads take the read lock and clone `Bytes` slices out. Tail subscribers are fed from the
 //! append path while the write lock is held, so the live stream and the stored log agree on

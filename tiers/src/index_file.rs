@@ -137,7 +137,7 @@ impl Layout {
     }
 }
 
-/// Encodes a whole index file into memory (see [`write`]).
+/// Encodes a whole index file into memory (see [`write()`]).
 pub fn encode(
     first_seq: u64,
     entries: &[(IndexRecord, u64)],

@@ -19,7 +19,7 @@
 //! 6. [`result`]: one [`result::Row`] per (scenario, case, system), with its ratios; [`report`]
 //!    prints the table, [`output`] writes JSON and CSV, [`plot`] draws SVG charts.
 //!
-//! [`run`] ties them together and returns a [`result::Report`].
+//! [`run()`] ties them together and returns a [`result::Report`].
 
 pub mod ceiling;
 pub mod measure;
