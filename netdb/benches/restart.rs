@@ -12,6 +12,10 @@
 //! in both cases until the last event is in the state, then closes. The page cache is warm
 //! (the log was just written); a cold disk adds its read time to the replay only.
 //!
+//! After the two criterion groups of a size, [`PAIRS`] more restarts of each kind run
+//! alternately, full then snapshot, and the median of the per-pair ratios is printed: drift in
+//! the machine's load between the two groups cannot bias that figure.
+//!
 //! Sizes: `NETDB_RESTART_EVENTS` (comma separated; default `1000000,10000000`).
 //! Run: `cargo bench -p netdb --bench restart`
 #![allow(clippy::unwrap_used, reason = "benchmark setup fails loudly")]
@@ -32,6 +36,8 @@ use tokio::runtime::Runtime;
 
 const TASKS: u64 = 100_000;
 const BATCH: u64 = 4096;
+/// Alternated (full replay, snapshot) pairs per size for the paired ratio.
+const PAIRS: usize = 9;
 
 fn runtime() -> Runtime {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
@@ -127,8 +133,28 @@ fn restarts(c: &mut Criterion) {
                 (0..iters).map(|_| restart(&rt, dir.path(), n, Some(&bundle))).sum()
             });
         });
+        paired_ratio(&rt, dir.path(), n, &bundle);
     }
     group.finish();
+}
+
+/// Runs [`PAIRS`] alternated full and snapshot restarts and prints the median ratio.
+fn paired_ratio(rt: &Runtime, dir: &Path, n: u64, bundle: &[u8]) {
+    let mut ratios: Vec<f64> = (0..PAIRS)
+        .map(|_| {
+            let full = restart(rt, dir, n, None);
+            let tail = restart(rt, dir, n, Some(bundle));
+            full.as_secs_f64() / tail.as_secs_f64()
+        })
+        .collect();
+    ratios.sort_by(f64::total_cmp);
+    let shown: Vec<String> = ratios.iter().map(|r| format!("{r:.1}")).collect();
+    println!(
+        "netdb_restart/{n}: full replay / snapshot restart, median of {PAIRS} alternated pairs: \
+         {:.2}x (sorted: {})",
+        ratios[PAIRS / 2],
+        shown.join(", ")
+    );
 }
 
 criterion_group!(benches, restarts);

@@ -22,7 +22,7 @@ use crate::index_record::IndexRecord;
 /// [`ARENA_CHUNK_BYTES_MAX`], so small logs stay small and large ones call malloc rarely.
 /// (Transparent huge pages were tried for the arena and dropped: with THP `defrag=madvise` a
 /// fault may compact memory synchronously, and appends stalled for milliseconds; see
-/// docs/BENCHMARKS.md, "Heap appends".)
+/// docs/BENCHMARKS.md, "Heap appends and the hot index".)
 const ARENA_CHUNK_BYTES_MIN: usize = 64 * 1024;
 /// Largest arena allocation. Pages are faulted in as frames fill them, so unused capacity costs
 /// address space only.
