@@ -26,6 +26,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+mod builder;
 pub mod changes;
 mod columns;
 pub mod config;

@@ -98,3 +98,55 @@ impl MemoriesFilter {
             && self.updated_before_ns.is_none()
     }
 }
+
+/// The predicates of [`crate::memories::MemoriesQuery`] and
+/// [`crate::memories::MemoriesWatcher`], one method per field of the [`MemoriesFilter`] they
+/// build; the query alone adds the `updated_*` bounds.
+macro_rules! memories_setters {
+    () => {
+        $crate::builder::where_id_in!("memories", $crate::memories::MemoryId);
+
+        /// Only memories carrying `tag`.
+        pub fn where_tag(mut self, tag: impl Into<String>) -> Self {
+            self.filter.tag = Some(tag.into());
+            self
+        }
+
+        /// Only memories carrying at least one of `tags`.
+        pub fn where_any_tag<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
+            self.filter.any_tags = Some(tags.into_iter().map(Into::into).collect());
+            self
+        }
+
+        /// Only memories carrying all of `tags`.
+        pub fn where_all_tags<T: Into<String>>(
+            mut self,
+            tags: impl IntoIterator<Item = T>,
+        ) -> Self {
+            self.filter.all_tags = Some(tags.into_iter().map(Into::into).collect());
+            self
+        }
+
+        /// Only memories from `source`.
+        pub fn where_source(mut self, source: impl Into<String>) -> Self {
+            self.filter.source = Some(source.into());
+            self
+        }
+
+        /// Only memories whose content contains `needle`.
+        pub fn content_contains(mut self, needle: impl Into<String>) -> Self {
+            self.filter.content_contains = Some(needle.into());
+            self
+        }
+
+        /// Only pinned (`true`) or unpinned (`false`) memories.
+        pub fn where_pinned(mut self, pinned: bool) -> Self {
+            self.filter.pinned = Some(pinned);
+            self
+        }
+
+        $crate::builder::created_bounds!("memories", "stored");
+    };
+}
+
+pub(crate) use memories_setters;

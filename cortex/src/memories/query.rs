@@ -9,7 +9,8 @@
 
 use std::sync::Arc;
 
-use crate::memories::filter::MemoriesFilter;
+use crate::builder;
+use crate::memories::filter::{memories_setters, MemoriesFilter};
 use crate::memories::state::MemoriesState;
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{Cursor, OrderBy, Page};
@@ -243,123 +244,7 @@ pub struct MemoriesQuery<'a> {
 }
 
 impl<'a> MemoriesQuery<'a> {
-    /// Only memories whose id is in `ids`.
-    pub fn where_id_in(mut self, ids: impl IntoIterator<Item = MemoryId>) -> Self {
-        self.filter.id_in = Some(ids.into_iter().collect());
-        self
-    }
-
-    /// Only memories carrying `tag`.
-    pub fn where_tag(mut self, tag: impl Into<String>) -> Self {
-        self.filter.tag = Some(tag.into());
-        self
-    }
-
-    /// Only memories carrying at least one of `tags`.
-    pub fn where_any_tag<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
-        self.filter.any_tags = Some(tags.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Only memories carrying all of `tags`.
-    pub fn where_all_tags<T: Into<String>>(mut self, tags: impl IntoIterator<Item = T>) -> Self {
-        self.filter.all_tags = Some(tags.into_iter().map(Into::into).collect());
-        self
-    }
-
-    /// Only memories from `source`.
-    pub fn where_source(mut self, source: impl Into<String>) -> Self {
-        self.filter.source = Some(source.into());
-        self
-    }
-
-    /// Only memories whose content contains `needle`.
-    pub fn content_contains(mut self, needle: impl Into<String>) -> Self {
-        self.filter.content_contains = Some(needle.into());
-        self
-    }
-
-    /// Only pinned (`true`) or unpinned (`false`) memories.
-    pub fn where_pinned(mut self, pinned: bool) -> Self {
-        self.filter.pinned = Some(pinned);
-        self
-    }
-
-    /// Only memories stored strictly after `ns`.
-    pub fn created_after(mut self, ns: u64) -> Self {
-        self.filter.created_after_ns = Some(ns);
-        self
-    }
-
-    /// Only memories stored strictly before `ns`.
-    pub fn created_before(mut self, ns: u64) -> Self {
-        self.filter.created_before_ns = Some(ns);
-        self
-    }
-
-    /// Only memories changed strictly after `ns`.
-    pub fn updated_after(mut self, ns: u64) -> Self {
-        self.filter.updated_after_ns = Some(ns);
-        self
-    }
-
-    /// Only memories changed strictly before `ns`.
-    pub fn updated_before(mut self, ns: u64) -> Self {
-        self.filter.updated_before_ns = Some(ns);
-        self
-    }
-
-    /// Result order (default id ascending).
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.filter.order_by = Some(order);
-        self
-    }
-
-    /// At most `n` rows.
-    pub fn limit(mut self, n: usize) -> Self {
-        self.filter.limit = Some(n);
-        self
-    }
-
-    /// Continue strictly after `cursor`, in the cursor's order.
-    pub fn after(mut self, cursor: Cursor) -> Self {
-        self.filter.after = Some(cursor);
-        self
-    }
-
-    /// The filter built so far.
-    pub fn filter(&self) -> &MemoriesFilter {
-        &self.filter
-    }
-
-    /// The matching memories.
-    pub fn collect(self) -> Vec<Arc<Memory>> {
-        self.state.find_many(&self.filter)
-    }
-
-    /// The matching memories, borrowed from the state (see `find_many_ref`).
-    pub fn collect_ref(self) -> Vec<&'a Arc<Memory>> {
-        self.state.find_many_ref(&self.filter)
-    }
-
-    /// How many memories match.
-    pub fn count(self) -> usize {
-        self.state.count_where(&self.filter)
-    }
-
-    /// The first matching memory in the query's order.
-    pub fn first(mut self) -> Option<Arc<Memory>> {
-        self.filter.limit = Some(self.filter.limit.unwrap_or(1).min(1));
-        self.state.find_many(&self.filter).pop()
-    }
-
-    /// Whether any memory matches.
-    pub fn exists(self) -> bool {
-        self.state.exists_where(&self.filter)
-    }
-
-    /// One page of results and the cursor to the next (see [`MemoriesState::find_page`]).
-    pub fn page(self) -> Page<Arc<Memory>> {
-        self.state.find_page(&self.filter)
-    }
+    memories_setters!();
+    builder::updated_bounds!("memories");
+    builder::query_methods!("memories", "memory", MemoriesState, MemoriesFilter, Memory);
 }

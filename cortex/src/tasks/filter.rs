@@ -86,3 +86,28 @@ impl TasksFilter {
             && self.updated_before_ns.is_none()
     }
 }
+
+/// The predicates of [`crate::tasks::TasksQuery`] and [`crate::tasks::TasksWatcher`]: one
+/// method per field of the [`TasksFilter`] they build.
+macro_rules! tasks_setters {
+    () => {
+        /// Only tasks with `status`.
+        pub fn where_status(mut self, status: $crate::tasks::TaskStatus) -> Self {
+            self.filter.status = Some(status);
+            self
+        }
+
+        $crate::builder::where_id_in!("tasks", $crate::tasks::TaskId);
+
+        /// Only tasks whose title contains `needle`.
+        pub fn title_contains(mut self, needle: impl Into<String>) -> Self {
+            self.filter.title_contains = Some(needle.into());
+            self
+        }
+
+        $crate::builder::created_bounds!("tasks", "created");
+        $crate::builder::updated_bounds!("tasks");
+    };
+}
+
+pub(crate) use tasks_setters;

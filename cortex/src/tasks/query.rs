@@ -8,12 +8,13 @@
 
 use std::sync::Arc;
 
+use crate::builder;
 use crate::order::{Cursor, OrderBy, Page};
 use crate::plan::{self, Plan};
 use crate::sources::{self, Source};
-use crate::tasks::filter::TasksFilter;
+use crate::tasks::filter::{tasks_setters, TasksFilter};
 use crate::tasks::state::TasksState;
-use crate::tasks::types::{Task, TaskId, TaskStatus};
+use crate::tasks::types::{Task, TaskId};
 
 impl TasksState {
     /// The task `id`: one hash lookup.
@@ -206,99 +207,6 @@ pub struct TasksQuery<'a> {
 }
 
 impl<'a> TasksQuery<'a> {
-    /// Only tasks with `status`.
-    pub fn where_status(mut self, status: TaskStatus) -> Self {
-        self.filter.status = Some(status);
-        self
-    }
-
-    /// Only tasks whose id is in `ids`.
-    pub fn where_id_in(mut self, ids: impl IntoIterator<Item = TaskId>) -> Self {
-        self.filter.id_in = Some(ids.into_iter().collect());
-        self
-    }
-
-    /// Only tasks whose title contains `needle`.
-    pub fn title_contains(mut self, needle: impl Into<String>) -> Self {
-        self.filter.title_contains = Some(needle.into());
-        self
-    }
-
-    /// Only tasks created strictly after `ns`.
-    pub fn created_after(mut self, ns: u64) -> Self {
-        self.filter.created_after_ns = Some(ns);
-        self
-    }
-
-    /// Only tasks created strictly before `ns`.
-    pub fn created_before(mut self, ns: u64) -> Self {
-        self.filter.created_before_ns = Some(ns);
-        self
-    }
-
-    /// Only tasks changed strictly after `ns`.
-    pub fn updated_after(mut self, ns: u64) -> Self {
-        self.filter.updated_after_ns = Some(ns);
-        self
-    }
-
-    /// Only tasks changed strictly before `ns`.
-    pub fn updated_before(mut self, ns: u64) -> Self {
-        self.filter.updated_before_ns = Some(ns);
-        self
-    }
-
-    /// Result order (default id ascending).
-    pub fn order_by(mut self, order: OrderBy) -> Self {
-        self.filter.order_by = Some(order);
-        self
-    }
-
-    /// At most `n` rows.
-    pub fn limit(mut self, n: usize) -> Self {
-        self.filter.limit = Some(n);
-        self
-    }
-
-    /// Continue strictly after `cursor`, in the cursor's order.
-    pub fn after(mut self, cursor: Cursor) -> Self {
-        self.filter.after = Some(cursor);
-        self
-    }
-
-    /// The filter built so far.
-    pub fn filter(&self) -> &TasksFilter {
-        &self.filter
-    }
-
-    /// The matching tasks.
-    pub fn collect(self) -> Vec<Arc<Task>> {
-        self.state.find_many(&self.filter)
-    }
-
-    /// The matching tasks, borrowed from the state (see `find_many_ref`).
-    pub fn collect_ref(self) -> Vec<&'a Arc<Task>> {
-        self.state.find_many_ref(&self.filter)
-    }
-
-    /// How many tasks match.
-    pub fn count(self) -> usize {
-        self.state.count_where(&self.filter)
-    }
-
-    /// The first matching task in the query's order.
-    pub fn first(mut self) -> Option<Arc<Task>> {
-        self.filter.limit = Some(self.filter.limit.unwrap_or(1).min(1));
-        self.state.find_many(&self.filter).pop()
-    }
-
-    /// Whether any task matches.
-    pub fn exists(self) -> bool {
-        self.state.exists_where(&self.filter)
-    }
-
-    /// One page of results and the cursor to the next (see [`TasksState::find_page`]).
-    pub fn page(self) -> Page<Arc<Task>> {
-        self.state.find_page(&self.filter)
-    }
+    tasks_setters!();
+    builder::query_methods!("tasks", "task", TasksState, TasksFilter, Task);
 }
