@@ -169,8 +169,9 @@ pub(crate) enum Wake {
 
 /// Applies `items` (consecutive items of the log, from a history read or the tail) to the
 /// state, whose write lock the caller holds, and publishes the new progress before the lock is
-/// released. Events below the progress were already applied (by a `wait_for_seq` that folded
-/// them inline) and are skipped. Used by the fold task and by
+/// released, even if the adapter was closed meanwhile: the progress always counts exactly the
+/// events in the state. Events below the progress were already applied (by a `wait_for_seq`
+/// that folded them inline) and are skipped. Used by the fold task and by
 /// [`crate::CortexAdapter::wait_for_seq`]'s inline path alike, so both apply events exactly
 /// the same way and never twice.
 pub(crate) fn apply_locked<S: 'static>(
@@ -256,12 +257,17 @@ pub(crate) fn apply_locked<S: 'static>(
     let stop = halted.is_some();
     if next_seq != start_seq || stop {
         shared.progress.send_if_modified(|p| {
-            if p.status != FoldStatus::Running {
-                return false;
-            }
+            // Progress moves only under the state's write lock, which we hold.
+            debug_assert_eq!(p.next_seq, start_seq, "progress moved without the state's lock");
+            // Recorded whatever the status: `close` and the adapter's drop set `Closed` without
+            // the state's lock, possibly while these events were being applied, and the state
+            // holds them all the same. A snapshot must claim exactly what its state holds.
             p.next_seq = next_seq;
+            // A terminal status already set (closed, or halted) is kept: the first one wins.
             if let Some(status) = halted {
-                p.status = status;
+                if p.status == FoldStatus::Running {
+                    p.status = status;
+                }
             }
             wake == Wake::Now || stop
         });

@@ -1,9 +1,11 @@
 //! Fold progress: how far the fold task got, and whether it still runs.
 //!
 //! Progress lives in a `tokio::sync::watch` channel that doubles as the adapter's change
-//! signal. The fold task updates it while it still holds the state's write lock, so anyone who
-//! holds the read lock sees progress that matches the state exactly (snapshots rely on this),
-//! and anyone woken by it finds the state already updated (`wait_for_seq` relies on this).
+//! signal. The fold task (or a waiter folding inline) updates it while it still holds the
+//! state's write lock, whatever the status has become meanwhile, so anyone who holds the read
+//! lock sees progress that matches the state exactly (snapshots rely on this, after a `close`
+//! too), and anyone woken by it finds the state already updated (`wait_for_seq` relies on
+//! this). A status, once no longer `Running`, never changes again.
 
 /// Whether the fold task is running, and if not, why.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,7 +21,8 @@ pub enum FoldStatus {
         /// Why.
         reason: String,
     },
-    /// The adapter or its file was closed.
+    /// The adapter or its file was closed. Events being applied when it closed (by a waiter
+    /// folding inline) are finished and counted in [`Progress::next_seq`].
     Closed,
 }
 
