@@ -354,6 +354,15 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     where
         S: SnapshotState,
     {
+        self.snapshot_with(|state, last_seq| Ok((snapshot::encode(state)?, last_seq)))?
+    }
+
+    /// Calls `encode` with the state and the seq of the last event it holds (`None` if none),
+    /// both read under the state's read lock so that they match exactly, even after `close`,
+    /// and returns what `encode` returns: [`CortexAdapter::snapshot`] for a state serialized
+    /// another way (NetDB's custom models). Refused, like `snapshot`, with
+    /// [`CortexError::FoldHalted`] once the fold has panicked (`encode` is not called).
+    pub fn snapshot_with<R>(&self, encode: impl FnOnce(&S, Option<u64>) -> R) -> Result<R> {
         let state = self.shared.state.read();
         // Progress only moves under the write lock, so it matches the state we hold.
         let progress = self.shared.progress.borrow().clone();
@@ -367,9 +376,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
                 },
             });
         }
-        let last_seq = progress.applied_seq();
-        let bytes = snapshot::encode(&*state)?;
-        Ok((bytes, last_seq))
+        Ok(encode(&*state, progress.applied_seq()))
     }
 
     /// Stops the fold task (events not yet applied stay in the log for the next open), closes

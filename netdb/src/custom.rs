@@ -53,15 +53,15 @@ impl<S> Debug for CustomSlot<S> {
 
 impl<S: CustomState> CustomModel for CustomSlot<S> {
     fn snapshot(&self, name: &str) -> Result<ModelSnapshot> {
-        let state = self.adapter.state().read();
-        // The fold moves its progress only while it holds the write lock, so under our read
-        // lock the progress matches the state exactly.
-        let last_seq = self.adapter.progress().applied_seq();
-        let bytes = postcard::to_allocvec(&*state).map_err(|e| NetDbError::Codec {
-            what: format!("state of custom model {name:?}"),
-            reason: e.to_string(),
-        })?;
-        drop(state);
+        // Under the state's read lock, so `last_seq` matches the state exactly; refused (as
+        // the built-in models' snapshots are) if a panicking fold may have left it half-updated.
+        let (bytes, last_seq) = self
+            .adapter
+            .snapshot_with(|state, last_seq| postcard::to_allocvec(state).map(|b| (b, last_seq)))?
+            .map_err(|e| NetDbError::Codec {
+                what: format!("state of custom model {name:?}"),
+                reason: e.to_string(),
+            })?;
         Ok(ModelSnapshot {
             name: name.to_owned(),
             kind: ModelKind::Custom,

@@ -192,8 +192,10 @@ impl NetDb {
     }
 
     /// Snapshots every model, each under its own state lock (see [`NetDbSnapshot`] for what
-    /// is and is not consistent across models). Works on a closed database too: the states
-    /// stay readable.
+    /// is and is not consistent across models), each with the seq of the last event its state
+    /// holds. Works on a closed database too: the states stay readable. Refused with
+    /// [`NetDbError::Cortex`]`(`[`cortex::CortexError::FoldHalted`]`)` if a model's fold
+    /// panicked (its state may hold part of an event, which no seq describes).
     pub fn snapshot(&self) -> Result<NetDbSnapshot> {
         let mut models = Vec::with_capacity(self.names.len());
         if let Some((name, tasks)) = &self.tasks {
