@@ -7,10 +7,16 @@
 //! streams: filter, take `limit`, done, so the cost follows the size of the result. Otherwise
 //! it filters, sorts and truncates. Either way every predicate of the filter is checked on
 //! every candidate, so an index only ever narrows the work, never changes the answer.
+//!
+//! A model's state implements [`Model`] (its row and filter types, the filters one index
+//! answers by itself, and how a filter plans against its indexes) and its filter struct
+//! [`QueryFilter`]; the functions below ([`find_many`], [`count_where`], [`find_page`], ...)
+//! are the query methods of every model, which each model's public methods call.
 
 use std::sync::Arc;
 
-use crate::order::{Cursor, OrderBy, Row};
+use crate::order::{Cursor, OrderBy, Page, Row};
+use crate::slab::Slab;
 
 /// Candidate rows for one query: a [`crate::sources::Source`].
 pub(crate) use crate::sources::Source as Plan;
@@ -96,4 +102,166 @@ pub(crate) fn exists<T: Row>(
     let check_after = shape.after.is_some() && !plan.after_applied;
     shape.limit != Some(0)
         && plan.rows.any(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&**r)))
+}
+
+/// A model's filter struct, as execution sees it.
+pub(crate) trait QueryFilter<T>: Clone {
+    /// Its order, cursor and limit.
+    fn shape(&self) -> Shape;
+    /// Its `id_in` list, if set.
+    fn id_in(&self) -> Option<&[u64]>;
+    /// Sets its limit.
+    fn set_limit(&mut self, limit: usize);
+    /// Whether `row` passes every predicate.
+    fn matches(&self, row: &T) -> bool;
+    /// Whether `row` passes every predicate but `id_in`.
+    fn matches_except_ids(&self, row: &T) -> bool;
+}
+
+/// A model's state, as execution sees it: its rows, and how a filter plans against its
+/// indexes. The model's query methods (`find_many`, `count_where`, ...) are the functions
+/// below, each written once for every model.
+pub(crate) trait Model {
+    /// The row type.
+    type Row: Row;
+    /// The filter struct.
+    type Filter: QueryFilter<Self::Row>;
+
+    /// The row `id`.
+    fn row(&self, id: u64) -> Option<&Arc<Self::Row>>;
+
+    /// Every row, in slots.
+    fn slab(&self) -> &Slab<Self::Row>;
+
+    /// How many rows there are.
+    fn row_count(&self) -> usize;
+
+    /// `each` of the rows of a filter that one index answers by itself (in an id order, all
+    /// its rows, no predicate left to check); `None` for any other filter.
+    fn index_rows<'a, R>(
+        &'a self,
+        f: &Self::Filter,
+        each: impl FnMut(&'a Arc<Self::Row>) -> R,
+    ) -> Option<Vec<R>>;
+
+    /// How many rows match a filter that one index's length answers (before the limit);
+    /// `None` for any other filter.
+    fn index_count(&self, f: &Self::Filter) -> Option<usize>;
+
+    /// The candidate rows for a filter without `id_in`, from the narrowest index it allows,
+    /// and whether they still need the filter's predicate.
+    fn plan_indexes(&self, f: &Self::Filter) -> (Plan<'_, '_, Self::Row>, bool);
+}
+
+/// The rows matching `f`, each shared with the state.
+#[inline]
+pub(crate) fn find_many<M: Model>(m: &M, f: &M::Filter) -> Vec<Arc<M::Row>> {
+    if let Some(rows) = m.index_rows(f, Arc::clone) {
+        return rows;
+    }
+    share(find_many_ref(m, f))
+}
+
+/// The rows matching `f`, borrowed from the state.
+#[inline]
+pub(crate) fn find_many_ref<'a, M: Model>(m: &'a M, f: &M::Filter) -> Vec<&'a Arc<M::Row>> {
+    if let Some(rows) = m.index_rows(f, |row| row) {
+        return rows;
+    }
+    let ids = sorted_ids(f);
+    let (plan, check) = plan(m, f, ids.as_deref());
+    collect_refs(plan, f.shape(), check, pred(f, ids.as_deref()))
+}
+
+/// [`find_many`] by scanning every row, without any index: the reference the index-backed
+/// planner is tested against.
+pub(crate) fn find_many_scan<M: Model>(m: &M, f: &M::Filter) -> Vec<Arc<M::Row>> {
+    let scan = Plan {
+        rows: Box::new(m.slab().rows()),
+        in_order: false,
+        after_applied: false,
+        len_hint: m.row_count(),
+    };
+    share(collect_refs(scan, f.shape(), true, |row| f.matches(row)))
+}
+
+/// How many rows [`find_many`] would return.
+#[inline]
+pub(crate) fn count_where<M: Model>(m: &M, f: &M::Filter) -> usize {
+    if let Some(n) = m.index_count(f) {
+        return n.min(f.shape().limit.unwrap_or(usize::MAX));
+    }
+    let ids = sorted_ids(f);
+    let (plan, check) = plan(m, f, ids.as_deref());
+    count(plan, f.shape(), check, pred(f, ids.as_deref()))
+}
+
+/// Whether [`find_many`] would return anything.
+#[inline]
+pub(crate) fn exists_where<M: Model>(m: &M, f: &M::Filter) -> bool {
+    let ids = sorted_ids(f);
+    let (plan, check) = plan(m, f, ids.as_deref());
+    exists(plan, f.shape(), check, pred(f, ids.as_deref()))
+}
+
+/// One page of `f`'s result: up to its limit (all if unset), and a cursor to the next page
+/// if more rows match.
+pub(crate) fn find_page<M: Model>(m: &M, f: &M::Filter) -> Page<Arc<M::Row>> {
+    let shape = f.shape();
+    let Some(limit) = shape.limit else {
+        return Page { items: find_many(m, f), next: None };
+    };
+    let mut probe = f.clone();
+    probe.set_limit(limit.saturating_add(1));
+    let mut items = find_many(m, &probe);
+    let mut next = None;
+    if items.len() > limit {
+        items.truncate(limit);
+        next = items.last().map(|row| Cursor::of(shape.order, &**row));
+    }
+    Page { items, next }
+}
+
+/// The candidate rows for `f` and whether they still need its predicate: the rows of the id
+/// list `ids` (sorted) if there is one, else those of the model's narrowest index.
+#[inline]
+fn plan<'a, 'p, M: Model>(
+    m: &'a M,
+    f: &M::Filter,
+    ids: Option<&'p [u64]>,
+) -> (Plan<'a, 'p, M::Row>, bool)
+where
+    'a: 'p,
+{
+    let Some(ids) = ids else { return m.plan_indexes(f) };
+    let order = f.shape().order;
+    let in_order = matches!(order, OrderBy::IdAsc | OrderBy::IdDesc);
+    let rows: crate::sources::Rows<'a, 'p, M::Row> = if order == OrderBy::IdDesc {
+        Box::new(ids.iter().rev().filter_map(|id| m.row(*id)))
+    } else {
+        Box::new(ids.iter().filter_map(|id| m.row(*id)))
+    };
+    (Plan { rows, in_order, after_applied: false, len_hint: ids.len() }, true)
+}
+
+/// `id_in` sorted and deduplicated, so it can be walked in order and searched in log time.
+#[inline]
+fn sorted_ids<T>(f: &impl QueryFilter<T>) -> Option<Vec<u64>> {
+    f.id_in().map(|ids| {
+        let mut ids = ids.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    })
+}
+
+/// The filter's predicate, with `id_in` checked by binary search in its sorted copy `ids`.
+#[inline]
+fn pred<'p, T: Row>(
+    f: &'p impl QueryFilter<T>,
+    ids: Option<&'p [u64]>,
+) -> impl Fn(&T) -> bool + 'p {
+    move |row| {
+        ids.is_none_or(|ids| ids.binary_search(&row.id()).is_ok()) && f.matches_except_ids(row)
+    }
 }

@@ -3,7 +3,7 @@
 
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{Cursor, OrderBy};
-use crate::plan::Shape;
+use crate::plan::{QueryFilter, Shape};
 
 /// Which memories a query returns, in what order, and how many. Every set field must match
 /// (fields combine with AND); time bounds are strict. An empty `id_in` or `any_tags` matches
@@ -42,12 +42,9 @@ pub struct MemoriesFilter {
 
 impl MemoriesFilter {
     /// The order results come in: the cursor's, else `order_by`, else id ascending.
+    #[inline]
     pub fn order(&self) -> OrderBy {
         self.after.map(|c| c.order()).or(self.order_by).unwrap_or_default()
-    }
-
-    pub(crate) fn shape(&self) -> Shape {
-        Shape { order: self.order(), after: self.after, limit: self.limit }
     }
 
     /// Whether `memory` passes every predicate (not the cursor or the limit).
@@ -55,37 +52,18 @@ impl MemoriesFilter {
         self.id_in.as_ref().is_none_or(|ids| ids.contains(&m.id)) && self.matches_except_ids(m)
     }
 
-    pub(crate) fn matches_except_ids(&self, m: &Memory) -> bool {
-        self.tag.as_deref().is_none_or(|t| m.has_tag(t))
-            && self.any_tags.as_ref().is_none_or(|ts| ts.iter().any(|t| m.has_tag(t)))
-            && self.all_tags.as_ref().is_none_or(|ts| ts.iter().all(|t| m.has_tag(t)))
-            && self.source.as_deref().is_none_or(|s| m.source == s)
-            && self.content_contains.as_deref().is_none_or(|s| m.content.contains(s))
-            && self.pinned.is_none_or(|p| m.pinned == p)
-            && self.created_after_ns.is_none_or(|t| m.created_ns > t)
-            && self.created_before_ns.is_none_or(|t| m.created_ns < t)
-            && self.updated_after_ns.is_none_or(|t| m.updated_ns > t)
-            && self.updated_before_ns.is_none_or(|t| m.updated_ns < t)
-    }
-
-    /// Whether no predicate other than `tag` / `pinned` is set, and no cursor: such a filter
-    /// is answered by an index's length.
+    /// Whether no predicate other than `tag` / `pinned` is set, not both of them, and no
+    /// cursor: such a filter is answered by an index's length.
+    #[inline]
     pub(crate) fn is_single_index(&self) -> bool {
-        self.id_in.is_none()
-            && self.any_tags.is_none()
-            && self.all_tags.is_none()
-            && self.source.is_none()
-            && self.content_contains.is_none()
-            && self.created_after_ns.is_none()
-            && self.created_before_ns.is_none()
-            && self.updated_after_ns.is_none()
-            && self.updated_before_ns.is_none()
+        self.is_only_tag_or_pin()
             && self.after.is_none()
             && !(self.tag.is_some() && self.pinned.is_some())
     }
 
     /// Whether the only predicates are `tag` and `pinned` (a cursor allowed): a filter on one
     /// of them alone, read from its index, needs no further check.
+    #[inline]
     pub(crate) fn is_only_tag_or_pin(&self) -> bool {
         self.id_in.is_none()
             && self.any_tags.is_none()
@@ -96,6 +74,42 @@ impl MemoriesFilter {
             && self.created_before_ns.is_none()
             && self.updated_after_ns.is_none()
             && self.updated_before_ns.is_none()
+    }
+}
+
+impl QueryFilter<Memory> for MemoriesFilter {
+    #[inline]
+    fn shape(&self) -> Shape {
+        Shape { order: self.order(), after: self.after, limit: self.limit }
+    }
+
+    #[inline]
+    fn id_in(&self) -> Option<&[u64]> {
+        self.id_in.as_deref()
+    }
+
+    #[inline]
+    fn set_limit(&mut self, limit: usize) {
+        self.limit = Some(limit);
+    }
+
+    #[inline]
+    fn matches(&self, m: &Memory) -> bool {
+        MemoriesFilter::matches(self, m)
+    }
+
+    #[inline]
+    fn matches_except_ids(&self, m: &Memory) -> bool {
+        self.tag.as_deref().is_none_or(|t| m.has_tag(t))
+            && self.any_tags.as_ref().is_none_or(|ts| ts.iter().any(|t| m.has_tag(t)))
+            && self.all_tags.as_ref().is_none_or(|ts| ts.iter().all(|t| m.has_tag(t)))
+            && self.source.as_deref().is_none_or(|s| m.source == s)
+            && self.content_contains.as_deref().is_none_or(|s| m.content.contains(s))
+            && self.pinned.is_none_or(|p| m.pinned == p)
+            && self.created_after_ns.is_none_or(|t| m.created_ns > t)
+            && self.created_before_ns.is_none_or(|t| m.created_ns < t)
+            && self.updated_after_ns.is_none_or(|t| m.updated_ns > t)
+            && self.updated_before_ns.is_none_or(|t| m.updated_ns < t)
     }
 }
 

@@ -2,7 +2,7 @@
 //! fluent [`crate::tasks::TasksQuery`] chain (which builds one of these).
 
 use crate::order::{Cursor, OrderBy};
-use crate::plan::Shape;
+use crate::plan::{QueryFilter, Shape};
 use crate::tasks::types::{Task, TaskId, TaskStatus};
 
 /// Which tasks a query returns, in what order, and how many. Every set field must match
@@ -45,38 +45,27 @@ pub struct TasksFilter {
 
 impl TasksFilter {
     /// The order results come in: the cursor's, else `order_by`, else id ascending.
+    #[inline]
     pub fn order(&self) -> OrderBy {
         self.after.map(|c| c.order()).or(self.order_by).unwrap_or_default()
     }
 
-    pub(crate) fn shape(&self) -> Shape {
-        Shape { order: self.order(), after: self.after, limit: self.limit }
-    }
-
     /// Whether `task` passes every predicate (not the cursor or the limit).
     pub fn matches(&self, task: &Task) -> bool {
-        self.status.is_none_or(|s| task.status == s)
-            && self.id_in.as_ref().is_none_or(|ids| ids.contains(&task.id))
-            && self.title_contains.as_deref().is_none_or(|s| task.title.contains(s))
-            && self.created_after_ns.is_none_or(|t| task.created_ns > t)
-            && self.created_before_ns.is_none_or(|t| task.created_ns < t)
-            && self.updated_after_ns.is_none_or(|t| task.updated_ns > t)
-            && self.updated_before_ns.is_none_or(|t| task.updated_ns < t)
+        self.id_in.as_ref().is_none_or(|ids| ids.contains(&task.id))
+            && self.matches_except_ids(task)
     }
 
-    /// Whether the only predicate is the status (what `by_status` answers by itself).
+    /// Whether the only predicate is the status (what `by_status` answers by itself), and
+    /// there is no cursor.
+    #[inline]
     pub(crate) fn is_status_only(&self) -> bool {
-        self.id_in.is_none()
-            && self.title_contains.is_none()
-            && self.created_after_ns.is_none()
-            && self.created_before_ns.is_none()
-            && self.updated_after_ns.is_none()
-            && self.updated_before_ns.is_none()
-            && self.after.is_none()
+        self.is_status_only_after() && self.after.is_none()
     }
 
     /// Like [`TasksFilter::is_status_only`] but allowing a cursor (which sources apply
     /// themselves or which execution checks separately).
+    #[inline]
     pub(crate) fn is_status_only_after(&self) -> bool {
         self.id_in.is_none()
             && self.title_contains.is_none()
@@ -84,6 +73,38 @@ impl TasksFilter {
             && self.created_before_ns.is_none()
             && self.updated_after_ns.is_none()
             && self.updated_before_ns.is_none()
+    }
+}
+
+impl QueryFilter<Task> for TasksFilter {
+    #[inline]
+    fn shape(&self) -> Shape {
+        Shape { order: self.order(), after: self.after, limit: self.limit }
+    }
+
+    #[inline]
+    fn id_in(&self) -> Option<&[u64]> {
+        self.id_in.as_deref()
+    }
+
+    #[inline]
+    fn set_limit(&mut self, limit: usize) {
+        self.limit = Some(limit);
+    }
+
+    #[inline]
+    fn matches(&self, task: &Task) -> bool {
+        TasksFilter::matches(self, task)
+    }
+
+    #[inline]
+    fn matches_except_ids(&self, task: &Task) -> bool {
+        self.status.is_none_or(|s| task.status == s)
+            && self.title_contains.as_deref().is_none_or(|s| task.title.contains(s))
+            && self.created_after_ns.is_none_or(|t| task.created_ns > t)
+            && self.created_before_ns.is_none_or(|t| task.created_ns < t)
+            && self.updated_after_ns.is_none_or(|t| task.updated_ns > t)
+            && self.updated_before_ns.is_none_or(|t| task.updated_ns < t)
     }
 }
 
