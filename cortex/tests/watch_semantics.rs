@@ -126,3 +126,22 @@ async fn memories_watch_filters_like_queries() {
     assert!(pinned_work.next().await.unwrap().is_empty());
     memories.close().await.unwrap();
 }
+
+#[tokio::test]
+async fn memories_watch_filters_on_update_time() {
+    let redex = Redex::new();
+    let memories = MemoriesAdapter::open(&redex, 1).unwrap();
+    let mut recent = memories.watch().updated_after(10).updated_before(20).stream();
+    assert!(recent.next().await.unwrap().is_empty());
+    memories.store(1, "a", &["x"], "s", 5).unwrap();
+    memories.store(2, "b", &["x"], "s", 12).unwrap();
+    let seq = memories.pin(1, 15).unwrap();
+    memories.wait_for_seq(seq).await.unwrap();
+    let got = recent.next().await.unwrap();
+    assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1, 2]);
+    let seq = memories.unpin(2, 25).unwrap();
+    memories.wait_for_seq(seq).await.unwrap();
+    let got = recent.next().await.unwrap();
+    assert_eq!(got.iter().map(|m| m.id).collect::<Vec<_>>(), vec![1]);
+    memories.close().await.unwrap();
+}

@@ -160,6 +160,7 @@ macro_rules! memories_setters {
         }
 
         $crate::builder::created_bounds!("memories", "stored");
+        $crate::builder::updated_bounds!("memories");
     };
 }
 

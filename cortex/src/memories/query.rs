@@ -213,6 +213,5 @@ pub struct MemoriesQuery<'a> {
 
 impl<'a> MemoriesQuery<'a> {
     memories_setters!();
-    builder::updated_bounds!("memories");
     builder::query_methods!("memories", "memory", MemoriesState, MemoriesFilter, Memory);
 }
