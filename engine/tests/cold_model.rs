@@ -4,12 +4,15 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use redex::{
     ChannelName, ColdStore, LocalDirColdStore, Redex, RedexFile, RedexFileConfig, Retention, Tier,
 };
+
+#[path = "common/cold.rs"]
+mod cold;
+use cold::settle;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -73,18 +76,6 @@ impl Harness {
 
     fn file(&self) -> &RedexFile {
         self.file.as_ref().expect("open")
-    }
-}
-
-fn settle(f: &RedexFile) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        f.apply_retention().expect("retention");
-        if f.stats().cold_tier.is_some_and(|c| c.pending_segments == 0) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "archival did not settle: {:?}", f.stats());
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -18,19 +18,12 @@ use redex::{
 };
 use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
 
+#[path = "common/cold.rs"]
+mod cold;
+use cold::{payload, settle};
+
 fn name() -> ChannelName {
     ChannelName::new("c/orders").expect("name")
-}
-
-/// Mixed sizes: inline (<= 8 B), small, and a few multi-KiB payloads.
-fn payload(seq: u64) -> Vec<u8> {
-    let len = match seq % 7 {
-        0 => 3,
-        1..=4 => 20 + (seq % 90) as usize,
-        5 => 700,
-        _ => 2500,
-    };
-    (0..len).map(|i| (seq as usize * 31 + i) as u8).collect()
 }
 
 /// A store that can be switched off (every call fails as if unreachable) and that counts
@@ -128,15 +121,6 @@ fn wait_for(f: &RedexFile, what: &str, done: impl Fn(&RedexFile) -> bool) {
         assert!(Instant::now() < deadline, "timed out waiting for {what}: {:?}", f.stats());
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// Waits until archival has nothing left to do.
-fn settle(f: &RedexFile) {
-    f.apply_retention().expect("retention");
-    wait_for(f, "archival to settle", |f| {
-        let _ = f.apply_retention();
-        f.stats().cold_tier.is_some_and(|c| c.pending_segments == 0)
-    });
 }
 
 fn check_all(f: &RedexFile) {

@@ -8,7 +8,6 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use redex::{
@@ -16,6 +15,10 @@ use redex::{
     RedexFileConfig, Retention, Tier,
 };
 use tokio::runtime::{Builder, Runtime};
+
+#[path = "common/cold.rs"]
+mod cold;
+use cold::{payload, settle};
 
 fn name() -> ChannelName {
     ChannelName::new("async/reads").expect("name")
@@ -68,17 +71,6 @@ fn assert_same(
     sync
 }
 
-/// Mixed sizes: inline (<= 8 B), small, and multi-KiB payloads, so segments roll often.
-fn payload(seq: u64) -> Vec<u8> {
-    let len = match seq % 7 {
-        0 => 3,
-        1..=4 => 20 + (seq % 90) as usize,
-        5 => 700,
-        _ => 2500,
-    };
-    (0..len).map(|i| (seq as usize * 31 + i) as u8).collect()
-}
-
 fn append_n(f: &RedexFile, range: std::ops::Range<u64>) {
     for seq in range {
         assert_eq!(f.append(&payload(seq)).expect("append"), seq);
@@ -92,19 +84,6 @@ fn cold_cfg(store: &Path, warm_events: u64) -> RedexFileConfig {
         .with_segment_bytes_max(8 * 1024)
         .with_cold_store(store)
         .with_warm_retention(Retention::events(warm_events))
-}
-
-/// Waits until archival has nothing left to do (as `cold_tier.rs` does).
-fn settle(f: &RedexFile) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        f.apply_retention().expect("retention");
-        if f.stats().cold_tier.is_some_and(|c| c.pending_segments == 0) {
-            return;
-        }
-        assert!(Instant::now() < deadline, "archival did not settle: {:?}", f.stats());
-        std::thread::sleep(Duration::from_millis(5));
-    }
 }
 
 /// The head and the end (and past it), each tier's first and last segment boundaries (so the
