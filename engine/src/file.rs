@@ -475,10 +475,8 @@ impl RedexFile {
             }
             return Ok(out);
         }
-        let mut out = Vec::with_capacity(end.saturating_sub(start).min(READ_PREALLOC_MAX) as usize);
-        st.set.for_each(start, end, |seq, payload, timestamp_ns| {
-            out.push(RedexEvent { seq, timestamp_ns, payload });
-        })?;
+        let mut out = Vec::new();
+        Self::read_local(&st, start, end, &mut out)?;
         Ok(out)
     }
 

@@ -1,5 +1,7 @@
 //! Reads of archived history: the cold prefix of a file is fetched through its tier's cache on
-//! the cold runtime, outside the file's lock, so a slow store never holds up appends.
+//! the cold runtime, outside the file's lock, so a slow store never holds up appends. Also the
+//! split every range read makes between that prefix and the local (hot and warm) rest, and
+//! [`RedexFile::read_range_local`], which reads only the rest and never the store.
 
 use std::sync::Arc;
 
@@ -45,11 +47,29 @@ impl RedexFile {
         start: u64,
         end: u64,
     ) -> Result<Option<(ColdSource, u64)>> {
-        let stop = end.min(st.set.cold_end());
-        if start >= stop {
-            return Ok(None);
-        }
+        let Some(stop) = Self::cold_stop(st, start, end) else { return Ok(None) };
         Ok(Some((self.cold_source(st, start, stop, false)?, stop)))
+    }
+
+    /// Where the cold part of a read of `start..end` ends: `Some(stop)` when `start` lies in
+    /// the cold prefix (and the range is not empty).
+    fn cold_stop(st: &FileState, start: u64, end: u64) -> Option<u64> {
+        let stop = end.min(st.set.cold_end());
+        (start < stop).then_some(stop)
+    }
+
+    /// Appends the entries `start..end` to `out`, read from the hot and warm tiers under the
+    /// lock `st` is read through (the caller has checked that none of them is cold).
+    pub(super) fn read_local(
+        st: &FileState,
+        start: u64,
+        end: u64,
+        out: &mut Vec<RedexEvent>,
+    ) -> Result<()> {
+        out.reserve(end.saturating_sub(start).min(super::READ_PREALLOC_MAX) as usize);
+        st.set.for_each(start, end, |seq, payload, timestamp_ns| {
+            out.push(RedexEvent { seq, timestamp_ns, payload });
+        })
     }
 
     /// A single archived entry, fetched (blocking this thread) through the cache.
@@ -84,10 +104,7 @@ impl RedexFile {
         let (source, stop) = {
             let st = self.inner.state.read();
             self.check_readable(&st, start)?;
-            let stop = end.min(st.set.cold_end());
-            if start >= stop {
-                return Ok(Vec::new());
-            }
+            let Some(stop) = Self::cold_stop(&st, start, end) else { return Ok(Vec::new()) };
             (self.cold_source(&st, start, stop, true)?, stop)
         };
         cold::run(fetch_range(source, start, stop)).await
@@ -120,11 +137,7 @@ impl RedexFile {
                 match self.cold_part(&st, seq, end)? {
                     Some(cold) => cold,
                     None => {
-                        let local = end.saturating_sub(seq).min(super::READ_PREALLOC_MAX);
-                        out.reserve(local as usize);
-                        st.set.for_each(seq, end, |seq, payload, timestamp_ns| {
-                            out.push(RedexEvent { seq, timestamp_ns, payload });
-                        })?;
+                        Self::read_local(&st, seq, end, &mut out)?;
                         return Ok(out);
                     }
                 }
@@ -132,6 +145,32 @@ impl RedexFile {
             out.extend(cold::run(fetch_range(source, seq, stop)).await?);
             seq = stop;
         }
+    }
+
+    /// [`RedexFile::read_range`] for callers that must not wait on the cold store: the same
+    /// entries `start..end` if all of them are held locally (in the hot and warm tiers), read
+    /// under one read lock of the file, or `Ok(None)` if any of them is archived in the cold
+    /// tier; read those with [`RedexFile::read_range_async`] or [`RedexFile::read_cold`]. It
+    /// never touches the cold store, so it never blocks on a fetch (an HTTP request for S3):
+    /// safe on an executor's worker and under the caller's own locks. `end` is clamped to
+    /// [`RedexFile::next_seq`], so an empty range (or one past the end) is `Some` of nothing.
+    /// The errors are `read_range`'s: [`RedexError::InvalidRange`] for `start > end`,
+    /// [`RedexError::Evicted`] for a start below the retained head, [`RedexError::Closed`] on
+    /// a closed file. An archived range is `None` even where `read_range` could not fetch it
+    /// (no cold store configured, or transparent cold reads off).
+    pub fn read_range_local(&self, start: u64, end: u64) -> Result<Option<Vec<RedexEvent>>> {
+        if start > end {
+            return Err(RedexError::InvalidRange { start, end });
+        }
+        let st = self.inner.state.read();
+        self.check_readable(&st, start)?;
+        let end = end.min(st.set.next_seq());
+        if Self::cold_stop(&st, start, end).is_some() {
+            return Ok(None);
+        }
+        let mut out = Vec::new();
+        Self::read_local(&st, start, end, &mut out)?;
+        Ok(Some(out))
     }
 }
 
