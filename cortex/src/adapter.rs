@@ -274,7 +274,11 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// caller applies the missing events itself, under the state's write lock and exactly as
     /// the fold task would (the task then skips them), instead of waiting for the task to be
     /// scheduled and to wake it back: a read-after-write costs a lock and the fold, not two
-    /// cross-thread wake-ups.
+    /// cross-thread wake-ups. Only events held locally (hot and warm tiers) are folded so:
+    /// events archived in the cold tier are never read on the caller's thread (that would block
+    /// it, an executor's worker, on a store fetch while holding the state's write lock, so
+    /// every reader would wait for the fetch too); the caller waits for the fold task instead,
+    /// which fetches them without blocking.
     pub async fn wait_for_seq(&self, seq: u64) -> Result<()> {
         if self.shared.progress.borrow().next_seq > seq {
             return Ok(());
@@ -295,8 +299,10 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         }
     }
 
-    /// Folds the events up to `seq` on the caller's thread, if they are all in the log and
-    /// there are at most `batch` of them. Does nothing otherwise (the fold task gets there).
+    /// Folds the events up to `seq` on the caller's thread, if they are all in the log, none
+    /// of them is archived in the cold tier, and there are at most `batch` of them. Does
+    /// nothing otherwise (the fold task gets there). Never touches the cold store: the events
+    /// are read with [`RedexFile::read_range_local`] under the state's write lock.
     fn fold_inline(&self, seq: u64) {
         let shared = &*self.shared;
         if seq >= shared.file.next_seq() {
@@ -313,7 +319,9 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         if seq - next >= shared.batch as u64 {
             return;
         }
-        let Ok(events) = shared.file.read_range(next, seq + 1) else { return };
+        // Local reads only: a cold fetch here would block this thread (a runtime worker) on
+        // the store while every reader waits on the write lock held above.
+        let Ok(Some(events)) = shared.file.read_range_local(next, seq + 1) else { return };
         if events.len() as u64 != seq + 1 - next {
             return;
         }
