@@ -131,6 +131,38 @@ pub enum RedexError {
         /// The postcard error.
         reason: String,
     },
+    /// A conditional append ([`crate::RedexFile::append_batch_at`], [`crate::OrderedAppender`])
+    /// found the log elsewhere than expected; nothing was written.
+    #[error(
+        "channel {channel}: expected to append at seq {expected}, but the log's next seq is \
+         {actual} (another writer appended, or the appender is stale)"
+    )]
+    SeqMismatch {
+        /// The channel.
+        channel: String,
+        /// The seq the caller expected its first entry to get.
+        expected: u64,
+        /// The file's actual next seq.
+        actual: u64,
+    },
+    /// A [`crate::RedexIndex`] stopped before reaching the seq waited for: its projection
+    /// failed under [`crate::IndexErrorPolicy::Stop`], the history it needed was evicted, or
+    /// a read of the log failed. Nothing at or after `seq` is in the index.
+    #[error("index of channel {channel} stopped at seq {seq}: {reason}")]
+    IndexStopped {
+        /// The channel.
+        channel: String,
+        /// The first seq the index did not apply.
+        seq: u64,
+        /// Why.
+        reason: String,
+    },
+    /// Something that spawns a background task was called outside a tokio runtime.
+    #[error("{what} must be called from within a tokio runtime")]
+    NoRuntime {
+        /// What was called.
+        what: &'static str,
+    },
 }
 
 impl RedexError {

@@ -240,13 +240,26 @@ impl RedexFile {
     /// Appends one entry and returns its seq. When this returns, the entry is in the kernel
     /// (persistent files) and survives a crash of the process.
     pub fn append(&self, payload: &[u8]) -> Result<u64> {
-        Ok(self.append_inner(&[payload], false)?.map_or(0, |(seq, _)| seq))
+        Ok(self.append_inner(&[payload], false, None)?.map_or(0, |(seq, _)| seq))
     }
 
     /// Appends a batch atomically (one frame, one write) and returns the seq of its first entry,
     /// or `None` for an empty batch. A batch that fails leaves no entry behind.
     pub fn append_batch<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<Option<u64>> {
-        Ok(self.append_inner(payloads, false)?.map(|(first, _)| first))
+        Ok(self.append_inner(payloads, false, None)?.map(|(first, _)| first))
+    }
+
+    /// [`RedexFile::append_batch`] on condition that the batch lands at `expected_seq`: the
+    /// file's next seq is compared with it under the write lock, so no other append can come
+    /// in between. If they differ, nothing is written and the call fails with
+    /// [`RedexError::SeqMismatch`]. An empty batch writes nothing but is checked all the same
+    /// (`Ok(None)` when the seq matches). [`crate::OrderedAppender`] is built on this.
+    pub fn append_batch_at<P: AsRef<[u8]>>(
+        &self,
+        expected_seq: u64,
+        payloads: &[P],
+    ) -> Result<Option<u64>> {
+        Ok(self.append_inner(payloads, false, Some(expected_seq))?.map(|(first, _)| first))
     }
 
     /// Appends one entry and returns its seq only once it is durable against a machine crash
@@ -265,7 +278,9 @@ impl RedexFile {
         // Alone, write and fsync in one go; with company, write now and share an fsync.
         let alone = durable.appenders() == 1;
         self.inner.prefill.store(true, std::sync::atomic::Ordering::Relaxed);
-        let Some((first, ticket)) = self.append_inner(payloads, alone)? else { return Ok(None) };
+        let Some((first, ticket)) = self.append_inner(payloads, alone, None)? else {
+            return Ok(None);
+        };
         if alone {
             durable.mark_durable(ticket);
         } else {
@@ -287,11 +302,13 @@ impl RedexFile {
     }
 
     /// The append path: one frame, written (and, with `sync`, fsynced in the same call) at the
-    /// end of the active log. Returns the first seq and where the frame ends.
+    /// end of the active log. Returns the first seq and where the frame ends. With `expected`,
+    /// the append happens only if the file's next seq equals it (checked under the lock).
     fn append_inner<P: AsRef<[u8]>>(
         &self,
         payloads: &[P],
         sync: bool,
+        expected: Option<u64>,
     ) -> Result<Option<(u64, DurablePosition)>> {
         let count = payloads.len() as u64;
         let frame_len = frame::encoded_len(payloads)
@@ -305,6 +322,13 @@ impl RedexFile {
         let now = now_ns();
         let mut st = self.inner.state.write();
         self.check_writable(&st)?;
+        if let Some(expected) = expected.filter(|&e| e != st.set.next_seq()) {
+            return Err(RedexError::SeqMismatch {
+                channel: self.inner.channel.to_string(),
+                expected,
+                actual: st.set.next_seq(),
+            });
+        }
         if payloads.is_empty() {
             return Ok(None);
         }

@@ -10,6 +10,8 @@
 //!   blocking), `sync`, `close`, retention.
 //! - [`tail`]: the backfill-then-live [`RedexFile::tail`] stream.
 //! - [`typed`]: [`TypedRedexFile`], postcard-encoded values.
+//! - [`index`]: [`RedexIndex`], an in-memory secondary index a task keeps up to date from a log.
+//! - [`ordered`]: [`OrderedAppender`], appends that land at the seqs expected or not at all.
 //! - [`config`]: [`RedexFileConfig`], [`FsyncPolicy`], [`Retention`].
 //! - `storage` and `segments` (private): segment files on disk and the segment set in memory.
 //! - `cold` (private) with `file/archive.rs` and `file/cold_reads.rs`: archiving frozen
@@ -40,8 +42,10 @@ mod durable;
 pub mod error;
 pub mod event;
 pub mod file;
+pub mod index;
 pub mod manager;
 mod manifest;
+pub mod ordered;
 pub mod prometheus;
 mod retention;
 mod segments;
@@ -59,7 +63,12 @@ pub use config::{
 pub use error::{RedexError, Result};
 pub use event::RedexEvent;
 pub use file::{RedexFile, SegmentInfo, Tier, VerifyReport};
+pub use index::{
+    IndexErrorPolicy, IndexOp, IndexOptions, IndexStart, IndexStats, IndexStatus, ProjectionError,
+    RedexIndex,
+};
 pub use manager::Redex;
+pub use ordered::OrderedAppender;
 pub use redex_tiers::cold::{ColdKey, LocalDirColdStore, S3ColdStore, S3Config};
 pub use stats::{ColdStats, FileStats, FsyncHistogram, TierStats};
 pub use typed::TypedRedexFile;
