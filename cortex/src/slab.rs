@@ -96,6 +96,21 @@ impl<T> Slab<T> {
     }
 }
 
+/// Sorts `rows` by `key` (nothing to do when they already are), into the strictly ascending
+/// order [`Slab::from_rows`] takes unless a key appears twice: then that key is the error.
+pub(crate) fn sort_by_unique_key<T>(
+    rows: &mut [Arc<T>],
+    key: impl Fn(&T) -> u64,
+) -> Result<(), u64> {
+    if !rows.is_sorted_by_key(|row| key(row)) {
+        rows.sort_unstable_by_key(|row| key(row));
+    }
+    match rows.windows(2).find(|w| key(&w[0]) == key(&w[1])) {
+        Some(w) => Err(key(&w[0])),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

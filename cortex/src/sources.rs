@@ -32,6 +32,46 @@ pub(crate) type IdIndex = BTreeMap<u64, Slot>;
 /// An index of rows keyed by `(created_ns, id)`.
 pub(crate) type CreatedIndex = BTreeMap<(u64, u64), Slot>;
 
+/// A `BTreeMap` from entries already in strictly ascending key order (built left to right,
+/// without searching): how a state builds its indexes from rows in id order.
+pub(crate) fn bulk<K: Ord, V>(entries: Vec<(K, V)>) -> BTreeMap<K, V> {
+    debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+    entries.into_iter().collect()
+}
+
+/// The entries of a [`CreatedIndex`], pushed row by row in id order (often, not always, also
+/// `(created_ns, id)` order) and built in bulk at the end, sorted first only if they need it.
+#[derive(Debug)]
+pub(crate) struct CreatedIndexBuilder {
+    entries: Vec<((u64, u64), Slot)>,
+    sorted: bool,
+}
+
+impl CreatedIndexBuilder {
+    /// A builder with room for `rows` entries.
+    pub(crate) fn with_capacity(rows: usize) -> Self {
+        CreatedIndexBuilder { entries: Vec::with_capacity(rows), sorted: true }
+    }
+
+    /// Adds the row `id`, created at `created_ns`, in `slot`.
+    #[inline]
+    pub(crate) fn push(&mut self, created_ns: u64, id: u64, slot: Slot) {
+        let key = (created_ns, id);
+        if self.entries.last().is_some_and(|(last, _)| *last > key) {
+            self.sorted = false;
+        }
+        self.entries.push((key, slot));
+    }
+
+    /// The index.
+    pub(crate) fn finish(mut self) -> CreatedIndex {
+        if !self.sorted {
+            self.entries.sort_unstable_by_key(|(key, _)| *key);
+        }
+        bulk(self.entries)
+    }
+}
+
 /// The rows of `slots`, looked up in `slab`.
 fn rows_of<'a, T, I>(slab: &'a Slab<T>, slots: I) -> Rows<'a, 'a, T>
 where

@@ -19,19 +19,16 @@
 
 use std::sync::Arc;
 
-use serde::de::{Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-
 use crate::columns::{
-    bit, bitmap_len, delta, padding_is_zero, put_varint, undelta, BitmapWriter, BodyError, Reader,
-    StrColumnReader, StrColumnWriter,
+    self, bit, bitmap_len, padding_is_zero, put_varint, BitmapWriter, BodyError, KeyColumnsReader,
+    KeyColumnsWriter, Reader, StrColumnReader, StrColumnWriter,
 };
 use crate::error::Result;
 use crate::id_hash::{IdMap, StrMap};
 use crate::memories::types::{Memory, MemoryId};
-use crate::slab::{Slab, Slot};
+use crate::slab::{self, Slab, Slot};
 use crate::snapshot::SnapshotState;
-use crate::sources::{CreatedIndex, IdIndex};
+use crate::sources::{bulk, CreatedIndex, CreatedIndexBuilder, IdIndex};
 
 /// Every memory, with its secondary indexes. Read it through the adapter's `state()` lock; the
 /// query methods are in [`crate::memories::query`].
@@ -167,12 +164,8 @@ impl MemoriesState {
     /// Builds a state from shared rows in any order.
     pub(crate) fn from_rows(mut rows_in: Vec<Arc<Memory>>) -> Result<Self, String> {
         // Sorted input lets every index be built in bulk.
-        if !rows_in.is_sorted_by_key(|m| m.id) {
-            rows_in.sort_unstable_by_key(|m| m.id);
-        }
-        if let Some(w) = rows_in.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(format!("memory id {} appears twice", w[0].id));
-        }
+        slab::sort_by_unique_key(&mut rows_in, |m| m.id)
+            .map_err(|id| format!("memory id {id} appears twice"))?;
         // Number the tags in order of first use, then index each row under its numbers.
         let mut numbers: StrMap<&str, usize> = StrMap::default();
         let mut names: Vec<String> = Vec::new();
@@ -234,24 +227,17 @@ impl MemoriesState {
         mut out: Vec<u8>,
     ) -> Vec<u8> {
         let n = self.len();
-        let mut ids = Vec::with_capacity(n * 2);
+        let mut keys = KeyColumnsWriter::with_capacity(n);
         let mut pinned = BitmapWriter::with_capacity(n);
-        let mut created = Vec::with_capacity(n * 2);
-        let mut updated = Vec::with_capacity(n * 2);
         let mut contents =
             StrColumnWriter { lens: Vec::with_capacity(n), blob: Vec::with_capacity(n * 32) };
         let mut sources = Vec::with_capacity(n);
         let mut tag_counts = Vec::with_capacity(n);
         let mut tags = Vec::with_capacity(n);
         let mut dict = Dictionary::default();
-        let (mut prev_id, mut prev_created) = (0u64, 0u64);
         for m in rows {
-            put_varint(&mut ids, m.id - prev_id);
-            prev_id = m.id;
+            keys.push(m.id, m.created_ns, m.updated_ns);
             pinned.push(m.pinned);
-            put_varint(&mut created, delta(prev_created, m.created_ns));
-            prev_created = m.created_ns;
-            put_varint(&mut updated, delta(m.created_ns, m.updated_ns));
             contents.push(&m.content);
             put_varint(&mut sources, dict.number(&m.source));
             put_varint(&mut tag_counts, m.tags.len() as u64);
@@ -261,10 +247,11 @@ impl MemoriesState {
         }
         let dict_count = dict.numbers.len() as u64;
         let dict = dict.column;
+        let KeyColumnsWriter { ids, created, updated, .. } = &keys;
         let sized: [&[u8]; 10] = [
-            &ids,
-            &created,
-            &updated,
+            ids,
+            created,
+            updated,
             &contents.lens,
             &contents.blob,
             &sources,
@@ -311,10 +298,11 @@ impl MemoriesState {
                 "{count} memories and {dict_count} strings do not fit their columns"
             )));
         }
-        let mut ids = Reader::new(header.take(ids_len)?, "memories ids");
+        let ids = Reader::new(header.take(ids_len)?, "memories ids");
         let pinned = header.take(bitmap_len(count))?;
-        let mut created = Reader::new(header.take(created_len)?, "memories created_ns");
-        let mut updated = Reader::new(header.take(updated_len)?, "memories updated_ns");
+        let created = Reader::new(header.take(created_len)?, "memories created_ns");
+        let updated = Reader::new(header.take(updated_len)?, "memories updated_ns");
+        let mut keys = KeyColumnsReader::new(ids, created, updated);
         let lens = header.take(lens_len)?;
         let mut contents =
             StrColumnReader::new(lens, header.take(contents_len)?, "memories contents")?;
@@ -335,22 +323,8 @@ impl MemoriesState {
         let mut builder = Builder::with_capacity(count, dict_count);
         builder.tag_rows.resize_with(dict_count, Vec::new);
         let mut row_tags = Vec::new();
-        let (mut prev_id, mut prev_created) = (None::<u64>, 0u64);
         for i in 0..count {
-            let gap = ids.varint()?;
-            let id = match prev_id {
-                None => gap,
-                Some(prev) if gap > 0 => prev.checked_add(gap).ok_or_else(|| {
-                    BodyError::new(format!("memories ids: {prev} + {gap} overflows"))
-                })?,
-                Some(prev) => {
-                    return Err(BodyError::new(format!("memories ids: {prev} appears twice")));
-                }
-            };
-            prev_id = Some(id);
-            let created_ns = undelta(prev_created, created.varint()?);
-            prev_created = created_ns;
-            let updated_ns = undelta(created_ns, updated.varint()?);
+            let (id, created_ns, updated_ns) = keys.next_keys()?;
             let content = contents.next_str()?.to_owned();
             let (_, source) = lookup(&dict, &mut sources)?;
             let listed = tag_counts.len()?;
@@ -376,9 +350,7 @@ impl MemoriesState {
             };
             builder.push(Arc::new(memory), &row_tags);
         }
-        ids.finish()?;
-        created.finish()?;
-        updated.finish()?;
+        keys.finish()?;
         contents.finish()?;
         sources.finish()?;
         tag_counts.finish()?;
@@ -467,8 +439,7 @@ struct Builder {
     ids_map: IdMap<Slot>,
     ids: Vec<(MemoryId, Slot)>,
     tag_rows: Vec<Vec<(MemoryId, Slot)>>,
-    created: Vec<((u64, MemoryId), Slot)>,
-    created_sorted: bool,
+    created: CreatedIndexBuilder,
     pinned: Vec<(MemoryId, Slot)>,
 }
 
@@ -479,8 +450,7 @@ impl Builder {
             ids_map: IdMap::with_capacity_and_hasher(n, Default::default()),
             ids: Vec::with_capacity(n),
             tag_rows: Vec::with_capacity(tags),
-            created: Vec::with_capacity(n),
-            created_sorted: true,
+            created: CreatedIndexBuilder::with_capacity(n),
             pinned: Vec::new(),
         }
     }
@@ -500,11 +470,7 @@ impl Builder {
                 }
             }
         }
-        let key = (memory.created_ns, id);
-        if self.created.last().is_some_and(|(last, _)| *last > key) {
-            self.created_sorted = false;
-        }
-        self.created.push((key, slot));
+        self.created.push(memory.created_ns, id, slot);
         if memory.pinned {
             self.pinned.push((id, slot));
         }
@@ -515,10 +481,7 @@ impl Builder {
 
     /// The state, with `names[number]` the tag of `tag_rows[number]` (unused numbers, such as
     /// dictionary strings that are only sources, get no index).
-    fn finish(mut self, names: Vec<String>) -> MemoriesState {
-        if !self.created_sorted {
-            self.created.sort_unstable_by_key(|(key, _)| *key);
-        }
+    fn finish(self, names: Vec<String>) -> MemoriesState {
         let mut by_tag = StrMap::default();
         for (name, list) in names.into_iter().zip(self.tag_rows) {
             if !list.is_empty() {
@@ -531,16 +494,10 @@ impl Builder {
             rows: self.ids_map,
             ids: bulk(self.ids),
             by_tag,
-            by_created: bulk(self.created),
+            by_created: self.created.finish(),
             pinned: bulk(self.pinned),
         }
     }
-}
-
-/// A `BTreeMap` from entries already in strictly ascending key order.
-fn bulk<K: Ord, V>(entries: Vec<(K, V)>) -> std::collections::BTreeMap<K, V> {
-    debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
-    entries.into_iter().collect()
 }
 
 impl TryFrom<Vec<Memory>> for MemoriesState {
@@ -551,32 +508,8 @@ impl TryFrom<Vec<Memory>> for MemoriesState {
     }
 }
 
-impl Serialize for MemoriesState {
-    /// Serializes the memories alone, as one byte string holding the column-wise snapshot
-    /// body (see [`SnapshotState::encode_body`]); the indexes are rebuilt on restore.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.encode_columns(Vec::new()))
-    }
-}
-
-impl<'de> Deserialize<'de> for MemoriesState {
-    /// Reads the byte string [`Serialize`] wrote and rebuilds the rows and indexes from it.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BodyVisitor;
-        impl Visitor<'_> for BodyVisitor {
-            type Value = MemoriesState;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("the column-wise body of a memories state")
-            }
-
-            fn visit_bytes<E: serde::de::Error>(self, body: &[u8]) -> Result<MemoriesState, E> {
-                MemoriesState::decode_columns(body).map_err(|e| E::custom(e.0))
-            }
-        }
-        deserializer.deserialize_bytes(BodyVisitor)
-    }
-}
+// Serialized as one byte string holding the column-wise body.
+columns::serde_as_body!(MemoriesState, "memories");
 
 impl SnapshotState for MemoriesState {
     const MODEL: &'static str = "cortex.memories";

@@ -17,18 +17,15 @@
 
 use std::sync::Arc;
 
-use serde::de::{Deserializer, Visitor};
-use serde::{Deserialize, Serialize, Serializer};
-
 use crate::columns::{
-    bit, bitmap_len, delta, padding_is_zero, put_varint, undelta, BitmapWriter, BodyError, Reader,
-    StrColumnReader, StrColumnWriter,
+    self, bit, bitmap_len, padding_is_zero, put_varint, BitmapWriter, BodyError, KeyColumnsReader,
+    KeyColumnsWriter, Reader, StrColumnReader, StrColumnWriter,
 };
 use crate::error::Result;
 use crate::id_hash::IdMap;
-use crate::slab::{Slab, Slot};
+use crate::slab::{self, Slab, Slot};
 use crate::snapshot::SnapshotState;
-use crate::sources::{self, CreatedIndex, IdIndex};
+use crate::sources::{self, bulk, CreatedIndex, CreatedIndexBuilder, IdIndex};
 use crate::tasks::types::{Task, TaskId, TaskStatus};
 use crate::OrderBy;
 
@@ -155,12 +152,8 @@ impl TasksState {
     pub(crate) fn from_rows(mut rows_in: Vec<Arc<Task>>) -> Result<Self, String> {
         // Sorted input lets every index be built in bulk (`BTreeMap` from a sorted iterator
         // builds its nodes left to right, without searching).
-        if !rows_in.is_sorted_by_key(|t| t.id) {
-            rows_in.sort_unstable_by_key(|t| t.id);
-        }
-        if let Some(w) = rows_in.windows(2).find(|w| w[0].id == w[1].id) {
-            return Err(format!("task id {} appears twice", w[0].id));
-        }
+        slab::sort_by_unique_key(&mut rows_in, |t| t.id)
+            .map_err(|id| format!("task id {id} appears twice"))?;
         let mut builder = Builder::with_capacity(rows_in.len());
         for task in rows_in {
             builder.push(task);
@@ -194,27 +187,21 @@ impl TasksState {
         mut out: Vec<u8>,
     ) -> Vec<u8> {
         let n = self.len();
-        let mut ids = Vec::with_capacity(n * 2);
+        let mut keys = KeyColumnsWriter::with_capacity(n);
         let mut status = BitmapWriter::with_capacity(n);
-        let mut created = Vec::with_capacity(n * 2);
-        let mut updated = Vec::with_capacity(n * 2);
         let mut titles =
             StrColumnWriter { lens: Vec::with_capacity(n), blob: Vec::with_capacity(n * 16) };
-        let (mut prev_id, mut prev_created) = (0u64, 0u64);
         for task in rows {
-            put_varint(&mut ids, task.id - prev_id);
-            prev_id = task.id;
+            keys.push(task.id, task.created_ns, task.updated_ns);
             status.push(task.status == TaskStatus::Completed);
-            put_varint(&mut created, delta(prev_created, task.created_ns));
-            prev_created = task.created_ns;
-            put_varint(&mut updated, delta(task.created_ns, task.updated_ns));
             titles.push(&task.title);
         }
+        let KeyColumnsWriter { ids, created, updated, .. } = &keys;
         let columns: [&[u8]; 6] =
-            [&ids, status.bytes(), &created, &updated, &titles.lens, &titles.blob];
+            [ids, status.bytes(), created, updated, &titles.lens, &titles.blob];
         out.reserve(6 * 10 + columns.iter().map(|c| c.len()).sum::<usize>());
         put_varint(&mut out, n as u64);
-        for column in [&ids, &created, &updated, &titles.lens, &titles.blob] {
+        for column in [ids, created, updated, &titles.lens, &titles.blob] {
             put_varint(&mut out, column.len() as u64);
         }
         for column in columns {
@@ -241,10 +228,11 @@ impl TasksState {
                 "{count} tasks cannot fit in varint columns of {fits} bytes"
             )));
         }
-        let mut ids = Reader::new(header.take(ids_len)?, "tasks ids");
+        let ids = Reader::new(header.take(ids_len)?, "tasks ids");
         let status = header.take(bitmap_len(count))?;
-        let mut created = Reader::new(header.take(created_len)?, "tasks created_ns");
-        let mut updated = Reader::new(header.take(updated_len)?, "tasks updated_ns");
+        let created = Reader::new(header.take(created_len)?, "tasks created_ns");
+        let updated = Reader::new(header.take(updated_len)?, "tasks updated_ns");
+        let mut keys = KeyColumnsReader::new(ids, created, updated);
         let lens = header.take(lens_len)?;
         let mut titles = StrColumnReader::new(lens, header.take(titles_len)?, "tasks titles")?;
         header.finish()?;
@@ -253,29 +241,13 @@ impl TasksState {
         }
 
         let mut builder = Builder::with_capacity(count);
-        let (mut prev_id, mut prev_created) = (None::<u64>, 0u64);
         for i in 0..count {
-            let gap = ids.varint()?;
-            let id = match prev_id {
-                None => gap,
-                Some(prev) if gap > 0 => prev.checked_add(gap).ok_or_else(|| {
-                    BodyError::new(format!("tasks ids: {prev} + {gap} overflows"))
-                })?,
-                Some(prev) => {
-                    return Err(BodyError::new(format!("tasks ids: {prev} appears twice")));
-                }
-            };
-            prev_id = Some(id);
-            let created_ns = undelta(prev_created, created.varint()?);
-            prev_created = created_ns;
-            let updated_ns = undelta(created_ns, updated.varint()?);
+            let (id, created_ns, updated_ns) = keys.next_keys()?;
             let status = if bit(status, i) { TaskStatus::Completed } else { TaskStatus::Pending };
             let title = titles.next_str()?.to_owned();
             builder.push(Arc::new(Task { id, title, status, created_ns, updated_ns }));
         }
-        ids.finish()?;
-        created.finish()?;
-        updated.finish()?;
+        keys.finish()?;
         titles.finish()?;
         Ok(builder.finish())
     }
@@ -287,8 +259,7 @@ struct Builder {
     rows: Vec<Arc<Task>>,
     ids: IdMap<Slot>,
     by_status: [Vec<(TaskId, Slot)>; 2],
-    created: Vec<((u64, TaskId), Slot)>,
-    created_sorted: bool,
+    created: CreatedIndexBuilder,
 }
 
 impl Builder {
@@ -297,8 +268,7 @@ impl Builder {
             rows: Vec::with_capacity(n),
             ids: IdMap::with_capacity_and_hasher(n, Default::default()),
             by_status: [Vec::with_capacity(n), Vec::new()],
-            created: Vec::with_capacity(n),
-            created_sorted: true,
+            created: CreatedIndexBuilder::with_capacity(n),
         }
     }
 
@@ -308,19 +278,12 @@ impl Builder {
         // The caller checked that the count fits a slot.
         let slot = self.rows.len() as Slot;
         let id = task.id;
-        let key = (task.created_ns, id);
         self.by_status[task.status.index()].push((id, slot));
-        if self.created.last().is_some_and(|(last, _)| *last > key) {
-            self.created_sorted = false;
-        }
-        self.created.push((key, slot));
+        self.created.push(task.created_ns, id, slot);
         self.rows.push(task);
     }
 
-    fn finish(mut self) -> TasksState {
-        if !self.created_sorted {
-            self.created.sort_unstable_by_key(|(key, _)| *key);
-        }
+    fn finish(self) -> TasksState {
         // The id map is filled in one tight loop at the end, where the inserts (independent
         // of each other) overlap their cache misses instead of waiting between allocations.
         let mut ids = self.ids;
@@ -331,15 +294,9 @@ impl Builder {
             slab: Slab::from_rows(self.rows, last_id),
             rows: ids,
             by_status: [bulk(pending), bulk(completed)],
-            by_created: bulk(self.created),
+            by_created: self.created.finish(),
         }
     }
-}
-
-/// A `BTreeMap` from entries already in strictly ascending key order.
-fn bulk<K: Ord, V>(entries: Vec<(K, V)>) -> std::collections::BTreeMap<K, V> {
-    debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
-    entries.into_iter().collect()
 }
 
 impl TryFrom<Vec<Task>> for TasksState {
@@ -350,32 +307,8 @@ impl TryFrom<Vec<Task>> for TasksState {
     }
 }
 
-impl Serialize for TasksState {
-    /// Serializes the tasks alone, as one byte string holding the column-wise snapshot body
-    /// (see [`SnapshotState::encode_body`]); the indexes are rebuilt on restore.
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_bytes(&self.encode_columns(Vec::new()))
-    }
-}
-
-impl<'de> Deserialize<'de> for TasksState {
-    /// Reads the byte string [`Serialize`] wrote and rebuilds the rows and indexes from it.
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        struct BodyVisitor;
-        impl Visitor<'_> for BodyVisitor {
-            type Value = TasksState;
-
-            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str("the column-wise body of a tasks state")
-            }
-
-            fn visit_bytes<E: serde::de::Error>(self, body: &[u8]) -> Result<TasksState, E> {
-                TasksState::decode_columns(body).map_err(|e| E::custom(e.0))
-            }
-        }
-        deserializer.deserialize_bytes(BodyVisitor)
-    }
-}
+// Serialized as one byte string holding the column-wise body.
+columns::serde_as_body!(TasksState, "tasks");
 
 impl SnapshotState for TasksState {
     const MODEL: &'static str = "cortex.tasks";
