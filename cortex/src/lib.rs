@@ -37,6 +37,7 @@ mod id_hash;
 pub mod memories;
 pub mod meta;
 pub mod metrics;
+mod model_adapter;
 pub mod order;
 mod plan;
 pub mod policy;
