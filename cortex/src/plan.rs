@@ -118,6 +118,36 @@ pub(crate) trait QueryFilter<T>: Clone {
     fn matches_except_ids(&self, row: &T) -> bool;
 }
 
+/// The methods of [`QueryFilter`] that only read the fields every filter struct has (`order_by`
+/// through its `order()`, `after`, `limit`, `id_in`), for a filter of `$row`s, inside its
+/// `impl QueryFilter` block: `shape`, `id_in`, `set_limit`, and `matches` (its inherent
+/// `matches`). The model writes `matches_except_ids`, its own predicates.
+macro_rules! query_filter_fields {
+    ($row:ty) => {
+        #[inline]
+        fn shape(&self) -> $crate::plan::Shape {
+            $crate::plan::Shape { order: self.order(), after: self.after, limit: self.limit }
+        }
+
+        #[inline]
+        fn id_in(&self) -> Option<&[u64]> {
+            self.id_in.as_deref()
+        }
+
+        #[inline]
+        fn set_limit(&mut self, limit: usize) {
+            self.limit = Some(limit);
+        }
+
+        #[inline]
+        fn matches(&self, row: &$row) -> bool {
+            Self::matches(self, row)
+        }
+    };
+}
+
+pub(crate) use query_filter_fields;
+
 /// A model's state, as execution sees it: its rows, and how a filter plans against its
 /// indexes. The model's query methods (`find_many`, `count_where`, ...) are the functions
 /// below, each written once for every model.
@@ -152,6 +182,30 @@ pub(crate) trait Model {
     /// and whether they still need the filter's predicate.
     fn plan_indexes(&self, f: &Self::Filter) -> (Plan<'_, '_, Self::Row>, bool);
 }
+
+/// The methods of [`Model`] that only read the fields every state has (`slab`, and `rows`, the
+/// id map) through its `get`, for a state of `$row`s, inside its `impl Model` block: `row`,
+/// `slab` and `row_count`. The model writes the rest, which knows its indexes.
+macro_rules! model_fields {
+    ($row:ty) => {
+        #[inline]
+        fn row(&self, id: u64) -> Option<&::std::sync::Arc<$row>> {
+            self.get(id)
+        }
+
+        #[inline]
+        fn slab(&self) -> &$crate::slab::Slab<$row> {
+            &self.slab
+        }
+
+        #[inline]
+        fn row_count(&self) -> usize {
+            self.rows.len()
+        }
+    };
+}
+
+pub(crate) use model_fields;
 
 /// The rows matching `f`, each shared with the state.
 #[inline]

@@ -3,7 +3,7 @@
 
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{Cursor, OrderBy};
-use crate::plan::{QueryFilter, Shape};
+use crate::plan::{self, QueryFilter};
 
 /// Which memories a query returns, in what order, and how many. Every set field must match
 /// (fields combine with AND); time bounds are strict. An empty `id_in` or `any_tags` matches
@@ -78,25 +78,7 @@ impl MemoriesFilter {
 }
 
 impl QueryFilter<Memory> for MemoriesFilter {
-    #[inline]
-    fn shape(&self) -> Shape {
-        Shape { order: self.order(), after: self.after, limit: self.limit }
-    }
-
-    #[inline]
-    fn id_in(&self) -> Option<&[u64]> {
-        self.id_in.as_deref()
-    }
-
-    #[inline]
-    fn set_limit(&mut self, limit: usize) {
-        self.limit = Some(limit);
-    }
-
-    #[inline]
-    fn matches(&self, m: &Memory) -> bool {
-        MemoriesFilter::matches(self, m)
-    }
+    plan::query_filter_fields!(Memory);
 
     #[inline]
     fn matches_except_ids(&self, m: &Memory) -> bool {

@@ -15,7 +15,7 @@ use crate::memories::state::MemoriesState;
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{OrderBy, Page};
 use crate::plan::{self, Model, Plan};
-use crate::slab::{Slab, Slot};
+use crate::slab::Slot;
 use crate::sources::{self, IdIndex, Rows, Source};
 
 impl MemoriesState {
@@ -104,20 +104,7 @@ impl Model for MemoriesState {
     type Row = Memory;
     type Filter = MemoriesFilter;
 
-    #[inline]
-    fn row(&self, id: u64) -> Option<&Arc<Memory>> {
-        self.get(id)
-    }
-
-    #[inline]
-    fn slab(&self) -> &Slab<Memory> {
-        &self.slab
-    }
-
-    #[inline]
-    fn row_count(&self) -> usize {
-        self.rows.len()
-    }
+    plan::model_fields!(Memory);
 
     /// A filter on one tag, or on the pin alone, in an id order: that index is the whole
     /// answer, walked directly.

@@ -2,7 +2,7 @@
 //! fluent [`crate::tasks::TasksQuery`] chain (which builds one of these).
 
 use crate::order::{Cursor, OrderBy};
-use crate::plan::{QueryFilter, Shape};
+use crate::plan::{self, QueryFilter};
 use crate::tasks::types::{Task, TaskId, TaskStatus};
 
 /// Which tasks a query returns, in what order, and how many. Every set field must match
@@ -77,25 +77,7 @@ impl TasksFilter {
 }
 
 impl QueryFilter<Task> for TasksFilter {
-    #[inline]
-    fn shape(&self) -> Shape {
-        Shape { order: self.order(), after: self.after, limit: self.limit }
-    }
-
-    #[inline]
-    fn id_in(&self) -> Option<&[u64]> {
-        self.id_in.as_deref()
-    }
-
-    #[inline]
-    fn set_limit(&mut self, limit: usize) {
-        self.limit = Some(limit);
-    }
-
-    #[inline]
-    fn matches(&self, task: &Task) -> bool {
-        TasksFilter::matches(self, task)
-    }
+    plan::query_filter_fields!(Task);
 
     #[inline]
     fn matches_except_ids(&self, task: &Task) -> bool {

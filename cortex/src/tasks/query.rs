@@ -11,7 +11,6 @@ use std::sync::Arc;
 use crate::builder;
 use crate::order::{OrderBy, Page};
 use crate::plan::{self, Model, Plan};
-use crate::slab::Slab;
 use crate::sources;
 use crate::tasks::filter::{tasks_setters, TasksFilter};
 use crate::tasks::state::TasksState;
@@ -72,20 +71,7 @@ impl Model for TasksState {
     type Row = Task;
     type Filter = TasksFilter;
 
-    #[inline]
-    fn row(&self, id: u64) -> Option<&Arc<Task>> {
-        self.get(id)
-    }
-
-    #[inline]
-    fn slab(&self) -> &Slab<Task> {
-        &self.slab
-    }
-
-    #[inline]
-    fn row_count(&self) -> usize {
-        self.rows.len()
-    }
+    plan::model_fields!(Task);
 
     /// A filter on the status alone, in an id order: the status set is the whole answer,
     /// walked directly.
