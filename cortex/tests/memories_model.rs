@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cortex::memories::{MemoriesAdapter, MemoriesFilter, MemoriesState, Memory};
-use cortex::{Cursor, OrderBy};
 use proptest::prelude::*;
+
+#[path = "common/query_model.rs"]
+mod query_model;
+use query_model::{cursor_at, ordered, page_through, plain, ORDERS};
 
 #[derive(Debug, Clone)]
 enum Cmd {
@@ -21,14 +24,6 @@ enum Cmd {
 const TAGS: [&str; 4] = ["work", "home", "urgent", "later"];
 const CONTENTS: [&str; 3] = ["buy milk", "ship the build", "milk the build"];
 const SOURCES: [&str; 2] = ["chat", "mail"];
-const ORDERS: [OrderBy; 6] = [
-    OrderBy::IdAsc,
-    OrderBy::IdDesc,
-    OrderBy::CreatedAsc,
-    OrderBy::CreatedDesc,
-    OrderBy::UpdatedAsc,
-    OrderBy::UpdatedDesc,
-];
 
 fn tags() -> impl Strategy<Value = Vec<&'static str>> {
     prop::collection::vec(prop::sample::select(&TAGS[..]), 0..4)
@@ -139,18 +134,8 @@ fn filter() -> impl Strategy<Value = Raw> {
 }
 
 fn model_query(model: &BTreeMap<u64, Memory>, f: &MemoriesFilter) -> Vec<Memory> {
-    let order = f.order();
-    let key = |m: &Memory| {
-        let k = match order {
-            OrderBy::IdAsc | OrderBy::IdDesc => m.id,
-            OrderBy::CreatedAsc | OrderBy::CreatedDesc => m.created_ns,
-            _ => m.updated_ns,
-        };
-        (k, m.id)
-    };
-    let desc = matches!(order, OrderBy::IdDesc | OrderBy::CreatedDesc | OrderBy::UpdatedDesc);
     let has = |m: &Memory, t: &String| m.tags.contains(t);
-    let mut rows: Vec<Memory> = model
+    let rows: Vec<Memory> = model
         .values()
         .filter(|m| f.id_in.as_ref().is_none_or(|ids| ids.contains(&m.id)))
         .filter(|m| f.tag.as_ref().is_none_or(|t| has(m, t)))
@@ -163,21 +148,9 @@ fn model_query(model: &BTreeMap<u64, Memory>, f: &MemoriesFilter) -> Vec<Memory>
         .filter(|m| f.created_before_ns.is_none_or(|x| m.created_ns < x))
         .filter(|m| f.updated_after_ns.is_none_or(|x| m.updated_ns > x))
         .filter(|m| f.updated_before_ns.is_none_or(|x| m.updated_ns < x))
-        .filter(|m| {
-            f.after.is_none_or(|c| if desc { key(m) < c.position() } else { key(m) > c.position() })
-        })
         .cloned()
         .collect();
-    rows.sort_by_key(key);
-    if desc {
-        rows.reverse();
-    }
-    rows.truncate(f.limit.unwrap_or(usize::MAX));
-    rows
-}
-
-fn plain(rows: Vec<Arc<Memory>>) -> Vec<Memory> {
-    rows.into_iter().map(|m| (*m).clone()).collect()
+    ordered(rows, f.order(), f.after, f.limit)
 }
 
 fn fluent(state: &MemoriesState, f: &MemoriesFilter) -> Vec<Arc<Memory>> {
@@ -274,11 +247,7 @@ proptest! {
                 prop_assert_eq!(indexed, in_use);
 
                 for (mut f, cursor) in filters {
-                    if let Some((id, created, updated)) = cursor {
-                        let row = Memory { id, content: String::new(), tags: vec![], source: String::new(),
-                                           created_ns: created, updated_ns: updated, pinned: false };
-                        f.after = Some(Cursor::of(f.order_by.unwrap_or_default(), &row));
-                    }
+                    f.after = cursor.map(|at| cursor_at(f.order_by.unwrap_or_default(), at));
                     let want = model_query(&model, &f);
                     prop_assert_eq!(&plain(state.find_many(&f)), &want, "index-backed, filter {:?}", f);
                     prop_assert_eq!(&plain(state.find_many_scan(&f)), &want, "scan, filter {:?}", f);
@@ -286,16 +255,9 @@ proptest! {
                     prop_assert_eq!(state.count_where(&f), want.len(), "count_where {:?}", f);
                     prop_assert_eq!(state.exists_where(&f), !want.is_empty(), "exists_where {:?}", f);
 
-                    let mut paged = Vec::new();
-                    let mut page_filter = MemoriesFilter { limit: Some(2), ..f.clone() };
-                    for _ in 0..64 {
-                        let page = state.find_page(&page_filter);
-                        paged.extend(plain(page.items));
-                        match page.next {
-                            Some(c) => page_filter.after = Some(c),
-                            None => break,
-                        }
-                    }
+                    let paged = page_through(f.after, |after| {
+                        state.find_page(&MemoriesFilter { limit: Some(2), after, ..f.clone() })
+                    });
                     let all = model_query(&model, &MemoriesFilter { limit: None, ..f.clone() });
                     prop_assert_eq!(&paged, &all, "paging {:?}", f);
                 }

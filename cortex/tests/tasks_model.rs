@@ -6,8 +6,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use cortex::tasks::{Task, TaskStatus, TasksAdapter, TasksFilter, TasksState};
-use cortex::{Cursor, OrderBy};
 use proptest::prelude::*;
+
+#[path = "common/query_model.rs"]
+mod query_model;
+use query_model::{cursor_at, ordered, page_through, plain, ORDERS};
 
 #[derive(Debug, Clone)]
 enum Cmd {
@@ -19,14 +22,6 @@ enum Cmd {
 }
 
 const TITLES: [&str; 4] = ["alpha", "beta", "gamma alpha", ""];
-const ORDERS: [OrderBy; 6] = [
-    OrderBy::IdAsc,
-    OrderBy::IdDesc,
-    OrderBy::CreatedAsc,
-    OrderBy::CreatedDesc,
-    OrderBy::UpdatedAsc,
-    OrderBy::UpdatedDesc,
-];
 
 fn cmd() -> impl Strategy<Value = Cmd> {
     let id = 0u64..12;
@@ -108,17 +103,7 @@ fn filter() -> impl Strategy<Value = (TasksFilter, Option<(u64, u64, u64)>)> {
 
 /// The model's answer, computed independently of the crate's planner.
 fn model_query(model: &BTreeMap<u64, Task>, f: &TasksFilter) -> Vec<Task> {
-    let order = f.order();
-    let key = |t: &Task| {
-        let k = match order {
-            OrderBy::IdAsc | OrderBy::IdDesc => t.id,
-            OrderBy::CreatedAsc | OrderBy::CreatedDesc => t.created_ns,
-            _ => t.updated_ns,
-        };
-        (k, t.id)
-    };
-    let desc = matches!(order, OrderBy::IdDesc | OrderBy::CreatedDesc | OrderBy::UpdatedDesc);
-    let mut rows: Vec<Task> = model
+    let rows: Vec<Task> = model
         .values()
         .filter(|t| f.status.is_none_or(|s| t.status == s))
         .filter(|t| f.id_in.as_ref().is_none_or(|ids| ids.contains(&t.id)))
@@ -127,21 +112,9 @@ fn model_query(model: &BTreeMap<u64, Task>, f: &TasksFilter) -> Vec<Task> {
         .filter(|t| f.created_before_ns.is_none_or(|x| t.created_ns < x))
         .filter(|t| f.updated_after_ns.is_none_or(|x| t.updated_ns > x))
         .filter(|t| f.updated_before_ns.is_none_or(|x| t.updated_ns < x))
-        .filter(|t| {
-            f.after.is_none_or(|c| if desc { key(t) < c.position() } else { key(t) > c.position() })
-        })
         .cloned()
         .collect();
-    rows.sort_by_key(key);
-    if desc {
-        rows.reverse();
-    }
-    rows.truncate(f.limit.unwrap_or(usize::MAX));
-    rows
-}
-
-fn plain(rows: Vec<Arc<Task>>) -> Vec<Task> {
-    rows.into_iter().map(|t| (*t).clone()).collect()
+    ordered(rows, f.order(), f.after, f.limit)
 }
 
 fn fluent(state: &TasksState, f: &TasksFilter) -> Vec<Arc<Task>> {
@@ -215,11 +188,7 @@ proptest! {
                 prop_assert_eq!(state.len(), model.len());
 
                 for (mut f, cursor) in filters {
-                    if let Some((id, created, updated)) = cursor {
-                        let row = Task { id, title: String::new(), status: TaskStatus::Pending,
-                                         created_ns: created, updated_ns: updated };
-                        f.after = Some(Cursor::of(f.order_by.unwrap_or_default(), &row));
-                    }
+                    f.after = cursor.map(|at| cursor_at(f.order_by.unwrap_or_default(), at));
                     let want = model_query(&model, &f);
                     let indexed = plain(state.find_many(&f));
                     prop_assert_eq!(&indexed, &want, "index-backed find_many, filter {:?}", f);
@@ -232,16 +201,9 @@ proptest! {
                     }
 
                     // Paging through the whole result with cursors yields it exactly once.
-                    let mut paged = Vec::new();
-                    let mut page_filter = TasksFilter { limit: Some(2), ..f.clone() };
-                    for _ in 0..64 {
-                        let page = state.find_page(&page_filter);
-                        paged.extend(plain(page.items));
-                        match page.next {
-                            Some(c) => page_filter.after = Some(c),
-                            None => break,
-                        }
-                    }
+                    let paged = page_through(f.after, |after| {
+                        state.find_page(&TasksFilter { limit: Some(2), after, ..f.clone() })
+                    });
                     let all = model_query(&model, &TasksFilter { limit: None, ..f.clone() });
                     prop_assert_eq!(&paged, &all, "paging {:?}", f);
                 }

@@ -1,0 +1,95 @@
+//! What the model tests (`tasks_model.rs`, `memories_model.rs`) share: the documented order,
+//! cursor and limit semantics, written as plainly as possible and without the crate's planner,
+//! and the walk through a result page by page.
+
+use std::sync::Arc;
+
+use cortex::{Cursor, OrderBy, Page, Row};
+
+/// Every order, for filter strategies to pick from.
+pub const ORDERS: [OrderBy; 6] = [
+    OrderBy::IdAsc,
+    OrderBy::IdDesc,
+    OrderBy::CreatedAsc,
+    OrderBy::CreatedDesc,
+    OrderBy::UpdatedAsc,
+    OrderBy::UpdatedDesc,
+];
+
+/// A position in a result: what a cursor is made of.
+struct Position {
+    id: u64,
+    created_ns: u64,
+    updated_ns: u64,
+}
+
+impl Row for Position {
+    fn id(&self) -> u64 {
+        self.id
+    }
+
+    fn created_ns(&self) -> u64 {
+        self.created_ns
+    }
+
+    fn updated_ns(&self) -> u64 {
+        self.updated_ns
+    }
+}
+
+/// A cursor in `order` at a row with this `(id, created_ns, updated_ns)`, which need not exist.
+pub fn cursor_at(order: OrderBy, (id, created_ns, updated_ns): (u64, u64, u64)) -> Cursor {
+    Cursor::of(order, &Position { id, created_ns, updated_ns })
+}
+
+/// The model's matching `rows` (in any order) as a query returns them: in `order`, strictly
+/// after the cursor `after`, at most `limit` of them.
+pub fn ordered<T: Row>(
+    mut rows: Vec<T>,
+    order: OrderBy,
+    after: Option<Cursor>,
+    limit: Option<usize>,
+) -> Vec<T> {
+    let key = |r: &T| {
+        let k = match order {
+            OrderBy::IdAsc | OrderBy::IdDesc => r.id(),
+            OrderBy::CreatedAsc | OrderBy::CreatedDesc => r.created_ns(),
+            _ => r.updated_ns(),
+        };
+        (k, r.id())
+    };
+    let desc = matches!(order, OrderBy::IdDesc | OrderBy::CreatedDesc | OrderBy::UpdatedDesc);
+    rows.retain(|r| {
+        after.is_none_or(|c| if desc { key(r) < c.position() } else { key(r) > c.position() })
+    });
+    rows.sort_by_key(key);
+    if desc {
+        rows.reverse();
+    }
+    rows.truncate(limit.unwrap_or(usize::MAX));
+    rows
+}
+
+/// Copies of shared rows, to compare with the model's.
+pub fn plain<T: Clone>(rows: Vec<Arc<T>>) -> Vec<T> {
+    rows.into_iter().map(|r| (*r).clone()).collect()
+}
+
+/// Every row of a result read page by page: `page(after)` is the page after the cursor
+/// `after`, the first one after `first` (at most 64 pages).
+pub fn page_through<T: Clone>(
+    first: Option<Cursor>,
+    mut page: impl FnMut(Option<Cursor>) -> Page<Arc<T>>,
+) -> Vec<T> {
+    let mut rows = Vec::new();
+    let mut after = first;
+    for _ in 0..64 {
+        let page = page(after);
+        rows.extend(plain(page.items));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    rows
+}
