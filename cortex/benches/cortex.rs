@@ -7,15 +7,17 @@
 
 use std::hint::black_box;
 
-use cortex::memories::{MemoriesAdapter, MemoriesFilter, MemoriesState};
+use cortex::memories::{MemoriesFilter, MemoriesState};
 use cortex::tasks::{TaskStatus, TasksAdapter, TasksFilter, TasksState};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use redex::Redex;
-use tokio::runtime::Runtime;
 
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
+#[path = "common/setup.rs"]
+mod setup;
+use setup::{populated_memories, populated_tasks, runtime};
+
+/// The origin of every event the benches write.
+const ORIGIN: u64 = 1;
 
 /// Ingest: events per second through `TasksAdapter::create` (envelope + postcard encode +
 /// heap-only RedEX append), without waiting for the fold; then with a `wait_for_seq` barrier
@@ -28,7 +30,7 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("tasks_create", |b| {
         let _enter = rt.enter();
         let redex = Redex::new();
-        let tasks = TasksAdapter::open(&redex, 1).unwrap();
+        let tasks = TasksAdapter::open(&redex, ORIGIN).unwrap();
         let mut id = 0u64;
         b.iter(|| {
             id += 1;
@@ -38,7 +40,7 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("tasks_create_and_wait", |b| {
         let _enter = rt.enter();
         let redex = Redex::new();
-        let tasks = TasksAdapter::open(&redex, 1).unwrap();
+        let tasks = TasksAdapter::open(&redex, ORIGIN).unwrap();
         let mut id = 0u64;
         b.iter(|| {
             id += 1;
@@ -50,7 +52,7 @@ fn ingest(c: &mut Criterion) {
     group.bench_function("tasks_create_batch_64", |b| {
         let _enter = rt.enter();
         let redex = Redex::new();
-        let tasks = TasksAdapter::open(&redex, 1).unwrap();
+        let tasks = TasksAdapter::open(&redex, ORIGIN).unwrap();
         let mut id = 0u64;
         b.iter(|| {
             let batch: Vec<(u64, &str, u64)> = (0..64)
@@ -65,33 +67,6 @@ fn ingest(c: &mut Criterion) {
     group.finish();
 }
 
-fn populated_tasks(rt: &Runtime, n: u64) -> TasksAdapter {
-    let _enter = rt.enter();
-    let tasks = TasksAdapter::open(&Redex::new(), 1).unwrap();
-    let mut last = 0;
-    for i in 0..n {
-        let id = i + 1;
-        last = tasks.create(id, &format!("task-{i}"), i).unwrap();
-        if i % 3 == 0 {
-            last = tasks.complete(id, i).unwrap();
-        }
-    }
-    rt.block_on(tasks.wait_for_seq(last)).unwrap();
-    tasks
-}
-
-fn populated_memories(rt: &Runtime, n: u64) -> MemoriesAdapter {
-    let _enter = rt.enter();
-    let memories = MemoriesAdapter::open(&Redex::new(), 1).unwrap();
-    let mut last = 0;
-    for i in 0..n {
-        let tag = if i % 2 == 0 { "alpha" } else { "beta" };
-        last = memories.store(i + 1, &format!("content-{i}"), &[tag], "src", i).unwrap();
-    }
-    rt.block_on(memories.wait_for_seq(last)).unwrap();
-    memories
-}
-
 /// Queries on 1K and 10K rows: `find_unique` (one lookup); `find_many` with a status filter
 /// (a third of the rows match, read from the status index), owned and borrowed
 /// (`find_many_ref`); `count_where` on status (the index's length); `find_many` with a tag
@@ -101,7 +76,7 @@ fn queries(c: &mut Criterion) {
     let rt = runtime();
     let mut group = c.benchmark_group("cortex_query");
     for n in [1_000u64, 10_000] {
-        let tasks = populated_tasks(&rt, n);
+        let tasks = populated_tasks(&rt, n, ORIGIN);
         let state = tasks.state().read();
         let completed = TasksFilter { status: Some(TaskStatus::Completed), ..Default::default() };
         group.bench_with_input(BenchmarkId::new("tasks_find_unique", n), &n, |b, _| {
@@ -121,7 +96,7 @@ fn queries(c: &mut Criterion) {
         });
         drop(state);
 
-        let memories = populated_memories(&rt, n);
+        let memories = populated_memories(&rt, n, ORIGIN);
         let state = memories.state().read();
         let alpha = MemoriesFilter { tag: Some("alpha".into()), ..Default::default() };
         group.bench_with_input(BenchmarkId::new("memories_find_many_tag", n), &n, |b, _| {
@@ -149,7 +124,7 @@ fn snapshots(c: &mut Criterion) {
     let mut group = c.benchmark_group("cortex_snapshot");
     let n = 1_000u64;
     group.throughput(Throughput::Elements(n));
-    let tasks = populated_tasks(&rt, n);
+    let tasks = populated_tasks(&rt, n, ORIGIN);
     let (bytes, _) = tasks.snapshot().unwrap();
     group.bench_with_input(BenchmarkId::new("tasks_encode", n), &n, |b, _| {
         b.iter(|| tasks.snapshot().unwrap());
@@ -157,7 +132,7 @@ fn snapshots(c: &mut Criterion) {
     group.bench_with_input(BenchmarkId::new("tasks_decode", n), &n, |b, _| {
         b.iter(|| cortex::snapshot::decode::<TasksState>(black_box(&bytes)).unwrap());
     });
-    let memories = populated_memories(&rt, n);
+    let memories = populated_memories(&rt, n, ORIGIN);
     let (bytes, _) = memories.snapshot().unwrap();
     group.bench_with_input(BenchmarkId::new("memories_encode", n), &n, |b, _| {
         b.iter(|| memories.snapshot().unwrap());

@@ -30,16 +30,18 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use net::adapter::net::cortex::memories as ref_memories;
 use net::adapter::net::cortex::tasks as ref_tasks;
 use net::adapter::net::redex as ref_redex;
+use serde::de::DeserializeOwned;
 use tokio::runtime::Runtime;
 
-use cortex::memories::{MemoriesAdapter, MemoriesFilter, MemoriesState};
+use cortex::memories::{MemoriesFilter, MemoriesState};
 use cortex::tasks::{TaskStatus, TasksAdapter, TasksFilter, TasksState};
+use cortex::SnapshotState;
+
+#[path = "common/setup.rs"]
+mod setup;
+use setup::{populated_memories as ours_memories, populated_tasks as ours_tasks, runtime};
 
 const ORIGIN: u64 = 0xABCD_EF01;
-
-fn runtime() -> Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap()
-}
 
 fn ref_file_config(n: u64) -> ref_redex::RedexFileConfig {
     // The reference's own bench sizes the tail buffer to the load so its fold never lags.
@@ -100,21 +102,6 @@ fn ingest(c: &mut Criterion) {
     group.finish();
 }
 
-fn ours_tasks(rt: &Runtime, n: u64) -> TasksAdapter {
-    let _enter = rt.enter();
-    let tasks = TasksAdapter::open(&redex::Redex::new(), ORIGIN).unwrap();
-    let mut last = 0;
-    for i in 0..n {
-        let id = i + 1;
-        last = tasks.create(id, &format!("task-{i}"), i).unwrap();
-        if i % 3 == 0 {
-            last = tasks.complete(id, i).unwrap();
-        }
-    }
-    rt.block_on(tasks.wait_for_seq(last)).unwrap();
-    tasks
-}
-
 fn ref_tasks(rt: &Runtime, n: u64) -> ref_tasks::TasksAdapter {
     let _enter = rt.enter();
     let redex = ref_redex::Redex::new();
@@ -131,18 +118,6 @@ fn ref_tasks(rt: &Runtime, n: u64) -> ref_tasks::TasksAdapter {
     }
     rt.block_on(tasks.wait_for_seq(last)).unwrap();
     tasks
-}
-
-fn ours_memories(rt: &Runtime, n: u64) -> MemoriesAdapter {
-    let _enter = rt.enter();
-    let memories = MemoriesAdapter::open(&redex::Redex::new(), ORIGIN).unwrap();
-    let mut last = 0;
-    for i in 0..n {
-        let tag = if i % 2 == 0 { "alpha" } else { "beta" };
-        last = memories.store(i + 1, &format!("content-{i}"), &[tag], "src", i).unwrap();
-    }
-    rt.block_on(memories.wait_for_seq(last)).unwrap();
-    memories
 }
 
 fn ref_memories(rt: &Runtime, n: u64) -> ref_memories::MemoriesAdapter {
@@ -168,7 +143,7 @@ fn ref_memories(rt: &Runtime, n: u64) -> ref_memories::MemoriesAdapter {
 fn queries(c: &mut Criterion) {
     let rt = runtime();
     for n in [1_000u64, 10_000] {
-        let ours = ours_tasks(&rt, n);
+        let ours = ours_tasks(&rt, n, ORIGIN);
         let theirs = ref_tasks(&rt, n);
         let ours_state = ours.state().read();
         let theirs_arc = theirs.state();
@@ -215,7 +190,7 @@ fn queries(c: &mut Criterion) {
         drop(ours_state);
         drop(theirs_state);
 
-        let ours = ours_memories(&rt, n);
+        let ours = ours_memories(&rt, n, ORIGIN);
         let theirs = ref_memories(&rt, n);
         let ours_state = ours.state().read();
         let theirs_arc = theirs.state();
@@ -255,38 +230,57 @@ struct RefSnapshotPayload {
     inner: Vec<u8>,
 }
 
+/// What the reference's `open_from_snapshot` does with its snapshot bytes before it opens the
+/// log: unwraps the payload and decodes the state `R`.
+fn ref_decode<R: DeserializeOwned>(bytes: &[u8]) -> R {
+    let payload: RefSnapshotPayload = postcard::from_bytes(bytes).unwrap();
+    postcard::from_bytes(&payload.inner).unwrap()
+}
+
+/// The groups `snapshot_{model}_encode` and `snapshot_{model}_decode` of a model of `n` rows:
+/// the adapters' `snapshot()` (`ours`, `theirs`), and their bytes back into a state (ours `S`,
+/// the reference's `R`).
+fn snapshot_groups<S: SnapshotState, R: DeserializeOwned>(
+    c: &mut Criterion,
+    model: &str,
+    n: u64,
+    ours: impl Fn() -> (Vec<u8>, Option<u64>),
+    theirs: impl Fn() -> (Vec<u8>, Option<u64>),
+) {
+    let (ours_bytes, _) = ours();
+    let (theirs_bytes, _) = theirs();
+    let mut group = c.benchmark_group(format!("snapshot_{model}_encode"));
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| b.iter(&ours));
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| b.iter(&theirs));
+    group.finish();
+    let mut group = c.benchmark_group(format!("snapshot_{model}_decode"));
+    group.throughput(Throughput::Elements(n));
+    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
+        b.iter(|| cortex::snapshot::decode::<S>(black_box(&ours_bytes)).unwrap());
+    });
+    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
+        b.iter(|| ref_decode::<R>(black_box(&theirs_bytes)));
+    });
+    group.finish();
+}
+
 fn snapshots(c: &mut Criterion) {
     let rt = runtime();
     let n = 1_000u64;
 
-    let ours = ours_tasks(&rt, n);
+    let ours = ours_tasks(&rt, n, ORIGIN);
     let theirs = ref_tasks(&rt, n);
+    snapshot_groups::<TasksState, ref_tasks::TasksState>(
+        c,
+        "tasks",
+        n,
+        || ours.snapshot().unwrap(),
+        || theirs.snapshot().unwrap(),
+    );
+    // The same decode with the decoded state dropped outside the timing (decode alone).
     let (ours_bytes, _) = ours.snapshot().unwrap();
     let (theirs_bytes, _) = theirs.snapshot().unwrap();
-    let mut group = c.benchmark_group("snapshot_tasks_encode");
-    group.throughput(Throughput::Elements(n));
-    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
-        b.iter(|| ours.snapshot().unwrap());
-    });
-    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
-        b.iter(|| theirs.snapshot().unwrap());
-    });
-    group.finish();
-    let mut group = c.benchmark_group("snapshot_tasks_decode");
-    group.throughput(Throughput::Elements(n));
-    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
-        b.iter(|| cortex::snapshot::decode::<TasksState>(black_box(&ours_bytes)).unwrap());
-    });
-    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
-        b.iter(|| {
-            let payload: RefSnapshotPayload =
-                postcard::from_bytes(black_box(&theirs_bytes)).unwrap();
-            let state: ref_tasks::TasksState = postcard::from_bytes(&payload.inner).unwrap();
-            state
-        });
-    });
-    group.finish();
-    // The same decode with the decoded state dropped outside the timing (decode alone).
     let mut group = c.benchmark_group("snapshot_tasks_decode_without_drop");
     group.throughput(Throughput::Elements(n));
     group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
@@ -295,42 +289,19 @@ fn snapshots(c: &mut Criterion) {
         });
     });
     group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
-        b.iter_with_large_drop(|| {
-            let payload: RefSnapshotPayload =
-                postcard::from_bytes(black_box(&theirs_bytes)).unwrap();
-            let state: ref_tasks::TasksState = postcard::from_bytes(&payload.inner).unwrap();
-            state
-        });
+        b.iter_with_large_drop(|| ref_decode::<ref_tasks::TasksState>(black_box(&theirs_bytes)));
     });
     group.finish();
 
-    let ours = ours_memories(&rt, n);
+    let ours = ours_memories(&rt, n, ORIGIN);
     let theirs = ref_memories(&rt, n);
-    let (ours_bytes, _) = ours.snapshot().unwrap();
-    let (theirs_bytes, _) = theirs.snapshot().unwrap();
-    let mut group = c.benchmark_group("snapshot_memories_encode");
-    group.throughput(Throughput::Elements(n));
-    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
-        b.iter(|| ours.snapshot().unwrap());
-    });
-    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
-        b.iter(|| theirs.snapshot().unwrap());
-    });
-    group.finish();
-    let mut group = c.benchmark_group("snapshot_memories_decode");
-    group.throughput(Throughput::Elements(n));
-    group.bench_with_input(BenchmarkId::new("ours", n), &n, |b, _| {
-        b.iter(|| cortex::snapshot::decode::<MemoriesState>(black_box(&ours_bytes)).unwrap());
-    });
-    group.bench_with_input(BenchmarkId::new("net_mesh", n), &n, |b, _| {
-        b.iter(|| {
-            let payload: RefSnapshotPayload =
-                postcard::from_bytes(black_box(&theirs_bytes)).unwrap();
-            let state: ref_memories::MemoriesState = postcard::from_bytes(&payload.inner).unwrap();
-            state
-        });
-    });
-    group.finish();
+    snapshot_groups::<MemoriesState, ref_memories::MemoriesState>(
+        c,
+        "memories",
+        n,
+        || ours.snapshot().unwrap(),
+        || theirs.snapshot().unwrap(),
+    );
 }
 
 criterion_group!(benches, ingest, queries, snapshots);
