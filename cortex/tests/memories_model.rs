@@ -155,9 +155,6 @@ fn model_query(model: &BTreeMap<u64, Memory>, f: &MemoriesFilter) -> Vec<Memory>
 
 fn fluent(state: &MemoriesState, f: &MemoriesFilter) -> Vec<Arc<Memory>> {
     let mut q = state.query();
-    if let Some(ids) = &f.id_in {
-        q = q.where_id_in(ids.iter().copied());
-    }
     if let Some(t) = &f.tag {
         q = q.where_tag(t.clone());
     }
@@ -176,27 +173,7 @@ fn fluent(state: &MemoriesState, f: &MemoriesFilter) -> Vec<Arc<Memory>> {
     if let Some(p) = f.pinned {
         q = q.where_pinned(p);
     }
-    if let Some(x) = f.created_after_ns {
-        q = q.created_after(x);
-    }
-    if let Some(x) = f.created_before_ns {
-        q = q.created_before(x);
-    }
-    if let Some(x) = f.updated_after_ns {
-        q = q.updated_after(x);
-    }
-    if let Some(x) = f.updated_before_ns {
-        q = q.updated_before(x);
-    }
-    if let Some(o) = f.order_by {
-        q = q.order_by(o);
-    }
-    if let Some(c) = f.after {
-        q = q.after(c);
-    }
-    if let Some(n) = f.limit {
-        q = q.limit(n);
-    }
+    query_model::shared_setters!(q, f);
     assert_eq!(q.filter(), f, "the fluent chain builds the same filter");
     q.collect()
 }

@@ -122,33 +122,10 @@ fn fluent(state: &TasksState, f: &TasksFilter) -> Vec<Arc<Task>> {
     if let Some(s) = f.status {
         q = q.where_status(s);
     }
-    if let Some(ids) = &f.id_in {
-        q = q.where_id_in(ids.iter().copied());
-    }
     if let Some(t) = &f.title_contains {
         q = q.title_contains(t.clone());
     }
-    if let Some(x) = f.created_after_ns {
-        q = q.created_after(x);
-    }
-    if let Some(x) = f.created_before_ns {
-        q = q.created_before(x);
-    }
-    if let Some(x) = f.updated_after_ns {
-        q = q.updated_after(x);
-    }
-    if let Some(x) = f.updated_before_ns {
-        q = q.updated_before(x);
-    }
-    if let Some(o) = f.order_by {
-        q = q.order_by(o);
-    }
-    if let Some(c) = f.after {
-        q = q.after(c);
-    }
-    if let Some(n) = f.limit {
-        q = q.limit(n);
-    }
+    query_model::shared_setters!(q, f);
     assert_eq!(q.filter(), f, "the fluent chain builds the same filter");
     q.collect()
 }

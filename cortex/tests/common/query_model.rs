@@ -1,9 +1,10 @@
 //! What the model tests (`tasks_model.rs`, `memories_model.rs`) share: the documented order,
 //! cursor and limit semantics, written as plainly as possible and without the crate's planner,
-//! and the walk through a result page by page.
+//! the setters every model's fluent query has, and the walk through a result page by page.
 
 use std::sync::Arc;
 
+use cortex::tasks::{Task, TaskStatus};
 use cortex::{Cursor, OrderBy, Page, Row};
 
 /// Every order, for filter strategies to pick from.
@@ -16,31 +17,45 @@ pub const ORDERS: [OrderBy; 6] = [
     OrderBy::UpdatedDesc,
 ];
 
-/// A position in a result: what a cursor is made of.
-struct Position {
-    id: u64,
-    created_ns: u64,
-    updated_ns: u64,
-}
-
-impl Row for Position {
-    fn id(&self) -> u64 {
-        self.id
-    }
-
-    fn created_ns(&self) -> u64 {
-        self.created_ns
-    }
-
-    fn updated_ns(&self) -> u64 {
-        self.updated_ns
-    }
-}
-
 /// A cursor in `order` at a row with this `(id, created_ns, updated_ns)`, which need not exist.
 pub fn cursor_at(order: OrderBy, (id, created_ns, updated_ns): (u64, u64, u64)) -> Cursor {
-    Cursor::of(order, &Position { id, created_ns, updated_ns })
+    // A cursor is made of the row's id and times alone, whatever the row's type.
+    let title = String::new();
+    Cursor::of(order, &Task { id, title, status: TaskStatus::Pending, created_ns, updated_ns })
 }
+
+/// Sets on the query `$q` (a `mut` binding) the fields of the filter `$f` that every model's
+/// query sets alike: `id_in`, the time bounds, `order_by`, `after` and `limit`, each if set.
+macro_rules! shared_setters {
+    ($q:ident, $f:expr) => {
+        if let Some(ids) = &$f.id_in {
+            $q = $q.where_id_in(ids.iter().copied());
+        }
+        if let Some(x) = $f.created_after_ns {
+            $q = $q.created_after(x);
+        }
+        if let Some(x) = $f.created_before_ns {
+            $q = $q.created_before(x);
+        }
+        if let Some(x) = $f.updated_after_ns {
+            $q = $q.updated_after(x);
+        }
+        if let Some(x) = $f.updated_before_ns {
+            $q = $q.updated_before(x);
+        }
+        if let Some(o) = $f.order_by {
+            $q = $q.order_by(o);
+        }
+        if let Some(c) = $f.after {
+            $q = $q.after(c);
+        }
+        if let Some(n) = $f.limit {
+            $q = $q.limit(n);
+        }
+    };
+}
+
+pub(crate) use shared_setters;
 
 /// The model's matching `rows` (in any order) as a query returns them: in `order`, strictly
 /// after the cursor `after`, at most `limit` of them.
