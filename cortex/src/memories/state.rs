@@ -20,8 +20,8 @@
 use std::sync::Arc;
 
 use crate::columns::{
-    self, bit, bitmap_len, padding_is_zero, put_varint, BitmapWriter, BodyError, KeyColumnsReader,
-    KeyColumnsWriter, Reader, StrColumnReader, StrColumnWriter,
+    self, bit, bitmap_len, delta, padding_is_zero, put_varint, BitmapWriter, BodyError,
+    KeyColumnsReader, Reader, StrColumnReader, StrColumnWriter,
 };
 use crate::error::Result;
 use crate::id_hash::{IdMap, StrMap};
@@ -227,17 +227,26 @@ impl MemoriesState {
         mut out: Vec<u8>,
     ) -> Vec<u8> {
         let n = self.len();
-        let mut keys = KeyColumnsWriter::with_capacity(n);
+        let mut ids = Vec::with_capacity(n * 2);
         let mut pinned = BitmapWriter::with_capacity(n);
+        let mut created = Vec::with_capacity(n * 2);
+        let mut updated = Vec::with_capacity(n * 2);
         let mut contents =
             StrColumnWriter { lens: Vec::with_capacity(n), blob: Vec::with_capacity(n * 32) };
         let mut sources = Vec::with_capacity(n);
         let mut tag_counts = Vec::with_capacity(n);
         let mut tags = Vec::with_capacity(n);
         let mut dict = Dictionary::default();
+        // The key columns, as `KeyColumnsReader` reads them back (written here, in the loop:
+        // see there why).
+        let (mut prev_id, mut prev_created) = (0u64, 0u64);
         for m in rows {
-            keys.push(m.id, m.created_ns, m.updated_ns);
+            put_varint(&mut ids, m.id - prev_id);
+            prev_id = m.id;
             pinned.push(m.pinned);
+            put_varint(&mut created, delta(prev_created, m.created_ns));
+            prev_created = m.created_ns;
+            put_varint(&mut updated, delta(m.created_ns, m.updated_ns));
             contents.push(&m.content);
             put_varint(&mut sources, dict.number(&m.source));
             put_varint(&mut tag_counts, m.tags.len() as u64);
@@ -247,11 +256,10 @@ impl MemoriesState {
         }
         let dict_count = dict.numbers.len() as u64;
         let dict = dict.column;
-        let KeyColumnsWriter { ids, created, updated, .. } = &keys;
         let sized: [&[u8]; 10] = [
-            ids,
-            created,
-            updated,
+            &ids,
+            &created,
+            &updated,
             &contents.lens,
             &contents.blob,
             &sources,

@@ -18,8 +18,8 @@
 use std::sync::Arc;
 
 use crate::columns::{
-    self, bit, bitmap_len, padding_is_zero, put_varint, BitmapWriter, BodyError, KeyColumnsReader,
-    KeyColumnsWriter, Reader, StrColumnReader, StrColumnWriter,
+    self, bit, bitmap_len, delta, padding_is_zero, put_varint, BitmapWriter, BodyError,
+    KeyColumnsReader, Reader, StrColumnReader, StrColumnWriter,
 };
 use crate::error::Result;
 use crate::id_hash::IdMap;
@@ -187,21 +187,29 @@ impl TasksState {
         mut out: Vec<u8>,
     ) -> Vec<u8> {
         let n = self.len();
-        let mut keys = KeyColumnsWriter::with_capacity(n);
+        let mut ids = Vec::with_capacity(n * 2);
         let mut status = BitmapWriter::with_capacity(n);
+        let mut created = Vec::with_capacity(n * 2);
+        let mut updated = Vec::with_capacity(n * 2);
         let mut titles =
             StrColumnWriter { lens: Vec::with_capacity(n), blob: Vec::with_capacity(n * 16) };
+        // The key columns, as `KeyColumnsReader` reads them back (written here, in the loop:
+        // see there why).
+        let (mut prev_id, mut prev_created) = (0u64, 0u64);
         for task in rows {
-            keys.push(task.id, task.created_ns, task.updated_ns);
+            put_varint(&mut ids, task.id - prev_id);
+            prev_id = task.id;
             status.push(task.status == TaskStatus::Completed);
+            put_varint(&mut created, delta(prev_created, task.created_ns));
+            prev_created = task.created_ns;
+            put_varint(&mut updated, delta(task.created_ns, task.updated_ns));
             titles.push(&task.title);
         }
-        let KeyColumnsWriter { ids, created, updated, .. } = &keys;
         let columns: [&[u8]; 6] =
-            [ids, status.bytes(), created, updated, &titles.lens, &titles.blob];
+            [&ids, status.bytes(), &created, &updated, &titles.lens, &titles.blob];
         out.reserve(6 * 10 + columns.iter().map(|c| c.len()).sum::<usize>());
         put_varint(&mut out, n as u64);
-        for column in [ids, created, updated, &titles.lens, &titles.blob] {
+        for column in [&ids, &created, &updated, &titles.lens, &titles.blob] {
             put_varint(&mut out, column.len() as u64);
         }
         for column in columns {
