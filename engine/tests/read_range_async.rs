@@ -5,20 +5,15 @@
 //! alike; and the bytes of a `Vec` model over random appends and ranges.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
-use std::path::Path;
-use std::sync::Arc;
-
 use proptest::prelude::*;
 use redex::{
-    ChannelName, ColdStore, LocalDirColdStore, Redex, RedexError, RedexEvent, RedexFile,
-    RedexFileConfig, Retention, Tier,
+    ChannelName, Redex, RedexError, RedexEvent, RedexFile, RedexFileConfig, Retention, Tier,
 };
 use tokio::runtime::{Builder, Runtime};
 
 #[path = "common/cold.rs"]
 mod cold;
-use cold::{payload, settle};
+use cold::{append_n, bytes_for, cold_cfg, interesting_seqs, payload, plain, settle};
 
 fn name() -> ChannelName {
     ChannelName::new("async/reads").expect("name")
@@ -36,11 +31,6 @@ fn runtimes() -> [(&'static str, Runtime); 2] {
 fn read_async(rt: &Runtime, f: &RedexFile, start: u64, end: u64) -> redex::Result<Vec<RedexEvent>> {
     let f = f.clone();
     rt.block_on(rt.spawn(async move { f.read_range_async(start, end).await })).expect("task")
-}
-
-/// Entries as comparable tuples.
-fn plain(events: &[RedexEvent]) -> Vec<(u64, u64, &[u8])> {
-    events.iter().map(|e| (e.seq, e.timestamp_ns, &e.payload[..])).collect()
 }
 
 /// Asserts that both runtimes' `read_range_async(start, end)` return what `read_range` does:
@@ -69,36 +59,6 @@ fn assert_same(
         }
     }
     sync
-}
-
-fn append_n(f: &RedexFile, range: std::ops::Range<u64>) {
-    for seq in range {
-        assert_eq!(f.append(&payload(seq)).expect("append"), seq);
-    }
-}
-
-fn cold_cfg(store: &Path, warm_events: u64) -> RedexFileConfig {
-    let store: Arc<dyn ColdStore> = Arc::new(LocalDirColdStore::new(store).expect("store"));
-    RedexFileConfig::default()
-        .with_persistent(true)
-        .with_segment_bytes_max(8 * 1024)
-        .with_cold_store(store)
-        .with_warm_retention(Retention::events(warm_events))
-}
-
-/// The head and the end (and past it), each tier's first and last segment boundaries (so the
-/// boundaries between tiers), one either side of each.
-fn interesting_seqs(f: &RedexFile) -> Vec<u64> {
-    let mut points = vec![0, f.head_seq(), f.next_seq(), f.next_seq() + 7];
-    for tier in [Tier::Cold, Tier::Warm, Tier::Hot] {
-        let segs: Vec<_> = f.segments().into_iter().filter(|s| s.tier == tier).collect();
-        for s in segs.first().into_iter().chain(segs.last()) {
-            points.extend([s.first_seq, s.next_seq]);
-        }
-    }
-    let seqs: BTreeSet<u64> =
-        points.into_iter().flat_map(|p| [p.saturating_sub(1), p, p + 1]).collect();
-    seqs.into_iter().collect()
 }
 
 #[test]
@@ -235,10 +195,6 @@ fn op() -> impl Strategy<Value = Op> {
         5 => (0.0..1.0f64, 0.0..1.0f64).prop_map(|(a, b)| Op::Read(a, b)),
         1 => Just(Op::Settle),
     ]
-}
-
-fn bytes_for(seq: usize, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (seq * 13 + i * 7) as u8).collect()
 }
 
 /// Appends and reads against a `Vec` of payloads. `retain`: the whole log's retention, if any.

@@ -5,63 +5,21 @@
 //! over random appends and ranges in a log with warm and hot segments.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::BTreeSet;
-use std::path::Path;
-use std::sync::Arc;
-
 use proptest::prelude::*;
-use redex::{
-    ChannelName, ColdStore, LocalDirColdStore, Redex, RedexError, RedexEvent, RedexFile,
-    RedexFileConfig, Retention, Tier,
-};
+use redex::{ChannelName, Redex, RedexError, RedexFile, RedexFileConfig, Retention, Tier};
 
 #[path = "common/cold.rs"]
 mod cold;
-use cold::{payload, settle};
+use cold::{append_n, bytes_for, cold_cfg, interesting_seqs, payload, plain, settle};
 
 fn name() -> ChannelName {
     ChannelName::new("local/reads").expect("name")
-}
-
-/// Entries as comparable tuples.
-fn plain(events: &[RedexEvent]) -> Vec<(u64, u64, &[u8])> {
-    events.iter().map(|e| (e.seq, e.timestamp_ns, &e.payload[..])).collect()
-}
-
-fn append_n(f: &RedexFile, range: std::ops::Range<u64>) {
-    for seq in range {
-        assert_eq!(f.append(&payload(seq)).expect("append"), seq);
-    }
-}
-
-fn cold_cfg(store: &Path, warm_events: u64) -> RedexFileConfig {
-    let store: Arc<dyn ColdStore> = Arc::new(LocalDirColdStore::new(store).expect("store"));
-    RedexFileConfig::default()
-        .with_persistent(true)
-        .with_segment_bytes_max(8 * 1024)
-        .with_cold_store(store)
-        .with_warm_retention(Retention::events(warm_events))
 }
 
 /// The first seq not archived: the end of the last cold segment (the head if none).
 fn cold_end(f: &RedexFile) -> u64 {
     let segs = f.segments();
     segs.iter().filter(|s| s.tier == Tier::Cold).map(|s| s.next_seq).max().unwrap_or(f.head_seq())
-}
-
-/// The head and the end (and past it), each tier's first and last segment boundaries (so the
-/// boundaries between tiers), one either side of each.
-fn interesting_seqs(f: &RedexFile) -> Vec<u64> {
-    let mut points = vec![0, f.head_seq(), f.next_seq(), f.next_seq() + 7];
-    for tier in [Tier::Cold, Tier::Warm, Tier::Hot] {
-        let segs: Vec<_> = f.segments().into_iter().filter(|s| s.tier == tier).collect();
-        for s in segs.first().into_iter().chain(segs.last()) {
-            points.extend([s.first_seq, s.next_seq]);
-        }
-    }
-    let seqs: BTreeSet<u64> =
-        points.into_iter().flat_map(|p| [p.saturating_sub(1), p, p + 1]).collect();
-    seqs.into_iter().collect()
 }
 
 /// What the cold tier has been asked for: fetches, cache hits, cache misses.
@@ -232,10 +190,6 @@ fn op() -> impl Strategy<Value = Op> {
         1 => proptest::collection::vec(len, 1..12).prop_map(Op::Append),
         1 => (0.0..1.0f64, 0.0..1.0f64).prop_map(|(a, b)| Op::Read(a, b)),
     ]
-}
-
-fn bytes_for(seq: usize, len: usize) -> Vec<u8> {
-    (0..len).map(|i| (seq * 13 + i * 7) as u8).collect()
 }
 
 /// Appends and local reads against a `Vec` of payloads, in a persistent log without a cold

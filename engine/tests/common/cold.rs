@@ -1,9 +1,14 @@
 //! Helpers shared by the cold-tier tests.
 #![allow(dead_code, reason = "each test binary uses its own subset")]
 
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use redex::RedexFile;
+use redex::{
+    ColdStore, LocalDirColdStore, RedexEvent, RedexFile, RedexFileConfig, Retention, Tier,
+};
 
 /// Mixed sizes: inline (<= 8 B), small, and multi-KiB payloads, so segments roll often; the
 /// bytes depend on `seq`, so a misplaced entry shows.
@@ -28,4 +33,47 @@ pub fn settle(f: &RedexFile) {
         assert!(Instant::now() < deadline, "archival did not settle: {:?}", f.stats());
         std::thread::sleep(Duration::from_millis(5));
     }
+}
+
+/// Appends `payload(seq)` for every seq of `range`, checking each lands at its seq.
+pub fn append_n(f: &RedexFile, range: std::ops::Range<u64>) {
+    for seq in range {
+        assert_eq!(f.append(&payload(seq)).expect("append"), seq);
+    }
+}
+
+/// A persistent log with 8 KiB segments archiving to a directory store at `store`, keeping
+/// `warm_events` in the warm tier.
+pub fn cold_cfg(store: &Path, warm_events: u64) -> RedexFileConfig {
+    let store: Arc<dyn ColdStore> = Arc::new(LocalDirColdStore::new(store).expect("store"));
+    RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_bytes_max(8 * 1024)
+        .with_cold_store(store)
+        .with_warm_retention(Retention::events(warm_events))
+}
+
+/// Entries as comparable tuples.
+pub fn plain(events: &[RedexEvent]) -> Vec<(u64, u64, &[u8])> {
+    events.iter().map(|e| (e.seq, e.timestamp_ns, &e.payload[..])).collect()
+}
+
+/// The head and the end (and past it), each tier's first and last segment boundaries (so the
+/// boundaries between tiers), one either side of each.
+pub fn interesting_seqs(f: &RedexFile) -> Vec<u64> {
+    let mut points = vec![0, f.head_seq(), f.next_seq(), f.next_seq() + 7];
+    for tier in [Tier::Cold, Tier::Warm, Tier::Hot] {
+        let segs: Vec<_> = f.segments().into_iter().filter(|s| s.tier == tier).collect();
+        for s in segs.first().into_iter().chain(segs.last()) {
+            points.extend([s.first_seq, s.next_seq]);
+        }
+    }
+    let seqs: BTreeSet<u64> =
+        points.into_iter().flat_map(|p| [p.saturating_sub(1), p, p + 1]).collect();
+    seqs.into_iter().collect()
+}
+
+/// The model tests' payload of `len` bytes for position `seq`.
+pub fn bytes_for(seq: usize, len: usize) -> Vec<u8> {
+    (0..len).map(|i| (seq * 13 + i * 7) as u8).collect()
 }
