@@ -7,26 +7,12 @@ use std::sync::Arc;
 
 use cortex::memories::{MemoriesAdapter, MemoriesFilter};
 use cortex::tasks::{TaskStatus, TasksAdapter, TasksFilter};
-use cortex::{CortexAdapter, CortexConfig, FoldError, FoldEvent, OrderBy, RedexFold};
+use cortex::{CortexAdapter, CortexConfig, OrderBy};
 use redex::{ChannelName, Redex};
 
-/// Counts events by summing their dispatch bytes and records the seqs it saw, so a double or a
-/// missing application shows.
-struct Audit;
-
-#[derive(Default)]
-struct Seen {
-    sum: u64,
-    seqs: Vec<u64>,
-}
-
-impl RedexFold<Seen> for Audit {
-    fn apply(&self, state: &mut Seen, event: &FoldEvent) -> Result<(), FoldError> {
-        state.sum += u64::from(event.meta.dispatch);
-        state.seqs.push(event.seq);
-        Ok(())
-    }
-}
+#[path = "common/audit.rs"]
+mod audit;
+use audit::Audit;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inline_fold_and_task_apply_each_event_once() {

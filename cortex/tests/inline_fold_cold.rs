@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use cortex::{CortexAdapter, CortexConfig, FoldError, FoldEvent, RedexFold};
+use cortex::{CortexAdapter, CortexConfig};
 use redex::{
     Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexFileConfig, Retention,
     Tier,
@@ -27,22 +27,9 @@ const EVENTS: u64 = 2000;
 const WAITED: u64 = 3;
 const BATCH: usize = 64;
 
-/// Sums dispatch bytes and records the seqs it saw, so a double or a missing application shows.
-struct Audit;
-
-#[derive(Default, Debug, PartialEq)]
-struct Seen {
-    sum: u64,
-    seqs: Vec<u64>,
-}
-
-impl RedexFold<Seen> for Audit {
-    fn apply(&self, state: &mut Seen, event: &FoldEvent) -> Result<(), FoldError> {
-        state.sum += u64::from(event.meta.dispatch);
-        state.seqs.push(event.seq);
-        Ok(())
-    }
-}
+#[path = "common/audit.rs"]
+mod audit;
+use audit::Audit;
 
 /// A local-directory store whose fetches wait for a gate the test opens, and are counted.
 #[derive(Debug)]
