@@ -13,7 +13,9 @@ use tokio::runtime::{Builder, Runtime};
 
 #[path = "common/cold.rs"]
 mod cold;
-use cold::{append_n, bytes_for, cold_cfg, interesting_seqs, payload, plain, settle};
+use cold::{
+    append_n, bytes_for, cold_cfg, interesting_seqs, payload, plain, settle, tiered_cfg, tiered_log,
+};
 
 fn name() -> ChannelName {
     ChannelName::new("async/reads").expect("name")
@@ -64,16 +66,7 @@ fn assert_same(
 #[test]
 fn ranges_over_hot_warm_and_cold_match_read_range() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    // Retention bounds the whole log, so the oldest history is evicted, the next is cold.
-    let cfg = cold_cfg(&dir.path().join("archive"), 200).with_retention(Retention::events(1500));
-    let f = redex.open_file(&name(), cfg).expect("open");
-    append_n(&f, 0..2000);
-    settle(&f);
-    let tiers: Vec<Tier> = f.segments().iter().map(|s| s.tier).collect();
-    for tier in [Tier::Hot, Tier::Warm, Tier::Cold] {
-        assert!(tiers.contains(&tier), "no {tier:?} segment: {tiers:?}");
-    }
+    let (redex, f) = tiered_log(dir.path(), &name());
     let head = f.head_seq();
     assert!(head > 0, "retention evicted the oldest history");
     let rts = runtimes();
@@ -112,8 +105,7 @@ fn ranges_over_hot_warm_and_cold_match_read_range() {
     f.close().expect("close");
     drop((f, redex));
     let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let cfg = cold_cfg(&dir.path().join("archive"), 200).with_retention(Retention::events(1500));
-    let f = redex.open_file(&name(), cfg).expect("reopen");
+    let f = redex.open_file(&name(), tiered_cfg(dir.path())).expect("reopen");
     assert!(f.segments().iter().any(|s| s.tier == Tier::Cold));
     let again = assert_same(&rts, &f, head, f.next_seq()).expect("read");
     assert_eq!(plain(&again), plain(&all));

@@ -10,7 +10,9 @@ use redex::{ChannelName, Redex, RedexError, RedexFile, RedexFileConfig, Retentio
 
 #[path = "common/cold.rs"]
 mod cold;
-use cold::{append_n, bytes_for, cold_cfg, interesting_seqs, payload, plain, settle};
+use cold::{
+    append_n, bytes_for, cold_cfg, interesting_seqs, payload, plain, settle, tiered_cfg, tiered_log,
+};
 
 fn name() -> ChannelName {
     ChannelName::new("local/reads").expect("name")
@@ -54,16 +56,7 @@ fn assert_matches_read_range(f: &RedexFile, a: u64, b: u64, cold_end: u64) {
 #[test]
 fn local_ranges_match_read_range_and_cold_ones_are_none() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    // Retention bounds the whole log, so the oldest history is evicted, the next is cold.
-    let cfg = cold_cfg(&dir.path().join("archive"), 200).with_retention(Retention::events(1500));
-    let f = redex.open_file(&name(), cfg).expect("open");
-    append_n(&f, 0..2000);
-    settle(&f);
-    let tiers: Vec<Tier> = f.segments().iter().map(|s| s.tier).collect();
-    for tier in [Tier::Hot, Tier::Warm, Tier::Cold] {
-        assert!(tiers.contains(&tier), "no {tier:?} segment: {tiers:?}");
-    }
+    let (redex, f) = tiered_log(dir.path(), &name());
     let (head, next, cold_end) = (f.head_seq(), f.next_seq(), cold_end(&f));
     assert!(0 < head && head < cold_end && cold_end < next, "{head} {cold_end} {next}");
 
@@ -113,10 +106,8 @@ fn local_ranges_match_read_range_and_cold_ones_are_none() {
     // Reopened with transparent cold reads off: read_range refuses the cold part, while
     // read_range_local still answers `None` (it never needed the store) and reads the rest.
     let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-    let cfg = cold_cfg(&dir.path().join("archive"), 200)
-        .with_retention(Retention::events(1500))
-        .with_cold_reads(false);
-    let f = redex.open_file(&name(), cfg).expect("reopen");
+    let f =
+        redex.open_file(&name(), tiered_cfg(dir.path()).with_cold_reads(false)).expect("reopen");
     assert_eq!(self::cold_end(&f), cold_end);
     assert!(matches!(f.read_range(head, next), Err(RedexError::ColdUnavailable { .. })));
     assert!(f.read_range_local(head, next).expect("read").is_none());

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redex::{
-    ColdStore, LocalDirColdStore, RedexEvent, RedexFile, RedexFileConfig, Retention, Tier,
+    ChannelName, ColdStore, LocalDirColdStore, Redex, RedexEvent, RedexFile, RedexFileConfig,
+    Retention, Tier,
 };
 
 /// Mixed sizes: inline (<= 8 B), small, and multi-KiB payloads, so segments roll often; the
@@ -76,4 +77,24 @@ pub fn interesting_seqs(f: &RedexFile) -> Vec<u64> {
 /// The model tests' payload of `len` bytes for position `seq`.
 pub fn bytes_for(seq: usize, len: usize) -> Vec<u8> {
     (0..len).map(|i| (seq * 13 + i * 7) as u8).collect()
+}
+
+/// The configuration of [`tiered_log`] under `dir`: the whole log retained to 1500 entries (so
+/// the oldest are evicted), 200 kept warm (so the next are archived to `dir/archive`).
+pub fn tiered_cfg(dir: &Path) -> RedexFileConfig {
+    cold_cfg(&dir.join("archive"), 200).with_retention(Retention::events(1500))
+}
+
+/// A persistent log `name` in `dir/db` holding every tier: 2000 entries of [`payload`] under
+/// [`tiered_cfg`], archival settled. Returns the manager too, which must outlive the file.
+pub fn tiered_log(dir: &Path, name: &ChannelName) -> (Redex, RedexFile) {
+    let redex = Redex::with_persistent_dir(dir.join("db")).expect("manager");
+    let f = redex.open_file(name, tiered_cfg(dir)).expect("open");
+    append_n(&f, 0..2000);
+    settle(&f);
+    let tiers: Vec<Tier> = f.segments().iter().map(|s| s.tier).collect();
+    for tier in [Tier::Hot, Tier::Warm, Tier::Cold] {
+        assert!(tiers.contains(&tier), "no {tier:?} segment: {tiers:?}");
+    }
+    (redex, f)
 }
