@@ -6,7 +6,7 @@
 //! background tokio task applies them in seq order to a `BTreeMap` from each key to its set
 //! of values.
 //!
-//! **How it follows the log.** The task reads stored history with
+//! **How it follows the log.** The task runs [`follow_log`]: it reads stored history with
 //! [`RedexFile::read_range_async`], 4096 entries per read (an archived part is fetched on the
 //! engine's cold runtime, so a worker never blocks on the store), then follows appends with
 //! [`RedexFile::tail`]. A tail that lags (the writer outran the file's
@@ -72,7 +72,6 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use futures::StreamExt;
 use parking_lot::RwLock;
 use serde::de::DeserializeOwned;
 use tokio::sync::watch;
@@ -81,16 +80,15 @@ use tokio::task::JoinHandle;
 use crate::error::{RedexError, Result};
 use crate::event::RedexEvent;
 use crate::file::RedexFile;
+use crate::follow::{follow_log, panic_message, FollowStep, LogFollower};
 use crate::typed::TypedRedexFile;
 
-/// Entries read from storage per step while catching up: enough to amortise a read (and a cold
-/// fetch's hop to the cold runtime), few enough to let other tasks in between.
-const HISTORY_CHUNK: u64 = 4096;
 /// Most entries applied under one write lock of the index, so readers never wait long; also
 /// the most live entries taken from the tail at once.
 const APPLY_BATCH: usize = 256;
-/// Most entries a [`RedexIndex::wait_for_seq`] applies on the caller's thread.
-const INLINE_MAX: u64 = 256;
+/// Most entries a [`RedexIndex::wait_for_seq`] applies on the caller's thread: one write lock's
+/// worth.
+const INLINE_MAX: u64 = APPLY_BATCH as u64;
 
 /// One change to an index, produced by a projection from a log entry.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -467,7 +465,9 @@ where
             evicted: AtomicU64::new(0),
             lags: AtomicU64::new(0),
         });
-        let task = runtime.spawn(run(Arc::clone(&shared)));
+        let follower = Arc::clone(&shared);
+        let task =
+            runtime.spawn(async move { follow_log(&follower.file, &*follower, APPLY_BATCH).await });
         Ok(RedexIndex { handle: Arc::new(Handle { shared, task }) })
     }
 
@@ -628,14 +628,14 @@ struct Projected<K, V> {
 /// Runs the projection over `events`. A panic in it is caught and becomes a rejection of that
 /// entry, handled by the policy: the projection only produces operations, so the index itself
 /// is never left half-updated by one.
-fn project<'a, K, V>(
+fn project<K, V>(
     shared: &Shared<K, V>,
-    events: impl IntoIterator<Item = &'a RedexEvent>,
+    events: impl IntoIterator<Item = RedexEvent>,
 ) -> Projected<K, V> {
     let mut out = Projected { ops: Vec::new(), events: Vec::new() };
     for ev in events {
         let before = out.ops.len();
-        let result = panic::catch_unwind(AssertUnwindSafe(|| (shared.project)(ev, &mut out.ops)));
+        let result = panic::catch_unwind(AssertUnwindSafe(|| (shared.project)(&ev, &mut out.ops)));
         let outcome = match result {
             Ok(Ok(())) => Ok(out.ops.len()),
             Ok(Err(reason)) => Err(format!("the projection rejected the entry: {reason}")),
@@ -649,37 +649,22 @@ fn project<'a, K, V>(
     out
 }
 
-/// The message of a panic, if it has one.
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("(no message)")
-}
-
-/// What the task does after applying something.
-enum Next {
-    /// Go on as before.
-    Continue,
-    /// Read history again from the next seq (the tail lagged, or evicted entries were passed).
-    Reread,
-    /// The index stopped or closed: end the task.
-    Stop,
-}
-
 /// Applies projected entries under the index's write lock, in seq order: entries below the
 /// progress were applied already (by a waiter inline, or the task) and are passed over; a gap
 /// stops the index rather than lose entries. Publishes the new progress before releasing the
 /// lock; wakes waiters if `wake` (or on a stop).
-fn apply<K: Ord, V: Ord>(shared: &Shared<K, V>, batch: Projected<K, V>, wake: bool) -> Next {
+fn apply_projected<K: Ord, V: Ord>(
+    shared: &Shared<K, V>,
+    batch: Projected<K, V>,
+    wake: bool,
+) -> FollowStep {
     let mut map = shared.map.write();
     let (start, running) = {
         let p = shared.progress.borrow();
         (p.next_seq, p.status == IndexStatus::Running)
     };
     if !running {
-        return Next::Stop;
+        return FollowStep::Stop;
     }
     let mut next = start;
     let mut stopped = None;
@@ -736,20 +721,10 @@ fn apply<K: Ord, V: Ord>(shared: &Shared<K, V>, batch: Projected<K, V>, wake: bo
     }
     drop(map);
     if stop {
-        Next::Stop
+        FollowStep::Stop
     } else {
-        Next::Continue
+        FollowStep::Continue
     }
-}
-
-/// Projects and applies `events` (consecutive entries), [`APPLY_BATCH`] per write lock.
-fn apply_events<K: Ord, V: Ord>(shared: &Shared<K, V>, events: &[RedexEvent], wake: bool) -> Next {
-    for slice in events.chunks(APPLY_BATCH) {
-        if let Next::Stop = apply(shared, project(shared, slice), wake) {
-            return Next::Stop;
-        }
-    }
-    Next::Continue
 }
 
 /// Sets a terminal status unless one is set already (the first reason wins) and wakes
@@ -767,18 +742,18 @@ fn set_status<K, V>(shared: &Shared<K, V>, status: IndexStatus) {
 /// What a failed read of the log does to the index: a closed file closes it; evicted history
 /// is passed over when the index follows the head, and stops it otherwise; anything else (a
 /// failed cold fetch, a corrupt segment) stops it.
-fn on_read_error<K, V>(shared: &Shared<K, V>, error: RedexError) -> Next {
+fn on_read_error<K, V>(shared: &Shared<K, V>, error: RedexError) -> FollowStep {
     let next = shared.progress.borrow().next_seq;
     let channel = shared.file.channel();
     match error {
         RedexError::Lagged { at_seq, skipped } => {
             tracing::debug!(%channel, at_seq, skipped, "index tail lagged; rereading");
             shared.lags.fetch_add(1, Ordering::Relaxed);
-            Next::Reread
+            FollowStep::Reread
         }
         RedexError::Closed { .. } => {
             set_status(shared, IndexStatus::Closed);
-            Next::Stop
+            FollowStep::Stop
         }
         RedexError::Evicted { head, .. } if shared.follow_head => {
             let _map = shared.map.write();
@@ -793,16 +768,16 @@ fn on_read_error<K, V>(shared: &Shared<K, V>, error: RedexError) -> Next {
                 true
             });
             if passed || shared.progress.borrow().status == IndexStatus::Running {
-                Next::Reread
+                FollowStep::Reread
             } else {
                 // Stopped or closed meanwhile.
-                Next::Stop
+                FollowStep::Stop
             }
         }
         e => {
             tracing::error!(%channel, seq = next, error = %e, "index stopped");
             set_status(shared, IndexStatus::Stopped { seq: next, reason: e.to_string() });
-            Next::Stop
+            FollowStep::Stop
         }
     }
 }
@@ -828,90 +803,38 @@ fn apply_inline<K: Ord, V: Ord>(shared: &Shared<K, V>, seq: u64) {
     if events.len() as u64 != seq + 1 - next {
         return;
     }
-    apply_events(shared, &events, true);
+    shared.apply(events.into_iter().map(Ok), true);
 }
 
-/// Held by the task while it runs; dropped without being forgotten only if the task ends
-/// early: aborted (its index was dropped, when nobody is left to care) or dropped by its
-/// runtime's shutdown, when the index must not leave waiters hanging.
-struct Unexpected<'a, K, V>(&'a Shared<K, V>);
+/// The index's side of [`follow_log`]: entries are projected outside the index's lock, then
+/// applied under one write lock; the error that ends them, if any, goes to [`on_read_error`].
+impl<K: Ord, V: Ord> LogFollower for Shared<K, V> {
+    fn next_seq(&self) -> Option<u64> {
+        let p = self.progress.borrow();
+        (p.status == IndexStatus::Running).then_some(p.next_seq)
+    }
 
-impl<K, V> Drop for Unexpected<'_, K, V> {
-    fn drop(&mut self) {
-        let seq = self.0.progress.borrow().next_seq;
+    fn apply(&self, items: impl IntoIterator<Item = Result<RedexEvent>>, wake: bool) -> FollowStep {
+        let mut error = None;
+        let events = items.into_iter().map_while(|item| item.map_err(|e| error = Some(e)).ok());
+        let projected = project(self, events);
+        if !projected.events.is_empty()
+            && apply_projected(self, projected, wake) == FollowStep::Stop
+        {
+            return FollowStep::Stop;
+        }
+        error.map_or(FollowStep::Continue, |e| on_read_error(self, e))
+    }
+
+    fn wake(&self) {
+        self.progress.send_modify(|_| {});
+    }
+
+    /// The task ended early: aborted (its index was dropped, when nobody is left to care) or
+    /// dropped by its runtime's shutdown, when the index must not leave waiters hanging.
+    fn died(&self) {
+        let seq = self.progress.borrow().next_seq;
         let reason = "the index task ended (its runtime shut down?)".to_owned();
-        set_status(self.0, IndexStatus::Stopped { seq, reason });
-    }
-}
-
-async fn run<K: Ord, V: Ord>(shared: Arc<Shared<K, V>>) {
-    let guard = Unexpected(&shared);
-    follow(&shared).await;
-    std::mem::forget(guard);
-}
-
-/// Catches up from storage, then follows the tail; back to storage whenever the tail lags.
-async fn follow<K: Ord, V: Ord>(shared: &Shared<K, V>) {
-    loop {
-        if let Next::Stop = catch_up(shared).await {
-            return;
-        }
-        let from = shared.progress.borrow().next_seq;
-        let mut tail = Box::pin(shared.file.tail(from).ready_chunks(APPLY_BATCH));
-        loop {
-            let Some(chunk) = tail.next().await else {
-                // The tail ends when the file is closed.
-                set_status(shared, IndexStatus::Closed);
-                return;
-            };
-            let mut error = None;
-            let events: Vec<RedexEvent> = chunk
-                .into_iter()
-                .map_while(|item| item.map_err(|e| error = Some(e)).ok())
-                .collect();
-            if let Next::Stop = apply_events(shared, &events, true) {
-                return;
-            }
-            match error.map(|e| on_read_error(shared, e)) {
-                None | Some(Next::Continue) => {}
-                Some(Next::Reread) => break,
-                Some(Next::Stop) => return,
-            }
-        }
-    }
-}
-
-/// Applies stored history until the index reaches the log's `next_seq` as last read.
-async fn catch_up<K: Ord, V: Ord>(shared: &Shared<K, V>) -> Next {
-    loop {
-        let next = {
-            let p = shared.progress.borrow();
-            if p.status != IndexStatus::Running {
-                return Next::Stop;
-            }
-            p.next_seq
-        };
-        let end = shared.file.next_seq().min(next.saturating_add(HISTORY_CHUNK));
-        if next >= end {
-            return Next::Continue;
-        }
-        match shared.file.read_range_async(next, end).await {
-            // Nothing stored there (cannot happen in a dense log): let the tail wait instead.
-            Ok(events) if events.is_empty() => return Next::Continue,
-            Ok(events) => {
-                if let Next::Stop = apply_events(shared, &events, false) {
-                    return Next::Stop;
-                }
-                // One wake-up per read rather than per slice.
-                shared.progress.send_modify(|_| {});
-            }
-            Err(e) => {
-                if let Next::Stop = on_read_error(shared, e) {
-                    return Next::Stop;
-                }
-            }
-        }
-        // A local read completes without yielding: let other tasks (and an abort) in.
-        tokio::task::yield_now().await;
+        set_status(self, IndexStatus::Stopped { seq, reason });
     }
 }

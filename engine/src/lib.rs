@@ -11,6 +11,8 @@
 //! - [`tail`]: the backfill-then-live [`RedexFile::tail`] stream.
 //! - [`typed`]: [`TypedRedexFile`], postcard-encoded values.
 //! - [`index`]: [`RedexIndex`], an in-memory secondary index a task keeps up to date from a log.
+//! - [`follow`]: [`follow_log`], the task loop that keeps a [`LogFollower`] (the index, CortEX's
+//!   fold) up to date from a log: chunked history reads, then the tail.
 //! - [`ordered`]: [`OrderedAppender`], appends that land at the seqs expected or not at all.
 //! - [`config`]: [`RedexFileConfig`], [`FsyncPolicy`], [`Retention`].
 //! - `storage` and `segments` (private): segment files on disk and the segment set in memory.
@@ -42,6 +44,7 @@ mod durable;
 pub mod error;
 pub mod event;
 pub mod file;
+pub mod follow;
 pub mod index;
 pub mod manager;
 mod manifest;
@@ -63,6 +66,7 @@ pub use config::{
 pub use error::{RedexError, Result};
 pub use event::RedexEvent;
 pub use file::{RedexFile, SegmentInfo, Tier, VerifyReport};
+pub use follow::{follow_log, FollowStep, LogFollower};
 pub use index::{
     IndexErrorPolicy, IndexOp, IndexOptions, IndexStart, IndexStats, IndexStatus, ProjectionError,
     RedexIndex,
