@@ -181,7 +181,10 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             running: AtomicBool::new(true),
             poisoned: AtomicBool::new(false),
         });
-        let task = runtime.spawn(fold_task::run(Arc::clone(&shared), config.fold_batch_events()));
+        let follower = Arc::clone(&shared);
+        let task = runtime.spawn(async move {
+            redex::follow_log(&follower.file, &*follower, follower.batch).await
+        });
         Ok(CortexAdapter { shared, task: Mutex::new(Some(task)) })
     }
 
@@ -326,7 +329,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             return;
         }
         let events = events.into_iter().map(Ok);
-        fold_task::apply_locked(shared, &mut *state, events, fold_task::Wake::Now);
+        fold_task::apply_locked(shared, &mut *state, events, true);
     }
 
     /// A stream of `eval(&state)`, evaluated now and after every change of the fold, emitted
