@@ -1,14 +1,10 @@
 //! The fold task: applies the log's events to the state, in seq order.
 //!
-//! The task runs [`redex::follow_log`], the engine's loop for following a log, with `Shared`
-//! as its [`LogFollower`]: while the fold is behind the log's `next_seq` (a replay on open, a
-//! restore from a snapshot, a tail that lagged) it reads stored history, 4096 events (or
-//! `batch`, if larger) per read, and applies them `batch` events per write lock, the configured
-//! bound on how long readers wait; waiters are woken once per read. Once caught up
-//! it follows `tail(next_seq)` in ready chunks, so under load one write lock and one change
-//! notification still cover many events. The switch has no gap and no duplicate; a tail that
-//! lags sends the task back to chunked reads from its next seq. `close` stops it through
-//! `Shared::stop`, which the loop checks first before every read and every tail chunk.
+//! The task runs [`redex::follow_log`], the engine's loop for following a log (chunked history
+//! reads while behind, then the tail, back to history after a lag), with `Shared` as its
+//! [`LogFollower`]: it applies `batch` events per write lock, the configured bound on how long
+//! readers wait, every one through [`apply_locked`], and `close` stops it through
+//! `Shared::stop`.
 //!
 //! A fold that panics halts the adapter, whatever its [`FoldErrorPolicy`]: the panic is caught
 //! around [`RedexFold::apply`] (on the task and on a waiter folding inline alike) and becomes a
