@@ -14,9 +14,19 @@
 //! replay took 1.6x as long that way). A tail that lags (the writer outran the file's
 //! `tail_buffer_events`) is not a loss: `apply` answers [`FollowStep::Reread`] and the loop
 //! goes back to reading history from the follower's next seq.
+//!
+//! A read that fails with an I/O error (a cold store that is down or unreachable, a descriptor
+//! limit) is not the follower's to judge: it may succeed later, and halting a fold for good on
+//! a store's bad minute would leave a long-lived daemon without its state until restarted. The
+//! loop tries again from the same seq after a pause that doubles from 100 ms up to 10 s,
+//! logging each failure and telling [`LogFollower::read_failed`], until the read succeeds or a
+//! stop is requested. Nothing is skipped meanwhile: the follower stays where it was, and its
+//! waiters wait. Damage, eviction and a closed file are not retried; they go to
+//! [`LogFollower::apply`] as before.
 
 use std::any::Any;
 use std::future::Future;
+use std::time::Duration;
 
 use futures::StreamExt;
 
@@ -27,6 +37,12 @@ use crate::file::RedexFile;
 /// Entries read from storage per step while catching up: enough to amortise a read (and a cold
 /// fetch's hop to the cold runtime), few enough to see a stop promptly.
 const HISTORY_CHUNK: u64 = 4096;
+
+/// Pause after the first failed read of a run of failures; doubled after each further one.
+const RETRY_PAUSE_FIRST: Duration = Duration::from_millis(100);
+
+/// Longest pause between two tries of a failing read.
+const RETRY_PAUSE_MAX: Duration = Duration::from_secs(10);
 
 /// What [`LogFollower::apply`] tells [`follow_log`] to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +73,12 @@ pub trait LogFollower {
 
     /// Wakes the follower's waiters after the slices of one history read were applied.
     fn wake(&self);
+
+    /// A read failed with `error`, which may pass (see [`is_transient`]); the loop tries it
+    /// again after `pause`. For counters; nothing by default.
+    fn read_failed(&self, error: &RedexError, pause: Duration) {
+        let _ = (error, pause);
+    }
 
     /// Completes when the task is asked to stop; checked first, before every read and every
     /// tail chunk. Never, by default.
@@ -101,12 +123,20 @@ async fn follow<F: LogFollower>(file: &RedexFile, follower: &F, batch: usize) {
                 () = follower.stop_requested() => return,
                 chunk = tail.next() => chunk,
             };
-            let Some(chunk) = chunk else {
+            let Some(mut chunk) = chunk else {
                 // The tail ends when the file is closed: told as a read of it would.
                 let closed = RedexError::Closed { channel: file.channel().to_string() };
                 follower.apply([Err(closed)], true);
                 return;
             };
+            // A backfill read that failed but may pass: history reads retry it.
+            if chunk.last().is_some_and(|item| item.as_ref().is_err_and(is_transient)) {
+                chunk.pop();
+                if follower.apply(chunk, true) == FollowStep::Stop {
+                    return;
+                }
+                break;
+            }
             match follower.apply(chunk, true) {
                 FollowStep::Continue => {}
                 FollowStep::Reread => break,
@@ -120,6 +150,7 @@ async fn follow<F: LogFollower>(file: &RedexFile, follower: &F, batch: usize) {
 /// if it stopped.
 async fn catch_up<F: LogFollower>(file: &RedexFile, follower: &F, batch: usize) -> bool {
     let chunk = HISTORY_CHUNK.max(batch as u64);
+    let mut pause = Duration::ZERO;
     loop {
         let Some(next) = follower.next_seq() else { return false };
         let end = file.next_seq().min(next.saturating_add(chunk));
@@ -141,7 +172,24 @@ async fn catch_up<F: LogFollower>(file: &RedexFile, follower: &F, batch: usize) 
                     step = follower.apply(events.by_ref().take(batch).map(Ok), false);
                 }
                 follower.wake();
+                pause = Duration::ZERO;
                 step
+            }
+            Err(e) if is_transient(&e) => {
+                pause = (pause * 2).clamp(RETRY_PAUSE_FIRST, RETRY_PAUSE_MAX);
+                let channel = file.channel();
+                tracing::warn!(%channel, seq = next, error = %e, ?pause, "read failed; trying again");
+                follower.read_failed(&e, pause);
+                let slept = tokio::select! {
+                    biased;
+                    () = follower.stop_requested() => return false,
+                    slept = sleep(pause) => slept,
+                };
+                if slept {
+                    continue;
+                }
+                // Nothing to wait on: the failure is final after all.
+                follower.apply([Err(e)], true)
             }
             Err(e) => follower.apply([Err(e)], true),
         };
@@ -151,6 +199,23 @@ async fn catch_up<F: LogFollower>(file: &RedexFile, follower: &F, batch: usize) 
         // A warm read completes without yielding: let a stop, waiters and other tasks in.
         tokio::task::yield_now().await;
     }
+}
+
+/// Whether a failed read may succeed if tried again: an I/O error (a cold store that is down,
+/// a request that timed out, a descriptor limit), as opposed to damage, eviction, a closed
+/// file or a read the configuration does not allow.
+pub fn is_transient(error: &RedexError) -> bool {
+    matches!(error, RedexError::Io { .. })
+}
+
+/// Waits `pause` on the engine's own runtime, whose timer is always on (the follower's runtime
+/// may have been built without one); false if that runtime cannot run it.
+async fn sleep(pause: Duration) -> bool {
+    let slept = crate::cold::run(async move {
+        tokio::time::sleep(pause).await;
+        Ok(())
+    });
+    slept.await.is_ok()
 }
 
 /// The message of a panic's payload (`panic!` with a literal or a format string), if it has

@@ -210,6 +210,9 @@ pub struct IndexStats {
     pub evicted_events: u64,
     /// Times the live tail lagged and the index went back to reading history (nothing lost).
     pub tail_lags: u64,
+    /// History reads that failed with an error that may pass (a cold store down) and were
+    /// tried again; the index waits at its seq meanwhile, losing nothing.
+    pub read_retries: u64,
 }
 
 /// The values of one key: the only one inline (most keys of a secondary index have one), or
@@ -331,6 +334,7 @@ struct Shared<K, V> {
     skipped: AtomicU64,
     evicted: AtomicU64,
     lags: AtomicU64,
+    read_retries: AtomicU64,
 }
 
 /// The last handle's drop stops the task.
@@ -464,6 +468,7 @@ where
             skipped: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
             lags: AtomicU64::new(0),
+            read_retries: AtomicU64::new(0),
         });
         let follower = Arc::clone(&shared);
         let task =
@@ -570,6 +575,7 @@ impl<K, V> RedexIndex<K, V> {
             skipped_events: shared.skipped.load(Ordering::Relaxed),
             evicted_events: shared.evicted.load(Ordering::Relaxed),
             tail_lags: shared.lags.load(Ordering::Relaxed),
+            read_retries: shared.read_retries.load(Ordering::Relaxed),
         }
     }
 }
@@ -741,7 +747,9 @@ fn set_status<K, V>(shared: &Shared<K, V>, status: IndexStatus) {
 
 /// What a failed read of the log does to the index: a closed file closes it; evicted history
 /// is passed over when the index follows the head, and stops it otherwise; anything else (a
-/// failed cold fetch, a corrupt segment) stops it.
+/// corrupt segment, a cold read the file's configuration refuses) stops it. (Reads that fail
+/// with an error that may pass, a cold store down, never get here: [`follow_log`] tries them
+/// again.)
 fn on_read_error<K, V>(shared: &Shared<K, V>, error: RedexError) -> FollowStep {
     let next = shared.progress.borrow().next_seq;
     let channel = shared.file.channel();
@@ -828,6 +836,10 @@ impl<K: Ord, V: Ord> LogFollower for Shared<K, V> {
 
     fn wake(&self) {
         self.progress.send_modify(|_| {});
+    }
+
+    fn read_failed(&self, _error: &RedexError, _pause: std::time::Duration) {
+        self.read_retries.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The task ended early: aborted (its index was dropped, when nobody is left to care) or

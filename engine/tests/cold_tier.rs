@@ -7,7 +7,7 @@
 use std::io;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,81 +16,13 @@ use redex::{
     Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexError, RedexFile,
     RedexFileConfig, Retention, Tier,
 };
-use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
 
 #[path = "common/cold.rs"]
 mod cold;
-use cold::{payload, settle};
+use cold::{payload, settle, FlakyStore};
 
 fn name() -> ChannelName {
     ChannelName::new("c/orders").expect("name")
-}
-
-/// A store that can be switched off (every call fails as if unreachable) and that counts
-/// uploads.
-#[derive(Debug)]
-struct FlakyStore {
-    inner: LocalDirColdStore,
-    down: AtomicBool,
-    /// Fail read-backs only: the upload lands, then archival fails (a crash after upload).
-    fail_read_back: AtomicBool,
-    uploads: AtomicU64,
-}
-
-impl FlakyStore {
-    fn new(root: &Path) -> Arc<Self> {
-        Arc::new(FlakyStore {
-            inner: LocalDirColdStore::new(root).expect("store"),
-            down: AtomicBool::new(false),
-            fail_read_back: AtomicBool::new(false),
-            uploads: AtomicU64::new(0),
-        })
-    }
-
-    fn check(&self) -> io::Result<()> {
-        match self.down.load(Ordering::SeqCst) {
-            true => Err(io::Error::new(io::ErrorKind::ConnectionRefused, "store is down")),
-            false => Ok(()),
-        }
-    }
-}
-
-impl ColdStore for FlakyStore {
-    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
-        Box::pin(async move {
-            self.check()?;
-            self.uploads.fetch_add(1, Ordering::SeqCst);
-            self.inner.archive_segment(key, parts).await
-        })
-    }
-    fn fetch_segment<'a>(
-        &'a self,
-        key: &'a ColdKey,
-        range: Option<Range<u64>>,
-    ) -> ColdFuture<'a, Bytes> {
-        Box::pin(async move {
-            self.check()?;
-            if range.is_none() && self.fail_read_back.load(Ordering::SeqCst) {
-                return Err(io::Error::new(io::ErrorKind::TimedOut, "read-back timed out"));
-            }
-            self.inner.fetch_segment(key, range).await
-        })
-    }
-    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
-        Box::pin(async move {
-            self.check()?;
-            self.inner.list(channel).await
-        })
-    }
-    fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()> {
-        Box::pin(async move {
-            self.check()?;
-            self.inner.delete(key).await
-        })
-    }
-    fn describe(&self, key: &ColdKey) -> String {
-        self.inner.describe(key)
-    }
 }
 
 fn cfg(store: Arc<dyn ColdStore>, warm_events: u64) -> RedexFileConfig {

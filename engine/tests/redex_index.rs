@@ -668,41 +668,76 @@ fn opening_outside_a_runtime_is_an_error() {
 // ---------------------------------------------------------------------------------------------
 // Cold history.
 
+/// Entries of the cold-history tests.
+const COLD_EVENTS: u64 = 1500;
+
+/// Key: the payload's length mod 7; value: its first byte.
+fn project_cold(ev: &RedexEvent) -> Result<Option<IndexOp<u8, u8>>, ProjectionError> {
+    Ok(ev.payload.first().map(|&b| IndexOp::Insert((ev.payload.len() % 7) as u8, b)))
+}
+
+/// A log of `COLD_EVENTS` entries, most of them archived to `store`.
+fn cold_history(dir: &Path, store: Arc<dyn ColdStore>) -> (Redex, RedexFile) {
+    let redex = Redex::with_persistent_dir(dir.join("db")).expect("dir");
+    let f = redex.open_file(&name(), cold::cold_cfg_with(store, 100)).expect("open");
+    cold::append_n(&f, 0..COLD_EVENTS);
+    cold::settle(&f);
+    assert!(f.segments().iter().any(|s| s.tier == Tier::Cold), "some history is cold");
+    (redex, f)
+}
+
+/// Waits for the whole cold history and checks the index against `project_cold`'s model.
+async fn assert_cold_history_indexed(index: &RedexIndex<u8, u8>) {
+    index.wait_for_seq(COLD_EVENTS - 1).await.expect("wait");
+    let mut model = Model::new();
+    for seq in 0..COLD_EVENTS {
+        let p = cold::payload(seq);
+        if let Some(&b) = p.first() {
+            model.entry((p.len() % 7) as u8).or_default().insert(b);
+        }
+    }
+    let got: Model =
+        index.range(..).into_iter().map(|(k, vs)| (k, vs.into_iter().collect())).collect();
+    assert_eq!(got, model);
+}
+
 /// History archived to the cold tier is read back (awaited on the cold runtime) and indexed
 /// like the rest.
 #[test]
 fn history_in_the_cold_tier_is_indexed() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store: Arc<dyn ColdStore> =
-        Arc::new(LocalDirColdStore::new(dir.path().join("archive")).expect("store"));
-    let cfg = RedexFileConfig::default()
-        .with_persistent(true)
-        .with_segment_bytes_max(8 * 1024)
-        .with_cold_store(store)
-        .with_warm_retention(Retention::events(100));
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("dir");
-    let f = redex.open_file(&name(), cfg).expect("open");
-    // Key: the payload's length mod 7; value: its first byte.
-    let project_cold = |ev: &RedexEvent| -> Result<_, ProjectionError> {
-        Ok(ev.payload.first().map(|&b| IndexOp::Insert((ev.payload.len() % 7) as u8, b)))
-    };
-    for seq in 0..1500 {
-        f.append(&cold::payload(seq)).expect("append");
-    }
-    cold::settle(&f);
-    assert!(f.segments().iter().any(|s| s.tier == Tier::Cold), "some history is cold");
+    let store = Arc::new(LocalDirColdStore::new(dir.path().join("archive")).expect("store"));
+    let (_redex, f) = cold_history(dir.path(), store);
     multi_thread().block_on(async {
         let index = RedexIndex::open(&f, IndexStart::FromBeginning, project_cold).expect("open");
-        index.wait_for_seq(1499).await.expect("wait");
-        let mut model = Model::new();
-        for seq in 0..1500 {
-            let p = cold::payload(seq);
-            if let Some(&b) = p.first() {
-                model.entry((p.len() % 7) as u8).or_default().insert(b);
-            }
+        assert_cold_history_indexed(&index).await;
+    });
+}
+
+/// A cold store that is down while the index reads archived history does not stop the index:
+/// the read is tried again (counted in `read_retries`) while the index waits at its seq, a
+/// waiter waits, and once the store is back the index completes with nothing skipped.
+#[test]
+fn a_cold_store_outage_pauses_the_index_without_loss() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = cold::FlakyStore::new(&dir.path().join("archive"));
+    let (_redex, f) = cold_history(dir.path(), store.clone());
+    store.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    multi_thread().block_on(async {
+        let index = RedexIndex::open(&f, IndexStart::FromBeginning, project_cold).expect("open");
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        while index.stats().read_retries < 2 {
+            assert_eq!(index.status(), IndexStatus::Running, "the outage stopped the index");
+            assert!(std::time::Instant::now() < deadline, "no retry: {:?}", index.stats());
+            tokio::time::sleep(Duration::from_millis(10)).await;
         }
-        let got: Model =
-            index.range(..).into_iter().map(|(k, vs)| (k, vs.into_iter().collect())).collect();
-        assert_eq!(got, model);
+        assert_eq!(index.status(), IndexStatus::Running);
+        assert_eq!(index.next_seq(), 0, "nothing read past the archived start");
+        let early = tokio::time::timeout(Duration::from_millis(50), index.wait_for_seq(1));
+        assert!(early.await.is_err(), "a waiter waits while the store is down");
+
+        store.down.store(false, std::sync::atomic::Ordering::SeqCst);
+        assert_cold_history_indexed(&index).await;
+        assert_eq!(index.status(), IndexStatus::Running);
     });
 }

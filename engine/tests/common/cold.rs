@@ -2,14 +2,18 @@
 #![allow(dead_code, reason = "each test binary uses its own subset")]
 
 use std::collections::BTreeSet;
+use std::io;
+use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redex::{
-    ChannelName, ColdStore, LocalDirColdStore, Redex, RedexEvent, RedexFile, RedexFileConfig,
-    Retention, Tier,
+    Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexEvent, RedexFile,
+    RedexFileConfig, Retention, Tier,
 };
+use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
 
 /// Mixed sizes: inline (<= 8 B), small, and multi-KiB payloads, so segments roll often; the
 /// bytes depend on `seq`, so a misplaced entry shows.
@@ -46,7 +50,11 @@ pub fn append_n(f: &RedexFile, range: std::ops::Range<u64>) {
 /// A persistent log with 8 KiB segments archiving to a directory store at `store`, keeping
 /// `warm_events` in the warm tier.
 pub fn cold_cfg(store: &Path, warm_events: u64) -> RedexFileConfig {
-    let store: Arc<dyn ColdStore> = Arc::new(LocalDirColdStore::new(store).expect("store"));
+    cold_cfg_with(Arc::new(LocalDirColdStore::new(store).expect("store")), warm_events)
+}
+
+/// [`cold_cfg`] archiving to `store`.
+pub fn cold_cfg_with(store: Arc<dyn ColdStore>, warm_events: u64) -> RedexFileConfig {
     RedexFileConfig::default()
         .with_persistent(true)
         .with_segment_bytes_max(8 * 1024)
@@ -97,4 +105,74 @@ pub fn tiered_log(dir: &Path, name: &ChannelName) -> (Redex, RedexFile) {
         assert!(tiers.contains(&tier), "no {tier:?} segment: {tiers:?}");
     }
     (redex, f)
+}
+
+/// A store that can be switched off (every call fails as if unreachable) and that counts
+/// uploads.
+#[derive(Debug)]
+pub struct FlakyStore {
+    /// The directory store behind it.
+    pub inner: LocalDirColdStore,
+    /// Every call fails, as if the store were unreachable.
+    pub down: AtomicBool,
+    /// Fail read-backs only: the upload lands, then archival fails (a crash after upload).
+    pub fail_read_back: AtomicBool,
+    /// Uploads that reached the store.
+    pub uploads: AtomicU64,
+}
+
+impl FlakyStore {
+    pub fn new(root: &Path) -> Arc<Self> {
+        Arc::new(FlakyStore {
+            inner: LocalDirColdStore::new(root).expect("store"),
+            down: AtomicBool::new(false),
+            fail_read_back: AtomicBool::new(false),
+            uploads: AtomicU64::new(0),
+        })
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match self.down.load(Ordering::SeqCst) {
+            true => Err(io::Error::new(io::ErrorKind::ConnectionRefused, "store is down")),
+            false => Ok(()),
+        }
+    }
+}
+
+impl ColdStore for FlakyStore {
+    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.uploads.fetch_add(1, Ordering::SeqCst);
+            self.inner.archive_segment(key, parts).await
+        })
+    }
+    fn fetch_segment<'a>(
+        &'a self,
+        key: &'a ColdKey,
+        range: Option<Range<u64>>,
+    ) -> ColdFuture<'a, Bytes> {
+        Box::pin(async move {
+            self.check()?;
+            if range.is_none() && self.fail_read_back.load(Ordering::SeqCst) {
+                return Err(io::Error::new(io::ErrorKind::TimedOut, "read-back timed out"));
+            }
+            self.inner.fetch_segment(key, range).await
+        })
+    }
+    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.list(channel).await
+        })
+    }
+    fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()> {
+        Box::pin(async move {
+            self.check()?;
+            self.inner.delete(key).await
+        })
+    }
+    fn describe(&self, key: &ColdKey) -> String {
+        self.inner.describe(key)
+    }
 }
