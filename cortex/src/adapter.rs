@@ -33,6 +33,8 @@ pub(crate) struct Shared<S> {
     pub(crate) stop: Notify,
     pub(crate) policy: FoldErrorPolicy,
     pub(crate) fold_errors: AtomicU64,
+    /// History reads that failed with an error that may pass and were tried again.
+    pub(crate) read_retries: AtomicU64,
     pub(crate) fold: Box<dyn RedexFold<S>>,
     /// Most events the fold task applies under one write lock; also the most a waiter folds
     /// inline (a larger gap is left to the task, so a waiter never does unbounded work).
@@ -176,6 +178,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             stop: Notify::new(),
             policy: config.error_policy(),
             fold_errors: AtomicU64::new(0),
+            read_retries: AtomicU64::new(0),
             fold: Box::new(fold),
             batch: config.fold_batch_events(),
             running: AtomicBool::new(true),
@@ -212,6 +215,13 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// retention before the fold read them).
     pub fn fold_errors(&self) -> u64 {
         self.shared.fold_errors.load(Ordering::Relaxed)
+    }
+
+    /// Reads of the log that failed with an error that may pass (an I/O error, such as a cold
+    /// store that is down) and that the fold tried again, after a growing pause, instead of
+    /// halting; it waits at its seq meanwhile and skips nothing (see [`redex::follow_log`]).
+    pub fn read_retries(&self) -> u64 {
+        self.shared.read_retries.load(Ordering::Relaxed)
     }
 
     /// Live receivers of the change signal: change streams not yet dropped, plus waits in

@@ -45,6 +45,10 @@ impl<S: 'static> LogFollower for Shared<S> {
         self.progress.send_modify(|_| {});
     }
 
+    fn read_failed(&self, _error: &RedexError, _pause: std::time::Duration) {
+        self.read_retries.fetch_add(1, Ordering::Relaxed);
+    }
+
     fn stop_requested(&self) -> impl Future<Output = ()> + Send {
         self.stop.notified()
     }

@@ -8,6 +8,7 @@
 //! | `cortex_fold_next_seq` | gauge | seq of the next event the fold will apply |
 //! | `cortex_watchers` | gauge | live watch streams |
 //! | `cortex_fold_errors_total` | counter | events skipped under `LogAndContinue` |
+//! | `cortex_fold_read_retries_total` | counter | failed log reads tried again (a cold store down) |
 //! | `cortex_fold_running` | gauge | 1 while the fold runs, 0 once it halted or closed |
 
 use std::fmt::Write;
@@ -28,6 +29,9 @@ pub struct FoldMetrics {
     pub watchers: u64,
     /// Events skipped under `LogAndContinue`.
     pub fold_errors: u64,
+    /// Log reads that failed with an error that may pass (a cold store down) and were tried
+    /// again; the fold waits at its seq meanwhile.
+    pub read_retries: u64,
     /// Whether the fold still runs.
     pub running: bool,
 }
@@ -42,6 +46,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             next_seq: progress.next_seq,
             watchers: self.active_watchers() as u64,
             fold_errors: self.fold_errors(),
+            read_retries: self.read_retries(),
             running: matches!(progress.status, FoldStatus::Running),
         }
     }
@@ -54,14 +59,15 @@ type Series = (&'static str, &'static str, &'static str, fn(&FoldMetrics) -> u64
 ///
 /// ```
 /// let m = cortex::metrics::FoldMetrics {
-///     model: "tasks".into(), lag_events: 3, next_seq: 10, watchers: 1, fold_errors: 0, running: true,
+///     model: "tasks".into(), lag_events: 3, next_seq: 10, watchers: 1, fold_errors: 0, read_retries: 0,
+///     running: true,
 /// };
 /// let text = cortex::metrics::render(&[m]);
 /// assert!(text.contains("cortex_fold_lag_events{model=\"tasks\"} 3"));
 /// ```
 pub fn render(models: &[FoldMetrics]) -> String {
     let mut out = String::new();
-    let series: [Series; 5] = [
+    let series: [Series; 6] = [
         ("cortex_fold_lag_events", "Events appended but not yet folded.", "gauge", |m| {
             m.lag_events
         }),
@@ -71,6 +77,9 @@ pub fn render(models: &[FoldMetrics]) -> String {
         ("cortex_watchers", "Live watch streams.", "gauge", |m| m.watchers),
         ("cortex_fold_errors_total", "Events skipped under LogAndContinue.", "counter", |m| {
             m.fold_errors
+        }),
+        ("cortex_fold_read_retries_total", "Failed log reads tried again.", "counter", |m| {
+            m.read_retries
         }),
         ("cortex_fold_running", "1 while the fold runs.", "gauge", |m| u64::from(m.running)),
     ];

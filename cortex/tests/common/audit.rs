@@ -1,4 +1,4 @@
-//! A fold that audits the events it applies, shared by the inline-fold tests.
+//! A fold that audits the events it applies, shared by the inline-fold and cold-outage tests.
 
 use cortex::{FoldError, FoldEvent, RedexFold};
 
