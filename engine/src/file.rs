@@ -272,13 +272,31 @@ impl RedexFile {
 
     /// [`RedexFile::append_batch`], returning only once the batch is durable.
     pub fn append_batch_durable<P: AsRef<[u8]>>(&self, payloads: &[P]) -> Result<Option<u64>> {
+        self.append_durable_inner(payloads, None)
+    }
+
+    /// [`RedexFile::append_batch_at`], returning only once the batch is durable; on a
+    /// [`RedexError::SeqMismatch`] nothing is written and nothing waits for an fsync.
+    pub fn append_batch_at_durable<P: AsRef<[u8]>>(
+        &self,
+        expected_seq: u64,
+        payloads: &[P],
+    ) -> Result<Option<u64>> {
+        self.append_durable_inner(payloads, Some(expected_seq))
+    }
+
+    fn append_durable_inner<P: AsRef<[u8]>>(
+        &self,
+        payloads: &[P],
+        expected_seq: Option<u64>,
+    ) -> Result<Option<u64>> {
         let durable = &self.inner.durable;
         let _in_progress = durable.enter();
         self.inner.appends.durable_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Alone, write and fsync in one go; with company, write now and share an fsync.
         let alone = durable.appenders() == 1;
         self.inner.prefill.store(true, std::sync::atomic::Ordering::Relaxed);
-        let Some((first, ticket)) = self.append_inner(payloads, alone, None)? else {
+        let Some((first, ticket)) = self.append_inner(payloads, alone, expected_seq)? else {
             return Ok(None);
         };
         if alone {

@@ -38,7 +38,8 @@ use crate::file::RedexFile;
 ///
 /// The methods take `&mut self`: one appender is one writer, and its calls are ordered by the
 /// borrow checker rather than by a lock. Appends are as durable as [`RedexFile::append`]'s;
-/// call `file().sync()` for durability against a machine crash. The check costs one
+/// the `_durable` variants return only once fsynced (or call `file().sync()` after a run of
+/// plain ones) for durability against a machine crash. The check costs one
 /// comparison under the file's write lock, which the append takes anyway.
 #[derive(Debug)]
 pub struct OrderedAppender {
@@ -76,10 +77,30 @@ impl OrderedAppender {
     /// step with the file). Fails as [`OrderedAppender::append`] does.
     pub fn append_batch<P: AsRef<[u8]>>(&mut self, payloads: &[P]) -> Result<Option<u64>> {
         let first = self.file.append_batch_at(self.next_seq, payloads)?;
+        Ok(self.advance(first, payloads.len()))
+    }
+
+    /// [`OrderedAppender::append`], returning only once the entry is durable against a
+    /// machine crash (fsynced; concurrent durable appenders of the file share fsyncs, as
+    /// with [`RedexFile::append_durable`]).
+    pub fn append_durable(&mut self, payload: &[u8]) -> Result<u64> {
+        let seq = self.next_seq;
+        self.append_batch_durable(&[payload])?;
+        Ok(seq)
+    }
+
+    /// [`OrderedAppender::append_batch`], returning only once the batch is durable.
+    pub fn append_batch_durable<P: AsRef<[u8]>>(&mut self, payloads: &[P]) -> Result<Option<u64>> {
+        let first = self.file.append_batch_at_durable(self.next_seq, payloads)?;
+        Ok(self.advance(first, payloads.len()))
+    }
+
+    /// Moves past a batch of `count` entries that landed at `first` (`None`: an empty batch).
+    fn advance(&mut self, first: Option<u64>, count: usize) -> Option<u64> {
         if first.is_some() {
-            self.next_seq += payloads.len() as u64;
+            self.next_seq += count as u64;
         }
-        Ok(first)
+        first
     }
 
     /// The seq the next append must land at.

@@ -221,3 +221,33 @@ fn racing_appenders_never_share_a_seq() {
         assert_eq!(landed as u64 + refused, 2 * PER_WRITER as u64, "{label}");
     }
 }
+
+/// The durable variants append where the plain ones would, fsync before they return (on a
+/// persistent file), and on a mismatch write nothing and wait for no fsync.
+#[test]
+fn durable_appends_keep_the_order_and_fsync() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (label, _redex, f) in files(dir.path()) {
+        let mut w = OrderedAppender::new(f.clone());
+        let fsyncs = || f.stats().fsyncs.count;
+        let before = fsyncs();
+        assert_eq!(w.append_durable(b"a").expect("durable"), 0, "{label}");
+        assert_eq!(w.append_batch_durable(&["b", "c"]).expect("durable batch"), Some(1), "{label}");
+        let synced = fsyncs() - before;
+        if label == "persistent" {
+            assert!(synced >= 2, "{label}: each durable append fsynced ({synced})");
+        }
+
+        f.append(b"intruder").expect("another writer");
+        let before = fsyncs();
+        assert_mismatch(w.append_durable(b"late").expect_err("mismatch"), 3, 4);
+        assert_mismatch(w.append_batch_durable(&["late"]).expect_err("mismatch"), 3, 4);
+        assert_eq!(fsyncs(), before, "{label}: a refused append waits for no fsync");
+        assert_eq!(w.next_seq(), 3, "{label}: the appender stays where it was");
+        assert_eq!(w.resync(), 4);
+        assert_eq!(w.append_durable(b"d").expect("after resync"), 4, "{label}");
+        let want: Vec<Vec<u8>> =
+            ["a", "b", "c", "intruder", "d"].iter().map(|s| s.as_bytes().to_vec()).collect();
+        assert_eq!(payloads(&f), want, "{label}");
+    }
+}
