@@ -10,7 +10,7 @@
 //! |--------|--------------|------------------------------------------|
 //! | 0..8   | `magic`      | `b"REDEXIDX"`                            |
 //! | 8..12  | `version`    | u32 LE, [`INDEX_VERSION`]                |
-//! | 12..16 | `header_len` | u32 LE, 32                               |
+//! | 12..16 | `header_len` | u32 LE, 40                               |
 //! | 16..24 | `first_seq`  | u64 LE                                   |
 //! | 24..28 | `count`      | u32 LE, number of entries (at least 1)   |
 //! | 28..32 | `frames`     | u32 LE, number of frames (at least 1)    |

@@ -5,7 +5,7 @@
 //! - [`log_file`]: the header of a log file.
 //! - [`index_record`]: the 20-byte `bytemuck` record a frozen segment's index is made of.
 //! - [`index_file`]: the index file written when a segment freezes (records, time column,
-//!   footer).
+//!   frame table, footer).
 //! - [`hot`]: the active segment, in memory, whose image is the log file's frames.
 //! - [`frozen`]: a sealed segment, mapped read-only and read zero-copy.
 //! - [`manifest`]: the append-only list of frozen segments that makes reopen cost flat.

@@ -1,5 +1,4 @@
-//! The one place with `unsafe` code: mapping files into memory, and advising the kernel on
-//! the heap arena's pages.
+//! Mapping segment files into memory: with `uring`, the only place with `unsafe` code.
 
 use std::fs::File;
 use std::path::Path;
