@@ -1,8 +1,9 @@
 //! CortEX: folds a RedEX log into queryable, watchable in-memory state.
 //!
 //! A RedEX file is the source of truth; CortEX keeps a materialized view of it. Each event an
-//! adapter appends starts with a 24-byte [`EventMeta`] envelope; a fold task tails the file and
-//! applies every event, in seq order, to a state behind an `Arc<RwLock<_>>`. Queries read that
+//! adapter appends starts with a 24-byte [`EventMeta`] envelope; a fold task follows the file
+//! (stored history in chunks, then the live tail, through [`redex::follow_log`]) and applies
+//! every event, in seq order, to a state behind an `Arc<RwLock<_>>`. Queries read that
 //! state; watches turn its changes into streams; snapshots checkpoint it so a restart folds
 //! only what came after.
 //!
@@ -10,7 +11,11 @@
 //! - [`meta`]: the [`EventMeta`] envelope (specified byte by byte in `docs/FORMAT.md`).
 //! - [`fold`]: the [`RedexFold`] trait, [`FoldEvent`] and [`FoldError`].
 //! - [`adapter`]: [`CortexAdapter`], the fold task, `append`, `wait_for_seq`, `close`.
+//! - [`config`]: [`CortexConfig`], the log's configuration, the error policy and the fold's
+//!   batch size.
 //! - [`policy`]: [`FoldErrorPolicy`], stop or skip on a bad event.
+//! - [`progress`]: [`Progress`] and [`FoldStatus`], how far the fold got and whether it runs.
+//! - [`metrics`]: the folds' lag, errors and state in the Prometheus text format.
 //! - [`changes`]: [`ChangeStream`], deduplicated latest-wins streams of derived values.
 //! - [`snapshot`]: versioned postcard snapshots and [`SnapshotState`].
 //! - [`order`]: [`OrderBy`], [`Cursor`] and [`Page`], shared by every model.

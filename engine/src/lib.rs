@@ -14,7 +14,8 @@
 //! - [`follow`]: [`follow_log`], the task loop that keeps a [`LogFollower`] (the index, CortEX's
 //!   fold) up to date from a log: chunked history reads, then the tail.
 //! - [`ordered`]: [`OrderedAppender`], appends that land at the seqs expected or not at all.
-//! - [`config`]: [`RedexFileConfig`], [`FsyncPolicy`], [`Retention`].
+//! - [`config`]: [`RedexFileConfig`], [`FsyncPolicy`], [`Retention`], the cold-tier settings.
+//! - [`stats`] and [`prometheus`]: [`FileStats`] and [`Redex::prometheus_text`].
 //! - `storage` and `segments` (private): segment files on disk and the segment set in memory.
 //! - `cold` (private) with `file/archive.rs` and `file/cold_reads.rs`: archiving frozen
 //!   segments to a [`ColdStore`] and reading them back.
