@@ -45,9 +45,10 @@ pub fn run(dir: &Path, channel: Option<&str>, out: &mut Out) -> CliResult {
         let log_bytes: u64 = segments.iter().map(|s| s.log_bytes).sum();
         out.line(format!(
             "  size        {} payload bytes, {log_bytes} log bytes, in {} segments \
-             ({} warm, {} hot)",
+             ({} cold, {} warm, {} hot)",
             file.retained_bytes(),
             segments.len(),
+            count(Tier::Cold),
             count(Tier::Warm),
             count(Tier::Hot)
         ))?;

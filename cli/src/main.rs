@@ -4,7 +4,8 @@
 //! byte changed on disk, so it is safe to run against a directory a live writer holds.
 //!
 //! - [`inspect`]: channels, segments per tier, seq and time ranges, sizes, head, versions.
-//! - [`verify`]: every checksum of every frozen segment, with a progress bar.
+//! - [`verify`]: every checksum of every local frozen segment, with a progress bar (archived
+//!   ones are counted as not checked).
 //! - [`dump`]: entries by seq range and time, as raw bytes, hex or JSON lines.
 //! - [`tail`]: the last entries, then new ones by polling (`--follow`).
 //! - [`mod@bench`]: the `redex-bench` harness, arguments passed through.

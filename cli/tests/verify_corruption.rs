@@ -88,3 +88,38 @@ fn verify_missing_segment_file_fails_naming_it() {
     let problem = text.lines().find(|l| l.starts_with("problem:")).expect("a problem line");
     assert!(problem.contains("00000000000000000000"), "{problem}");
 }
+
+/// Archived segments are in the cold store, which the tool has none of: `verify` checks the
+/// local ones, exits 0, and says how many archived segments it left out; `inspect` counts
+/// them among the segments.
+#[test]
+fn verify_and_inspect_name_archived_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let (db, archive) = (dir.path().join("db"), dir.path().join("archive"));
+    build_archived_log(&db, &archive, "orders", 300, 60);
+
+    let out = redex(&["verify", db.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let line = text.lines().find(|l| l.starts_with("channel orders: ok")).expect("channel line");
+    let unchecked: u64 = line
+        .split("; ")
+        .find_map(|part| {
+            part.strip_suffix(" archived segments not checked (this tool has no cold store)")
+        })
+        .expect("the archived segments are counted")
+        .parse()
+        .unwrap();
+    assert!(unchecked > 0, "{line}");
+    let last = text.lines().last().unwrap();
+    assert!(
+        last.contains(&format!("ok (1 channels); {unchecked} archived segments not checked")),
+        "{last}"
+    );
+
+    let out = redex(&["inspect", db.to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    let size = text.lines().find(|l| l.trim_start().starts_with("size")).expect("size line");
+    assert!(size.contains(&format!("({unchecked} cold, ")), "{size}");
+}

@@ -95,3 +95,23 @@ pub fn frozen_logs(dir: &Path, channel: &str) -> Vec<PathBuf> {
     logs.sort();
     logs
 }
+
+/// Builds `channel` in `dir` with `count` entries, archiving all but the last `warm_events`
+/// of its frozen history to a directory store in `archive`, and closes it once archival is
+/// done.
+pub fn build_archived_log(dir: &Path, archive: &Path, channel: &str, count: u64, warm_events: u64) {
+    let store = std::sync::Arc::new(redex::LocalDirColdStore::new(archive).unwrap());
+    let cfg =
+        config().with_cold_store(store).with_warm_retention(redex::Retention::events(warm_events));
+    let redex = Redex::with_persistent_dir(dir).unwrap();
+    let file = redex.open_file(&ChannelName::new(channel).unwrap(), cfg).unwrap();
+    append(&file, 0, count);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while file.stats().cold_tier.is_some_and(|c| c.pending_segments > 0) {
+        assert!(std::time::Instant::now() < deadline, "archival did not settle");
+        file.apply_retention().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    file.close().unwrap();
+    redex.close().unwrap();
+}
