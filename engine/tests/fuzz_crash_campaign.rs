@@ -13,7 +13,7 @@
 //! `REDEX_CRASH_ROUNDS=1000 cargo test --release -p redex --test fuzz_crash_campaign -- --nocapture`.
 //!
 //! Series rotate through both append backends (`Std`, and `Auto`: io_uring where the kernel
-//! allows it), and a third of them archive to a cold store (a directory beside the log, warm
+//! allows it), and half of them archive to a cold store (a directory beside the log, warm
 //! window of a few dozen entries), so kills also land during uploads, read-backs, cold manifest
 //! records and local deletions. Short writes and fsync errors are injected in-process by
 //! `fault_injection.rs`.

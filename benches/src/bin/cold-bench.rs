@@ -35,20 +35,30 @@ struct Opts {
     seconds: f64,
 }
 
-fn opts() -> Res<Opts> {
+const USAGE: &str = "usage: cold-bench [--events N (1000000)] [--payload BYTES (256)] \
+                     [--runs N (5)] [--seconds S (3)]\n\
+                     S3 store too when REDEX_S3_ENDPOINT (and _BUCKET, _ACCESS_KEY, \
+                     _SECRET_KEY) are set; see .ci/s3-server";
+
+/// The options, or `None` after printing the usage for `-h` / `--help`.
+fn opts() -> Res<Option<Opts>> {
     let mut o = Opts { events: 1_000_000, payload: 256, runs: 5, seconds: 3.0 };
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "-h" || a == "--help") {
+        println!("{USAGE}");
+        return Ok(None);
+    }
     for pair in args.chunks(2) {
-        let value = pair.get(1).ok_or("every flag takes a value")?;
+        let value = pair.get(1).ok_or(format!("{} takes a value (see --help)", pair[0]))?;
         match pair[0].as_str() {
             "--events" => o.events = value.parse()?,
             "--payload" => o.payload = value.parse()?,
             "--runs" => o.runs = value.parse()?,
             "--seconds" => o.seconds = value.parse()?,
-            other => return Err(format!("unknown flag {other}").into()),
+            other => return Err(format!("unknown flag {other} (see --help)").into()),
         }
     }
-    Ok(o)
+    Ok(Some(o))
 }
 
 const SEGMENT_BYTES: u64 = 16 << 20;
@@ -226,7 +236,7 @@ fn sustained(store: Option<Arc<dyn ColdStore>>, o: &Opts) -> Res<(f64, u64)> {
 }
 
 fn main() -> Res<()> {
-    let o = opts()?;
+    let Some(o) = opts()? else { return Ok(()) };
     println!("cold-bench: {} events x {} B, {} runs, medians", o.events, o.payload, o.runs);
     let warm = warm_reads(&o)?;
     println!("warm (mmap) scan: {:.2} M ev/s", warm / 1e6);
