@@ -89,7 +89,7 @@ struct FileState {
     last_ts: u64,
     syncer: Option<Syncer>,
     /// The background freeze of the previous active segment, if one is running.
-    pending_freeze: Option<JoinHandle<Result<WarmSegment>>>,
+    pending_freeze: Option<JoinHandle<Result<Arc<WarmSegment>>>>,
     /// A failed background freeze, reported by the next `sync` or `close`.
     freeze_error: Option<RedexError>,
     /// A freeze finished since the warm window was last checked for segments to archive.
@@ -603,7 +603,16 @@ impl RedexFile {
         let mut report = VerifyReport::default();
         for (done, seg) in on_disk.iter().enumerate() {
             let checked = match seg {
-                Frozen::Warm(w) => w.segment().and_then(|seg| Ok(seg.verify()?)).map(|()| true),
+                Frozen::Warm(w) => match w.segment() {
+                    Ok(seg) => seg.verify().map(|()| true).map_err(RedexError::from),
+                    // Archived or dropped by retention since the list was taken, and its files
+                    // deleted before it could be (re)opened: gone, not damaged.
+                    Err(_) if !self.holds_warm(w) => {
+                        progress(done as u64 + 1, total);
+                        continue;
+                    }
+                    Err(e) => Err(e),
+                },
                 Frozen::Cold(c) => match &self.inner.cold {
                     Some(tier) => {
                         let (tier, c) = (Arc::clone(tier), Arc::clone(c));
@@ -628,6 +637,11 @@ impl RedexFile {
             progress(done as u64 + 1, total);
         }
         report
+    }
+
+    /// Whether `warm` is still a warm segment of the file.
+    fn holds_warm(&self, warm: &Arc<WarmSegment>) -> bool {
+        self.inner.state.read().set.holds_warm(warm)
     }
 
     /// Every segment of the file, oldest first, with its tier, seq range, time range and sizes.
@@ -689,6 +703,8 @@ impl RedexFile {
             tier.events += seg.next_seq() - seg.base_seq();
             tier.payload_bytes += seg.payload_bytes();
         }
+        let open =
+            self.inner.storage.as_ref().map(|d| d.open_segments().stats()).unwrap_or_default();
         let counters = &self.inner.appends;
         let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         FileStats {
@@ -704,6 +720,9 @@ impl RedexFile {
             fsyncs: self.inner.fsyncs.snapshot(),
             hot,
             warm,
+            warm_open_segments: open.open,
+            warm_segment_closes: open.closes,
+            warm_segment_reopens: open.reopens,
             cold,
             cold_tier: self.inner.cold.as_ref().map(|t| t.stats(self.pending_archive(&st))),
             tail_subscribers: st.tail_tx.as_ref().map_or(0, |tx| tx.receiver_count() as u64),
@@ -897,7 +916,7 @@ impl FileState {
             Ok(frozen) => {
                 let base = frozen.meta().first_seq;
                 if let Some(slot) = self.set.frozen.iter_mut().find(|s| s.base_seq() == base) {
-                    *slot = Frozen::Warm(Arc::new(frozen));
+                    *slot = Frozen::Warm(frozen);
                 }
                 self.archive_check_due = true;
             }

@@ -202,6 +202,7 @@ impl Redex {
                 name.segment_dir(base),
                 base,
                 config.segment_bytes_max(),
+                config.open_segments_max(),
                 config.append_backend(),
                 self.inner.read_only,
             )?),

@@ -14,6 +14,9 @@
 //! | `redex_segments` | gauge | segments, by `tier` (`hot`, `warm`, `cold`) |
 //! | `redex_segment_events` | gauge | entries, by `tier` |
 //! | `redex_segment_payload_bytes` | gauge | payload bytes, by `tier` |
+//! | `redex_warm_open_segments` | gauge | warm segments mapped now (bounded by `open_segments_max`) |
+//! | `redex_warm_segment_closes_total` | counter | warm segments closed to stay within that bound |
+//! | `redex_warm_segment_reopens_total` | counter | closed warm segments mapped again by a read |
 //! | `redex_tail_subscribers` | gauge | live tail streams |
 //! | `redex_tail_lag_events` | gauge | events the slowest tail has not received |
 //! | `redex_backend_info` | gauge | 1, labelled with the live append `backend` |
@@ -66,7 +69,7 @@ fn cold(f: &FileStats, get: fn(&crate::ColdStats) -> u64) -> Option<u64> {
 /// Renders `files` in the text exposition format.
 pub fn render(files: &[FileStats]) -> String {
     let mut out = String::new();
-    let per_file: [FileMetric; 17] = [
+    let per_file: [FileMetric; 20] = [
         ("redex_appends_total", "Append calls.", COUNTER, |f| Some(f.appends)),
         ("redex_appended_events_total", "Entries appended.", COUNTER, |f| Some(f.appended_events)),
         ("redex_appended_bytes_total", "Payload bytes appended.", COUNTER, |f| {
@@ -78,6 +81,15 @@ pub fn render(files: &[FileStats]) -> String {
         ("redex_next_seq", "Seq the next append gets.", GAUGE, |f| Some(f.next_seq)),
         ("redex_head_seq", "Lowest retained seq.", GAUGE, |f| Some(f.head_seq)),
         ("redex_retained_bytes", "Payload bytes retained.", GAUGE, |f| Some(f.retained_bytes)),
+        ("redex_warm_open_segments", "Warm segments mapped now.", GAUGE, |f| {
+            Some(f.warm_open_segments)
+        }),
+        ("redex_warm_segment_closes_total", "Warm segments closed by the bound.", COUNTER, |f| {
+            Some(f.warm_segment_closes)
+        }),
+        ("redex_warm_segment_reopens_total", "Closed warm segments mapped again.", COUNTER, |f| {
+            Some(f.warm_segment_reopens)
+        }),
         ("redex_tail_subscribers", "Live tail streams.", GAUGE, |f| Some(f.tail_subscribers)),
         ("redex_tail_lag_events", "Events the slowest tail has not received.", GAUGE, |f| {
             Some(f.tail_lag_events)

@@ -2,9 +2,12 @@
 
 use std::collections::VecDeque;
 use std::path::Path;
-use std::sync::{Arc, OnceLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
+use arc_swap::ArcSwapOption;
 use bytes::Bytes;
+use parking_lot::Mutex;
 use redex_tiers::cold::ColdSegmentRef;
 use redex_tiers::manifest::SegmentMeta;
 use redex_tiers::{FrozenSegment, HotSegment};
@@ -14,34 +17,63 @@ use crate::storage::{self, ActiveLog};
 
 /// A frozen segment of a persistent file, known from its manifest record and mapped on first
 /// use: an unread segment costs only this struct, so neither reopen time nor memory grows with
-/// the amount of frozen history.
+/// the amount of frozen history. At most a bound ([`OpenSegments`]) of a file's segments stay
+/// mapped; the least recently used one is closed to open another, and mapped again when next
+/// read.
 #[derive(Debug)]
 pub(crate) struct WarmSegment {
     meta: SegmentMeta,
     dir: Arc<Path>,
-    opened: OnceLock<FrozenSegment>,
+    /// The mapping while open. Readers take an `Arc` of it (one per segment a read visits), so
+    /// closing only drops the file's own reference: a reader still holding the segment, or a
+    /// payload sliced out of it, keeps the mapping alive until it lets go.
+    opened: ArcSwapOption<FrozenSegment>,
+    /// Read since the clock hand last passed (the CLOCK algorithm's second chance).
+    referenced: AtomicBool,
+    /// Closed at least once: its next opening counts as a re-open.
+    was_closed: AtomicBool,
+    /// The file's bound on open segments.
+    open: Arc<OpenSegments>,
 }
 
 impl WarmSegment {
     /// A segment to be opened when first read.
-    pub(crate) fn lazy(meta: SegmentMeta, dir: Arc<Path>) -> Self {
-        WarmSegment { meta, dir, opened: OnceLock::new() }
+    pub(crate) fn lazy(meta: SegmentMeta, dir: Arc<Path>, open: Arc<OpenSegments>) -> Arc<Self> {
+        Arc::new(WarmSegment {
+            meta,
+            dir,
+            opened: ArcSwapOption::empty(),
+            referenced: AtomicBool::new(false),
+            was_closed: AtomicBool::new(false),
+            open,
+        })
     }
 
-    /// A segment already open.
-    pub(crate) fn opened(meta: SegmentMeta, dir: Arc<Path>, seg: FrozenSegment) -> Self {
-        let opened = OnceLock::new();
-        let _ = opened.set(seg);
-        WarmSegment { meta, dir, opened }
+    /// A segment already open (just frozen): it counts as one of the open ones.
+    pub(crate) fn opened(
+        meta: SegmentMeta,
+        dir: Arc<Path>,
+        open: Arc<OpenSegments>,
+        seg: FrozenSegment,
+    ) -> Arc<Self> {
+        let warm = WarmSegment::lazy(meta, dir, Arc::clone(&open));
+        open.admit(&warm, Arc::new(seg));
+        warm
     }
 
     pub(crate) fn meta(&self) -> &SegmentMeta {
         &self.meta
     }
 
-    /// The mapped segment, opening it now if needed. Its footer must agree with the manifest.
-    pub(crate) fn segment(&self) -> Result<&FrozenSegment> {
-        if let Some(seg) = self.opened.get() {
+    /// The mapped segment, opening it now if needed (its footer must agree with the manifest),
+    /// which may close the least recently used open segment of the file. No lock is taken
+    /// while the segment is open; opening takes the file's small ring lock once.
+    pub(crate) fn segment(self: &Arc<Self>) -> Result<Arc<FrozenSegment>> {
+        if let Some(seg) = self.opened.load_full() {
+            // Read before writing: a segment read by many threads stays in their caches.
+            if !self.referenced.load(Ordering::Relaxed) {
+                self.referenced.store(true, Ordering::Relaxed);
+            }
             return Ok(seg);
         }
         let log = storage::log_path(&self.dir, self.meta.first_seq);
@@ -54,7 +86,95 @@ impl WarmSegment {
                 format!("footer {:?} disagrees with the manifest's {:?}", seg.footer(), self.meta),
             ));
         }
-        Ok(self.opened.get_or_init(|| seg))
+        Ok(self.open.admit(self, Arc::new(seg)))
+    }
+}
+
+/// The bound on how many of a file's warm segments are open (mapped) at once, and the CLOCK
+/// ring that picks which one to close: open segments sit in the ring in the order they were
+/// opened; to open one more beyond the bound, the hand takes the oldest, and gives a segment
+/// read since the hand last passed a second chance (clears its bit and moves it to the back)
+/// instead of closing it. Each bit cleared was set by a read, so opening costs O(1) amortized,
+/// never a walk over the file's segments. The ring holds weak references: a segment dropped by
+/// retention or archival is gone from it (and its mapping released) at once, and its entry is
+/// discarded when the hand reaches it.
+#[derive(Debug)]
+pub(crate) struct OpenSegments {
+    max: usize,
+    ring: Mutex<VecDeque<Weak<WarmSegment>>>,
+    closes: AtomicU64,
+    reopens: AtomicU64,
+}
+
+/// What [`OpenSegments`] reports for the file's stats.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct OpenStats {
+    pub(crate) open: u64,
+    pub(crate) closes: u64,
+    pub(crate) reopens: u64,
+}
+
+impl OpenSegments {
+    pub(crate) fn new(max: usize) -> Arc<Self> {
+        Arc::new(OpenSegments {
+            max: max.max(1),
+            ring: Mutex::new(VecDeque::new()),
+            closes: AtomicU64::new(0),
+            reopens: AtomicU64::new(0),
+        })
+    }
+
+    /// Installs `mapped` as `seg`'s mapping, unless another reader opened it meanwhile (then
+    /// theirs is returned and `mapped` dropped), closing the least recently used open segments
+    /// first so that at most `max` are open.
+    fn admit(&self, seg: &Arc<WarmSegment>, mapped: Arc<FrozenSegment>) -> Arc<FrozenSegment> {
+        // Segments closed here, and strong references taken from the ring, are dropped after
+        // the lock is released: unmapping is a system call, not work for the lock holder.
+        let mut release: Vec<Arc<WarmSegment>> = Vec::new();
+        let mut closed: Vec<Arc<FrozenSegment>> = Vec::new();
+        let installed = {
+            let mut ring = self.ring.lock();
+            if let Some(current) = seg.opened.load_full() {
+                current
+            } else {
+                // Each segment gets at most one second chance per pass; past that (readers
+                // setting bits as fast as the hand clears them) the oldest is closed anyway.
+                let mut chances = ring.len();
+                while ring.len() >= self.max {
+                    let Some(entry) = ring.pop_front() else { break };
+                    let Some(other) = entry.upgrade() else { continue };
+                    if chances > 0 && other.referenced.swap(false, Ordering::Relaxed) {
+                        chances -= 1;
+                        ring.push_back(entry);
+                    } else if let Some(map) = other.opened.swap(None) {
+                        other.was_closed.store(true, Ordering::Relaxed);
+                        self.closes.fetch_add(1, Ordering::Relaxed);
+                        closed.push(map);
+                    }
+                    release.push(other);
+                }
+                if seg.was_closed.load(Ordering::Relaxed) {
+                    self.reopens.fetch_add(1, Ordering::Relaxed);
+                }
+                seg.referenced.store(false, Ordering::Relaxed);
+                seg.opened.store(Some(Arc::clone(&mapped)));
+                ring.push_back(Arc::downgrade(seg));
+                mapped
+            }
+        };
+        drop((closed, release));
+        installed
+    }
+
+    /// Open segments, and closes and re-opens so far.
+    pub(crate) fn stats(&self) -> OpenStats {
+        // The ring holds only open segments (and entries of dropped ones, skipped here).
+        let open = self.ring.lock().iter().filter(|w| w.strong_count() > 0).count() as u64;
+        OpenStats {
+            open,
+            closes: self.closes.load(Ordering::Relaxed),
+            reopens: self.reopens.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -184,6 +304,14 @@ impl SegmentSet {
         }
         let slot = self.frozen.partition_point(|s| s.next_seq() <= seq);
         (slot < self.frozen.len()).then_some(slot)
+    }
+
+    /// Whether `warm` is still one of the set's warm segments (not archived or dropped since a
+    /// caller took it out of the lock).
+    pub(crate) fn holds_warm(&self, warm: &Arc<WarmSegment>) -> bool {
+        self.frozen_slot(warm.meta.first_seq).is_some_and(
+            |slot| matches!(&self.frozen[slot], Frozen::Warm(w) if Arc::ptr_eq(w, warm)),
+        )
     }
 
     /// The summary of the frozen segment starting exactly at `seq`, if there is one.

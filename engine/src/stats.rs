@@ -117,6 +117,15 @@ pub struct FileStats {
     pub hot: TierStats,
     /// Frozen segments read through mmap.
     pub warm: TierStats,
+    /// Warm segments open (mapped) now: at most
+    /// [`crate::RedexFileConfig::with_open_segments_max`]. A closed segment a reader still
+    /// holds stays mapped until the reader lets go, and is not counted.
+    pub warm_open_segments: u64,
+    /// Warm segments closed since open to stay within that bound.
+    pub warm_segment_closes: u64,
+    /// Warm segments mapped again since open after being closed (a high rate means the bound
+    /// is smaller than the set of segments being read).
+    pub warm_segment_reopens: u64,
     /// Segments archived to the cold store (known from the manifest, even without a store).
     pub cold: TierStats,
     /// Archival and cold reads, when a cold store is configured.

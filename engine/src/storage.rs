@@ -23,7 +23,7 @@ use redex_tiers::{index_file, mmap, AppendBackend, BackendKind, FrozenSegment, L
 
 use crate::error::{RedexError, Result};
 use crate::manifest::ManifestFile;
-use crate::segments::{Frozen, WarmSegment};
+use crate::segments::{Frozen, OpenSegments, WarmSegment};
 use crate::stats::FsyncStats;
 
 const LOG_EXT: &str = "log";
@@ -183,6 +183,8 @@ pub(crate) struct SegmentDir {
     fsyncs: Arc<FsyncStats>,
     /// Shared by the append path (retention) and freeze threads.
     manifest: Arc<Mutex<ManifestFile>>,
+    /// The bound on this channel's open warm segments, shared by all of them.
+    open: Arc<OpenSegments>,
 }
 
 /// What reopening a channel found.
@@ -218,9 +220,11 @@ impl SegmentDir {
         dir: PathBuf,
         base: &Path,
         segment_bytes_max: u64,
+        open_segments_max: usize,
         backend: AppendBackend,
         read_only: bool,
     ) -> Result<Self> {
+        let open = OpenSegments::new(open_segments_max);
         if read_only {
             if !dir.is_dir() {
                 return Err(RedexError::io(
@@ -237,6 +241,7 @@ impl SegmentDir {
                 read_only: true,
                 fsyncs: Arc::default(),
                 manifest: Arc::new(Mutex::new(manifest)),
+                open,
             });
         }
         let existed = dir.is_dir();
@@ -259,7 +264,13 @@ impl SegmentDir {
             read_only: false,
             fsyncs: Arc::default(),
             manifest: Arc::new(Mutex::new(manifest)),
+            open,
         })
+    }
+
+    /// The bound on this channel's open warm segments.
+    pub(crate) fn open_segments(&self) -> &Arc<OpenSegments> {
+        &self.open
     }
 
     pub(crate) fn log_path(&self, base_seq: u64) -> PathBuf {
@@ -303,8 +314,8 @@ impl SegmentDir {
 
     /// Freezes a full segment: fsyncs its log, writes its index to a temporary file, fsyncs,
     /// renames it into place, fsyncs the directory, records it in the manifest, and maps both
-    /// files.
-    pub(crate) fn seal(&self, hot: &HotSegment, log: &ActiveLog) -> Result<WarmSegment> {
+    /// files (it counts as one of the open warm segments).
+    pub(crate) fn seal(&self, hot: &HotSegment, log: &ActiveLog) -> Result<Arc<WarmSegment>> {
         log.cut_to(hot.log_len())?;
         log.sync()?;
         let base = hot.base_seq();
@@ -325,12 +336,12 @@ impl SegmentDir {
     }
 
     /// Records a frozen segment in the manifest.
-    fn register(&self, seg: FrozenSegment) -> Result<WarmSegment> {
+    fn register(&self, seg: FrozenSegment) -> Result<Arc<WarmSegment>> {
         let meta = SegmentMeta::from(seg.footer());
         if !self.read_only {
             self.manifest.lock().add(meta)?;
         }
-        Ok(WarmSegment::opened(meta, Arc::clone(&self.dir), seg))
+        Ok(WarmSegment::opened(meta, Arc::clone(&self.dir), Arc::clone(&self.open), seg))
     }
 
     /// Drops a frozen segment: the manifest stops naming it (durably), then its files are
@@ -456,7 +467,8 @@ impl SegmentDir {
                 check_continuity(&self.log_path(seq), seq, seq, expected)?;
             }
             expected = Some(meta.next_seq());
-            frozen.push(Frozen::Warm(Arc::new(WarmSegment::lazy(meta, Arc::clone(&self.dir)))));
+            let open = Arc::clone(&self.open);
+            frozen.push(Frozen::Warm(WarmSegment::lazy(meta, Arc::clone(&self.dir), open)));
         }
         let mut rest = Vec::with_capacity(logs.len().saturating_sub(frozen.len()));
         for &seq in &logs {
@@ -485,7 +497,7 @@ impl SegmentDir {
                 let seg = FrozenSegment::open(&self.log_path(seq), &self.idx_path(seq))?;
                 check_continuity(seg.log_path(), seq, seg.base_seq(), expected)?;
                 expected = Some(seg.next_seq());
-                frozen.push(Frozen::Warm(Arc::new(self.register(seg)?)));
+                frozen.push(Frozen::Warm(self.register(seg)?));
                 continue;
             }
             let (hot, log, report) = self.replay_log(seq, expected)?;
@@ -509,7 +521,7 @@ impl SegmentDir {
                     remove(&log.path)?;
                 } else {
                     tracing::warn!(path = %log.path.display(), entries = hot.len(), "freezing a segment whose freeze was interrupted");
-                    frozen.push(Frozen::Warm(Arc::new(self.seal(&hot, &log)?)));
+                    frozen.push(Frozen::Warm(self.seal(&hot, &log)?));
                     expected = Some(hot.next_seq());
                 }
                 continue;

@@ -92,12 +92,12 @@ async fn archive_one(
     file: &Weak<FileInner>,
     tier: &Arc<ColdTier>,
     dir: &SegmentDir,
-    seg: &WarmSegment,
+    seg: &Arc<WarmSegment>,
 ) -> Result<()> {
     let meta = *seg.meta();
     let frozen = seg.segment()?;
     let store = tier.reader.store().as_ref();
-    let index_len = cold_segment::archive(store, &tier.channel, frozen).await?;
+    let index_len = cold_segment::archive(store, &tier.channel, &frozen).await?;
     let index_len = u32::try_from(index_len).map_err(|_| {
         RedexError::InvalidConfig(format!("index of segment {} too large", meta.first_seq))
     })?;
