@@ -34,6 +34,7 @@ use crate::stats::{AppendCounters, FileStats, FsyncStats, TierStats};
 use crate::storage::{ActiveLog, SegmentDir};
 use crate::syncer::Syncer;
 
+mod age_timer;
 mod archive;
 mod cold_reads;
 
@@ -224,6 +225,7 @@ impl RedexFile {
         };
         let file = RedexFile { inner: Arc::new(inner) };
         file.maybe_archive(&mut file.inner.state.write());
+        age_timer::register(&file);
         Ok(file)
     }
 
@@ -736,12 +738,17 @@ impl RedexFile {
     }
 
     /// Applies the age limit of the retention policy now (count and byte limits are applied on
-    /// every append; age also moves with the clock, so a quiet file can call this periodically).
+    /// every append; age also moves with the clock). A file with an age limit gets this called
+    /// on a timer, every eighth of the limit (10 ms to 60 s), so a quiet file sheds old entries
+    /// too; call it yourself to apply a limit at a moment of your choosing.
     pub fn apply_retention(&self) -> Result<()> {
         let mut st = self.inner.state.write();
         if st.closed {
             return Err(self.closed_error());
         }
+        // A freeze that finished since the last append is installed first: a segment still
+        // marked as freezing is never deleted, and a quiet file has no append to install it.
+        st.install_finished_freeze(self.inner.storage.as_ref());
         let now = now_ns();
         st.enforce_retention(
             &self.inner.config,

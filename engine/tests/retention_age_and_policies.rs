@@ -1,6 +1,7 @@
-//! Goal: age retention is measured from persisted timestamps (it survives a restart), retention
-//! deletes whole frozen segments from disk, and every fsync policy keeps data and fsyncs in the
-//! background.
+//! Goal: age retention is measured from persisted timestamps (it survives a restart) and is
+//! applied on a timer, so a file that stops appending still sheds entries past their age (heap
+//! and persistent files; never a read-only one); retention deletes whole frozen segments from
+//! disk; and every fsync policy keeps data and fsyncs in the background.
 #![allow(clippy::unwrap_used, reason = "a failed unwrap is a failed test")]
 
 use std::time::Duration;
@@ -28,16 +29,72 @@ fn age_retention_uses_persisted_timestamps_across_restart() {
         }
         f.close().unwrap();
     }
-    std::thread::sleep(Duration::from_millis(50));
+    std::thread::sleep(Duration::from_millis(400));
     let redex = Redex::with_persistent_dir(dir.path()).unwrap();
-    let cfg = base.with_retention(Retention::age(Duration::from_millis(20)));
+    let cfg = base.with_retention(Retention::age(Duration::from_millis(200)));
     let f = redex.open_file(&name, cfg).unwrap();
-    // Everything is older than 20 ms by its stored timestamp: evicted on open, not reset to "now".
+    // Everything is older than 200 ms by its stored timestamp: evicted on open, not reset to "now".
     assert_eq!(f.head_seq(), 25);
     assert!(matches!(f.get(3), Err(RedexError::Evicted { requested: 3, head: 25 })));
     f.append(b"fresh").unwrap();
     assert_eq!(f.read_range(25, 26).unwrap().len(), 1);
     assert_eq!(segment_files(dir.path()), 1, "wholly evicted segments are deleted");
+}
+
+/// Polls `done` for up to 10 s; whether it came true.
+fn eventually(done: impl Fn() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !done() {
+        if std::time::Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    true
+}
+
+#[test]
+fn a_quiet_file_sheds_entries_past_their_age() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = ChannelName::new("r").unwrap();
+    let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+    let heap = Redex::new();
+    let age = Retention::age(Duration::from_secs(1));
+    let cfg = RedexFileConfig::default().with_segment_events_max(10).with_retention(age);
+    let disk = redex.open_file(&name, cfg.clone().with_persistent(true)).unwrap();
+    let mem = heap.open_file(&name, cfg).unwrap();
+    for f in [&disk, &mem] {
+        for i in 0..25u8 {
+            f.append(&[i]).unwrap();
+        }
+        assert_eq!(f.head_seq(), 0, "nothing is old yet");
+    }
+    assert!(segment_files(dir.path()) >= 3);
+    // No append from here on: only the timer can move the heads.
+    assert!(eventually(|| disk.head_seq() >= 20 && mem.head_seq() >= 20), "heads stayed put");
+    let files = || std::fs::read_dir(dir.path().join("channels/r/.redex")).unwrap().count();
+    assert!(eventually(|| segment_files(dir.path()) == 1), "old segments stay: {} files", files());
+    assert!(matches!(disk.get(3), Err(RedexError::Evicted { .. })));
+    assert!(matches!(mem.get(3), Err(RedexError::Evicted { .. })));
+
+    // The timer holds files weakly and lets closed ones go: the directory reopens at once,
+    // and a read-only view with the same limit deletes nothing.
+    disk.close().unwrap();
+    drop((disk, redex));
+    let before: Vec<_> = std::fs::read_dir(dir.path().join("channels/r/.redex"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    let view = Redex::open_read_only(dir.path()).unwrap();
+    let cfg = RedexFileConfig::default().with_persistent(true).with_retention(age);
+    let _f = view.open_file(&name, cfg).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let after: Vec<_> = std::fs::read_dir(dir.path().join("channels/r/.redex"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(before, after, "a read-only file deleted something");
+    Redex::with_persistent_dir(dir.path()).unwrap();
 }
 
 #[test]
