@@ -77,6 +77,7 @@ fn to_bytes(batch: Vec<Vec<u8>>) -> Vec<Bytes> {
 fn bench_appends(c: &mut Criterion) {
     let mut group = c.benchmark_group("net_mesh");
     for workload in [
+        Workload::HeapSingleSmall,
         Workload::HeapBatchSmall,
         Workload::DiskSingleSmall,
         Workload::DiskBatchSmall,
@@ -84,7 +85,7 @@ fn bench_appends(c: &mut Criterion) {
     ] {
         group.throughput(Throughput::Elements(workload.events_per_iteration()));
         let ops_per_log = workload.ops_per_log();
-        if workload == Workload::DiskSingleSmall {
+        if workload.events_per_iteration() == 1 {
             let payload = workload::payload(SMALL_PAYLOAD_BYTES, 1);
             group.bench_function(workload.name(), |b| {
                 b.iter_custom(|iters| {

@@ -70,6 +70,7 @@ fn open_in(dir: Option<tempfile::TempDir>, name: &ChannelName) -> BenchLog {
 fn bench_appends(c: &mut Criterion) {
     let mut group = c.benchmark_group("redex");
     for workload in [
+        Workload::HeapSingleSmall,
         Workload::HeapBatchSmall,
         Workload::DiskSingleSmall,
         Workload::DiskBatchSmall,
@@ -77,7 +78,7 @@ fn bench_appends(c: &mut Criterion) {
     ] {
         group.throughput(Throughput::Elements(workload.events_per_iteration()));
         let ops_per_log = workload.ops_per_log();
-        if workload == Workload::DiskSingleSmall {
+        if workload.events_per_iteration() == 1 {
             let payload = workload::payload(SMALL_PAYLOAD_BYTES, 1);
             group.bench_function(workload.name(), |b| {
                 b.iter_custom(|iters| {

@@ -3,10 +3,11 @@
 //!
 //! Both bench files take their payloads, batch shapes, event counts and bench names from here, so
 //! a figure for our engine and a figure for the reference system always describe the same work.
-//! The five workloads are:
+//! The workloads are:
 //!
 //! | name                        | what one criterion iteration does                          |
 //! |-----------------------------|------------------------------------------------------------|
+//! | `heap_single_64B`           | heap-only `append` of one 64 B payload                      |
 //! | `heap_batch64_64B`          | heap-only `append_batch` of 64 payloads of 64 B             |
 //! | `disk_single_64B`           | persistent (`FsyncPolicy::Never`) `append` of one 64 B payload |
 //! | `disk_batch64_64B`          | persistent `append_batch` of 64 payloads of 64 B            |
@@ -51,6 +52,8 @@ pub const CHANNEL_PREFIX: &str = "bench";
 /// One of the benchmark workloads compared across systems.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Workload {
+    /// Heap-only log, one `append` of [`SMALL_PAYLOAD_BYTES`].
+    HeapSingleSmall,
     /// Heap-only log, `append_batch` of [`BATCH_LEN`] x [`SMALL_PAYLOAD_BYTES`].
     HeapBatchSmall,
     /// Persistent log (`FsyncPolicy::Never`), one `append` of [`SMALL_PAYLOAD_BYTES`].
@@ -75,7 +78,8 @@ pub enum Workload {
 
 impl Workload {
     /// Every workload, in report order.
-    pub const ALL: [Workload; 8] = [
+    pub const ALL: [Workload; 9] = [
+        Workload::HeapSingleSmall,
         Workload::HeapBatchSmall,
         Workload::DiskSingleSmall,
         Workload::DiskBatchSmall,
@@ -89,6 +93,7 @@ impl Workload {
     /// The bench name used by every system, so reports line up.
     pub fn name(self) -> &'static str {
         match self {
+            Workload::HeapSingleSmall => "heap_single_64B",
             Workload::HeapBatchSmall => "heap_batch64_64B",
             Workload::DiskSingleSmall => "disk_single_64B",
             Workload::DiskBatchSmall => "disk_batch64_64B",
@@ -114,7 +119,7 @@ impl Workload {
             Workload::HeapBatchSmall | Workload::DiskBatchSmall | Workload::DiskBatchLarge => {
                 BATCH_LEN as u64
             }
-            Workload::DiskSingleSmall => 1,
+            Workload::HeapSingleSmall | Workload::DiskSingleSmall => 1,
             Workload::ReadWhole
             | Workload::ReadChunked
             | Workload::DiskReadWhole
