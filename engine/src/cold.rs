@@ -131,7 +131,9 @@ impl ColdTier {
     }
 
     /// Deletes the object of a segment retention dropped, in the background. A failure leaves
-    /// an orphan object that the next open's sweep deletes.
+    /// an orphan object that the next open's sweep deletes. Never reached from a read-only
+    /// open: it follows a manifest change (the drop or the cold record) that its directory
+    /// refuses.
     pub(crate) fn delete_object(self: &Arc<Self>, first_seq: u64) {
         let tier = Arc::clone(self);
         let key = redex_tiers::cold::ColdKey::new(&self.channel, first_seq);
@@ -152,7 +154,8 @@ impl ColdTier {
     }
 
     /// Deletes, in the background, objects of this channel below `first_live_seq`: left behind
-    /// when a process died between dropping a cold segment and deleting its object.
+    /// when a process died between dropping a cold segment and deleting its object. Only a
+    /// writer's open sweeps; a read-only one leaves them.
     pub(crate) fn sweep_orphans(self: &Arc<Self>, first_live_seq: u64) {
         let tier = Arc::clone(self);
         let spawned = spawn(async move {

@@ -123,7 +123,10 @@ impl Redex {
     /// of each log instead of trimming it, and finishes no interrupted freeze or retention.
     /// Files opened through it refuse appends ([`RedexError::ReadOnly`]); what they show is the
     /// state on disk when each file was opened. Channels must be opened with
-    /// `with_persistent(true)`.
+    /// `with_persistent(true)`. Given the cold store the writer archives to
+    /// (`with_cold_store`), a file reads and verifies its archived segments and only reads the
+    /// store: it archives nothing, deletes no object (not even the orphans a writer's open
+    /// sweeps), and retention applied to it (`apply_retention`) moves the head in memory only.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {

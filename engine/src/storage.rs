@@ -268,6 +268,17 @@ impl SegmentDir {
         })
     }
 
+    /// Refuses a change to the directory when it was opened read-only. Recovery skips its
+    /// repairs there itself; this makes every other change (retention's deletes, archival's
+    /// manifest records, new logs, freezes) fail instead of depending on the manifest's and
+    /// logs' descriptors being read-only.
+    fn check_writable(&self) -> Result<()> {
+        match self.read_only {
+            true => Err(RedexError::ReadOnly { channel: self.dir.display().to_string() }),
+            false => Ok(()),
+        }
+    }
+
     /// The bound on this channel's open warm segments.
     pub(crate) fn open_segments(&self) -> &Arc<OpenSegments> {
         &self.open
@@ -289,6 +300,7 @@ impl SegmentDir {
     /// Creates the log of a new active segment: header written, file and directory fsynced, so
     /// a crash never leaves a later segment whose predecessor is not durable.
     pub(crate) fn create_log(&self, base_seq: u64) -> Result<ActiveLog> {
+        self.check_writable()?;
         let path = self.log_path(base_seq);
         let mut file = OpenOptions::new()
             .read(true)
@@ -316,6 +328,7 @@ impl SegmentDir {
     /// renames it into place, fsyncs the directory, records it in the manifest, and maps both
     /// files (it counts as one of the open warm segments).
     pub(crate) fn seal(&self, hot: &HotSegment, log: &ActiveLog) -> Result<Arc<WarmSegment>> {
+        self.check_writable()?;
         log.cut_to(hot.log_len())?;
         log.sync()?;
         let base = hot.base_seq();
@@ -345,8 +358,12 @@ impl SegmentDir {
     }
 
     /// Drops a frozen segment: the manifest stops naming it (durably), then its files are
-    /// deleted, log first. A crash in between leaves files the next open deletes.
+    /// deleted, log first. A crash in between leaves files the next open deletes. Refused on a
+    /// read-only open, so retention applied there (`apply_retention`) deletes neither the
+    /// segment's files nor, since the file only deletes an archived segment's object once this
+    /// succeeded, its object.
     pub(crate) fn remove(&self, meta: SegmentMeta) -> Result<()> {
+        self.check_writable()?;
         self.manifest.lock().drop_segment(meta)?;
         self.delete_files(meta.first_seq)
     }
@@ -354,11 +371,13 @@ impl SegmentDir {
     /// Records that a segment's archived object is verified (durably); its local files may
     /// then be deleted. `false`: the segment was dropped meanwhile, nothing recorded.
     pub(crate) fn mark_cold(&self, meta: SegmentMeta, index_len: u32) -> Result<bool> {
+        self.check_writable()?;
         self.manifest.lock().mark_cold(meta, index_len)
     }
 
     /// Deletes a segment's local files, log first; missing ones are fine.
     pub(crate) fn delete_files(&self, first_seq: u64) -> Result<()> {
+        self.check_writable()?;
         for path in [self.log_path(first_seq), self.idx_path(first_seq)] {
             match fs::remove_file(&path) {
                 Ok(()) => {}
