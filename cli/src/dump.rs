@@ -1,4 +1,5 @@
 //! `redex dump DIR CHANNEL`: prints a channel's entries, filtered by seq range and append time.
+//! Entries of archived segments are read from the cold store (`--cold-dir`, `--cold-s3`).
 
 use std::path::Path;
 
@@ -6,6 +7,7 @@ use redex::RedexFile;
 
 use redex::RedexEvent;
 
+use crate::cold::Cold;
 use crate::error::{is_corruption, CliError, CliResult};
 use crate::open::ReadOnlyDir;
 use crate::output::{Format, Out};
@@ -30,8 +32,14 @@ pub struct Selection {
 }
 
 /// Runs `dump`.
-pub fn run(dir: &Path, channel: &str, sel: Selection, out: &mut Out) -> CliResult {
-    let d = ReadOnlyDir::open(dir)?;
+pub fn run(
+    dir: &Path,
+    channel: &str,
+    sel: Selection,
+    cold: Option<&Cold>,
+    out: &mut Out,
+) -> CliResult {
+    let d = ReadOnlyDir::open(dir, cold)?;
     let name = d.channel(channel)?;
     let file = d.file(&name)?;
     let start = sel.from.unwrap_or_else(|| file.head_seq());

@@ -80,6 +80,12 @@ impl CliError {
                     }
                     cause = c.source();
                 }
+                if let CliError::Redex { source: RedexError::ColdUnavailable { .. }, .. } = other {
+                    eprintln!(
+                        "  hint: archived entries are read from the writer's cold store: give it \
+                         with --cold-dir PATH or --cold-s3"
+                    );
+                }
             }
         }
         ExitCode::from(self.exit_code())

@@ -1,5 +1,6 @@
 //! `redex inspect DIR [CHANNEL]`: the channels of a directory and, per channel, its segments
-//! per tier with seq ranges, time ranges and sizes, the retained head and the next seq.
+//! per tier with seq ranges, time ranges and sizes, the retained head and the next seq; with a
+//! cold store, which one.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -10,14 +11,15 @@ use redex_tiers::index_file::INDEX_VERSION;
 use redex_tiers::log_file::LOG_VERSION;
 use redex_tiers::manifest::{MANIFEST_VERSION, MANIFEST_VERSION_MIN};
 
+use crate::cold::Cold;
 use crate::error::CliResult;
 use crate::open::ReadOnlyDir;
 use crate::output::Out;
 use crate::time::format_rfc3339;
 
 /// Runs `inspect`.
-pub fn run(dir: &Path, channel: Option<&str>, out: &mut Out) -> CliResult {
-    let d = ReadOnlyDir::open(dir)?;
+pub fn run(dir: &Path, channel: Option<&str>, cold: Option<&Cold>, out: &mut Out) -> CliResult {
+    let d = ReadOnlyDir::open(dir, cold)?;
     let all = d.channels()?;
     let selected = d.select(channel)?;
     let names: Vec<&str> = all.iter().map(|c| c.as_str()).collect();
@@ -27,6 +29,9 @@ pub fn run(dir: &Path, channel: Option<&str>, out: &mut Out) -> CliResult {
          v{MANIFEST_VERSION_MIN}-{MANIFEST_VERSION}, cold object v{OBJECT_VERSION} (the versions \
          this build reads)"
     ))?;
+    if let Some(cold) = cold {
+        out.line(format!("cold store {}", cold.description))?;
+    }
     out.line(format!("channels   {}: {}", all.len(), names.join(", ")))?;
     for name in &selected {
         let file = d.file(name)?;

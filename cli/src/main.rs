@@ -4,17 +4,25 @@
 //! byte changed on disk, so it is safe to run against a directory a live writer holds.
 //!
 //! - [`inspect`]: channels, segments per tier, seq and time ranges, sizes, head, versions.
-//! - [`verify`]: every checksum of every local frozen segment, with a progress bar (archived
-//!   ones are counted as not checked).
+//! - [`verify`]: every checksum of every frozen segment, with a progress bar; archived ones
+//!   too with a cold store, else they are counted as not checked.
 //! - [`dump`]: entries by seq range and time, as raw bytes, hex or JSON lines.
 //! - [`tail`]: the last entries, then new ones by polling (`--follow`).
 //! - [`mod@bench`]: the `redex-bench` harness, arguments passed through.
+//!
+//! Archived (cold) history is read from the store the writer archives to, named by the options
+//! `--cold-dir PATH` (a `LocalDirColdStore` directory) or `--cold-s3` (an `S3ColdStore`
+//! configured by the `REDEX_S3_*` environment variables; see [`cold`]), given before the command
+//! or after it (not to `bench`, whose arguments all go to the harness). The store is only read:
+//! a read-only open never uploads, deletes an object or sweeps orphans. Without either option
+//! archived segments are listed but not read.
 //!
 //! `docs/OPERATIONS.md` is the operator's guide.
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
 mod bench;
+mod cold;
 mod dump;
 mod error;
 mod inspect;
@@ -35,6 +43,15 @@ use crate::error::{CliError, CliResult, EXIT_USAGE};
 use crate::output::{Format, Out};
 
 const EXIT_CODES: &str = "\
+Archived history:
+  Segments a writer archived to a cold store are read from it with --cold-dir PATH (the
+  LocalDirColdStore directory) or --cold-s3 (an S3-compatible bucket named by environment
+  variables: REDEX_S3_ENDPOINT, REDEX_S3_BUCKET, REDEX_S3_ACCESS_KEY, REDEX_S3_SECRET_KEY, and
+  optionally REDEX_S3_PREFIX, the writer's S3Config::prefix, and REDEX_S3_REGION, default
+  us-east-1). verify then fetches and checks every archived segment, and dump and tail read
+  archived entries. Without them, archived segments are listed but not checked or read. The
+  store is only read: nothing is uploaded or deleted.
+
 Exit status:
   0  success
   1  error: a directory or channel that cannot be opened or read, an I/O error, an
@@ -51,8 +68,46 @@ they are safe against a directory a live writer holds. See docs/OPERATIONS.md.";
 #[derive(Debug, Parser)]
 #[command(name = "redex", version, after_help = EXIT_CODES)]
 struct Cli {
+    #[command(flatten)]
+    cold: ColdArgs,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The cold store option, accepted before the command and after it. (Not a clap `global`
+/// option: that would also take it out of `bench`'s arguments, which go to the harness
+/// unchanged.)
+#[derive(Debug, Default, clap::Args)]
+struct ColdArgs {
+    /// Read archived segments from this cold-store directory (the LocalDirColdStore the writer
+    /// archives to); it must exist.
+    #[arg(long, value_name = "PATH", conflicts_with = "cold_s3")]
+    cold_dir: Option<PathBuf>,
+    /// Read archived segments from the S3-compatible store named by REDEX_S3_ENDPOINT,
+    /// REDEX_S3_BUCKET, REDEX_S3_ACCESS_KEY, REDEX_S3_SECRET_KEY and optionally
+    /// REDEX_S3_PREFIX (the writer's S3Config::prefix) and REDEX_S3_REGION.
+    #[arg(long)]
+    cold_s3: bool,
+}
+
+impl ColdArgs {
+    /// The store named before the command and the one named after it: at most one.
+    fn merge(self, after: ColdArgs) -> CliResult<ColdArgs> {
+        let given = |a: &ColdArgs| a.cold_dir.is_some() || a.cold_s3;
+        match (given(&self), given(&after)) {
+            (true, true) => Err(CliError::Message(
+                "the cold store is given twice (before and after the command); give it once"
+                    .to_string(),
+            )),
+            (true, false) => Ok(self),
+            (false, _) => Ok(after),
+        }
+    }
+
+    /// The store these name, if any.
+    fn store(&self) -> CliResult<Option<cold::Cold>> {
+        cold::from_args(self.cold_dir.as_deref(), self.cold_s3)
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -67,18 +122,24 @@ enum Command {
         dir: PathBuf,
         /// Only this channel (default: every channel).
         channel: Option<String>,
+        #[command(flatten)]
+        cold: ColdArgs,
     },
     /// Checks every checksum of every frozen segment; exits 3 on damage.
     ///
     /// Checks the index body, every record, frame, payload and timestamp, the header, the
     /// footer and the manifest record of each frozen segment, with a progress bar when stderr
-    /// is a terminal. Prints each problem with its file and byte offset.
+    /// is a terminal. Prints each problem with its file (or archived object) and byte offset.
+    /// Archived segments are fetched whole from the cold store and checked the same way with
+    /// --cold-dir or --cold-s3; without a store they are counted as not checked.
     #[command(after_help = EXIT_CODES)]
     Verify {
         /// The base directory.
         dir: PathBuf,
         /// Only this channel (default: every channel).
         channel: Option<String>,
+        #[command(flatten)]
+        cold: ColdArgs,
     },
     /// Prints a channel's entries.
     #[command(after_help = EXIT_CODES)]
@@ -106,6 +167,8 @@ enum Command {
         /// (the exit status is still 3).
         #[arg(long)]
         skip_damaged: bool,
+        #[command(flatten)]
+        cold: ColdArgs,
     },
     /// Prints the last entries of a channel, then new ones with --follow.
     ///
@@ -132,6 +195,8 @@ enum Command {
         /// Output format (as for dump).
         #[arg(long, value_enum, default_value = "hex")]
         format: Format,
+        #[command(flatten)]
+        cold: ColdArgs,
     },
     /// Runs the benchmark harness (redex-bench) with ARGS unchanged.
     ///
@@ -157,22 +222,40 @@ fn main() -> ExitCode {
             };
         }
     };
-    match run(cli.command) {
+    match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => e.report(),
     }
 }
 
-fn run(command: Command) -> CliResult {
+fn run(cli: Cli) -> CliResult {
     let mut out = Out::default();
-    let result = match command {
-        Command::Inspect { dir, channel } => inspect::run(&dir, channel.as_deref(), &mut out),
-        Command::Verify { dir, channel } => verify::run(&dir, channel.as_deref(), &mut out),
-        Command::Dump { dir, channel, from, to, since, format, skip_damaged } => {
-            let sel = dump::Selection { from, to, since_ns: since, format, skip_damaged };
-            dump::run(&dir, &channel, sel, &mut out)
+    let before = cli.cold;
+    let result = match cli.command {
+        Command::Inspect { dir, channel, cold } => {
+            let cold = before.merge(cold)?.store()?;
+            inspect::run(&dir, channel.as_deref(), cold.as_ref(), &mut out)
         }
-        Command::Tail { dir, channel, lines, follow, poll_interval_ms, max_polls, format } => {
+        Command::Verify { dir, channel, cold } => {
+            let cold = before.merge(cold)?.store()?;
+            verify::run(&dir, channel.as_deref(), cold.as_ref(), &mut out)
+        }
+        Command::Dump { dir, channel, from, to, since, format, skip_damaged, cold } => {
+            let cold = before.merge(cold)?.store()?;
+            let sel = dump::Selection { from, to, since_ns: since, format, skip_damaged };
+            dump::run(&dir, &channel, sel, cold.as_ref(), &mut out)
+        }
+        Command::Tail {
+            dir,
+            channel,
+            lines,
+            follow,
+            poll_interval_ms,
+            max_polls,
+            format,
+            cold,
+        } => {
+            let cold = before.merge(cold)?.store()?;
             let opts = tail::TailOptions {
                 lines,
                 follow,
@@ -180,7 +263,10 @@ fn run(command: Command) -> CliResult {
                 max_polls,
                 format,
             };
-            tail::run(&dir, &channel, opts, &mut out)
+            tail::run(&dir, &channel, opts, cold.as_ref(), &mut out)
+        }
+        Command::Bench { .. } if before.cold_dir.is_some() || before.cold_s3 => {
+            Err(CliError::Message("bench reads no cold store (--cold-dir, --cold-s3)".to_string()))
         }
         Command::Bench { args } => bench::run(&args),
     };

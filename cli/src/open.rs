@@ -1,11 +1,13 @@
 //! Opening a directory and its channels read-only, the way every inspecting command does:
 //! `Redex::open_read_only` takes no lock and changes nothing on disk, so it is safe against a
-//! directory a live writer holds.
+//! directory a live writer holds. With a cold store (`--cold-dir`, `--cold-s3`), each channel
+//! is opened with it, so archived segments are read and checked too; the store is only read.
 
 use std::path::Path;
 
 use redex::{ChannelName, Redex, RedexFile, RedexFileConfig};
 
+use crate::cold::Cold;
 use crate::error::{CliError, CliResult};
 
 /// A directory opened for inspection.
@@ -15,15 +17,17 @@ pub struct ReadOnlyDir {
     pub redex: Redex,
     /// The directory as given on the command line (for messages).
     pub dir: String,
+    /// The cold store channels are opened with, if any.
+    pub cold: Option<Cold>,
 }
 
 impl ReadOnlyDir {
-    /// Opens `dir` without its lock.
-    pub fn open(dir: &Path) -> CliResult<Self> {
+    /// Opens `dir` without its lock; its channels will read archived segments from `cold`.
+    pub fn open(dir: &Path, cold: Option<&Cold>) -> CliResult<Self> {
         let shown = dir.display().to_string();
         let redex = Redex::open_read_only(dir)
             .map_err(|e| CliError::redex(format!("open directory {shown}"), e))?;
-        Ok(ReadOnlyDir { redex, dir: shown })
+        Ok(ReadOnlyDir { redex, dir: shown, cold: cold.cloned() })
     }
 
     /// Every channel stored in the directory, sorted.
@@ -60,10 +64,15 @@ impl ReadOnlyDir {
         Err(CliError::Message(format!("{} has no channel {name:?}; {known}", self.dir)))
     }
 
-    /// Opens (recovers, read-only) one channel.
+    /// Opens (recovers, read-only) one channel, with the cold store if there is one.
     pub fn file(&self, channel: &ChannelName) -> CliResult<RedexFile> {
+        let config = RedexFileConfig::default().with_persistent(true);
+        let config = match &self.cold {
+            Some(cold) => config.with_cold_store(std::sync::Arc::clone(&cold.store)),
+            None => config,
+        };
         self.redex
-            .open_file(channel, RedexFileConfig::default().with_persistent(true))
+            .open_file(channel, config)
             .map_err(|e| CliError::redex(format!("open channel {channel} in {}", self.dir), e))
     }
 }

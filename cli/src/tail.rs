@@ -1,5 +1,6 @@
 //! `redex tail DIR CHANNEL [--follow]`: the last entries of a channel, then, with `--follow`,
-//! new ones as they are appended.
+//! new ones as they are appended. Entries of archived segments are read from the cold store
+//! (`--cold-dir`, `--cold-s3`).
 //!
 //! Another process's appends cannot reach this one's tail stream, so following polls: every
 //! interval it looks at the channel's directory (modification time and the sizes of its logs)
@@ -11,6 +12,7 @@ use std::time::{Duration, SystemTime};
 
 use redex::ChannelName;
 
+use crate::cold::Cold;
 use crate::dump::print_range;
 use crate::error::{CliError, CliResult};
 use crate::open::ReadOnlyDir;
@@ -32,8 +34,14 @@ pub struct TailOptions {
 }
 
 /// Runs `tail`.
-pub fn run(dir: &Path, channel: &str, opts: TailOptions, out: &mut Out) -> CliResult {
-    let d = ReadOnlyDir::open(dir)?;
+pub fn run(
+    dir: &Path,
+    channel: &str,
+    opts: TailOptions,
+    cold: Option<&Cold>,
+    out: &mut Out,
+) -> CliResult {
+    let d = ReadOnlyDir::open(dir, cold)?;
     let name = d.channel(channel)?;
     let seg_dir = segment_dir(dir, &name);
     let mut seen = Fingerprint::of(&seg_dir);
@@ -56,7 +64,7 @@ pub fn run(dir: &Path, channel: &str, opts: TailOptions, out: &mut Out) -> CliRe
         if now == seen && now.is_some() {
             continue;
         }
-        match poll(dir, channel, pos, opts.format, out) {
+        match poll(dir, channel, pos, opts.format, cold, out) {
             Ok(next) => {
                 pos = next;
                 seen = now;
@@ -78,8 +86,15 @@ pub fn run(dir: &Path, channel: &str, opts: TailOptions, out: &mut Out) -> CliRe
 }
 
 /// Reopens the channel and prints what follows `pos`; returns the new position.
-fn poll(dir: &Path, channel: &str, pos: u64, format: Format, out: &mut Out) -> CliResult<u64> {
-    let d = ReadOnlyDir::open(dir)?;
+fn poll(
+    dir: &Path,
+    channel: &str,
+    pos: u64,
+    format: Format,
+    cold: Option<&Cold>,
+    out: &mut Out,
+) -> CliResult<u64> {
+    let d = ReadOnlyDir::open(dir, cold)?;
     let file = d.file(&d.channel(channel)?)?;
     let (head, next) = (file.head_seq(), file.next_seq());
     let mut from = pos;

@@ -89,9 +89,9 @@ fn verify_missing_segment_file_fails_naming_it() {
     assert!(problem.contains("00000000000000000000"), "{problem}");
 }
 
-/// Archived segments are in the cold store, which the tool has none of: `verify` checks the
-/// local ones, exits 0, and says how many archived segments it left out; `inspect` counts
-/// them among the segments.
+/// Archived segments are in the cold store, which the tool is not given here: `verify` checks
+/// the local ones, exits 0, and says how many archived segments it left out; `inspect` counts
+/// them among the segments. (tests/cold_store.rs gives it the store.)
 #[test]
 fn verify_and_inspect_name_archived_segments() {
     let dir = tempfile::tempdir().unwrap();
@@ -105,7 +105,9 @@ fn verify_and_inspect_name_archived_segments() {
     let unchecked: u64 = line
         .split("; ")
         .find_map(|part| {
-            part.strip_suffix(" archived segments not checked (this tool has no cold store)")
+            part.strip_suffix(
+                " archived segments not checked (no cold store given: --cold-dir or --cold-s3)",
+            )
         })
         .expect("the archived segments are counted")
         .parse()

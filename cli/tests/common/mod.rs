@@ -101,6 +101,17 @@ pub fn frozen_logs(dir: &Path, channel: &str) -> Vec<PathBuf> {
 /// done.
 pub fn build_archived_log(dir: &Path, archive: &Path, channel: &str, count: u64, warm_events: u64) {
     let store = std::sync::Arc::new(redex::LocalDirColdStore::new(archive).unwrap());
+    build_archived_log_in(dir, store, channel, count, warm_events);
+}
+
+/// [`build_archived_log`] archiving to `store`.
+pub fn build_archived_log_in(
+    dir: &Path,
+    store: std::sync::Arc<dyn redex::ColdStore>,
+    channel: &str,
+    count: u64,
+    warm_events: u64,
+) {
     let cfg =
         config().with_cold_store(store).with_warm_retention(redex::Retention::events(warm_events));
     let redex = Redex::with_persistent_dir(dir).unwrap();
@@ -114,4 +125,17 @@ pub fn build_archived_log(dir: &Path, archive: &Path, channel: &str, count: u64,
     }
     file.close().unwrap();
     redex.close().unwrap();
+}
+
+/// The archived objects of `channel` in a directory store, oldest first.
+pub fn archived_objects(archive: &Path, channel: &str) -> Vec<PathBuf> {
+    let mut dir = archive.to_path_buf();
+    dir.extend(channel.split('/'));
+    let mut objects: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rxseg"))
+        .collect();
+    objects.sort();
+    objects
 }
