@@ -749,13 +749,9 @@ impl RedexFile {
         // A freeze that finished since the last append is installed first: a segment still
         // marked as freezing is never deleted, and a quiet file has no append to install it.
         st.install_finished_freeze(self.inner.storage.as_ref());
-        let now = now_ns();
-        st.enforce_retention(
-            &self.inner.config,
-            self.inner.storage.as_ref(),
-            self.inner.cold.as_ref(),
-            now,
-        )?;
+        // Read-only: the head moves in memory, nothing is deleted (as at open).
+        let deleter = if self.inner.read_only { None } else { self.inner.storage.as_ref() };
+        st.enforce_retention(&self.inner.config, deleter, self.inner.cold.as_ref(), now_ns())?;
         st.archive_check_due = true;
         self.maybe_archive(&mut st);
         Ok(())
