@@ -605,16 +605,9 @@ impl RedexFile {
         let mut report = VerifyReport::default();
         for (done, seg) in on_disk.iter().enumerate() {
             let checked = match seg {
-                Frozen::Warm(w) => match w.segment() {
-                    Ok(seg) => seg.verify().map(|()| true).map_err(RedexError::from),
-                    // Archived or dropped by retention since the list was taken, and its files
-                    // deleted before it could be (re)opened: gone, not damaged.
-                    Err(_) if !self.holds_warm(w) => {
-                        progress(done as u64 + 1, total);
-                        continue;
-                    }
-                    Err(e) => Err(e),
-                },
+                Frozen::Warm(w) => w
+                    .segment()
+                    .and_then(|seg| seg.verify().map(|()| true).map_err(RedexError::from)),
                 Frozen::Cold(c) => match &self.inner.cold {
                     Some(tier) => {
                         let (tier, c) = (Arc::clone(tier), Arc::clone(c));
@@ -625,6 +618,12 @@ impl RedexFile {
                 },
                 Frozen::Hot { .. } => Ok(false),
             };
+            // Archived or dropped by retention since the list was taken, and its files or
+            // object deleted before they could be read: gone, not damaged.
+            if checked.is_err() && !self.inner.state.read().set.holds(seg) {
+                progress(done as u64 + 1, total);
+                continue;
+            }
             let (count, bytes) = seg.meta().map_or((0, 0), |m| (m.count, m.payload_bytes));
             match checked {
                 Ok(true) => {
@@ -639,11 +638,6 @@ impl RedexFile {
             progress(done as u64 + 1, total);
         }
         report
-    }
-
-    /// Whether `warm` is still a warm segment of the file.
-    fn holds_warm(&self, warm: &Arc<WarmSegment>) -> bool {
-        self.inner.state.read().set.holds_warm(warm)
     }
 
     /// Every segment of the file, oldest first, with its tier, seq range, time range and sizes.

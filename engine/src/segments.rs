@@ -306,12 +306,14 @@ impl SegmentSet {
         (slot < self.frozen.len()).then_some(slot)
     }
 
-    /// Whether `warm` is still one of the set's warm segments (not archived or dropped since a
-    /// caller took it out of the lock).
-    pub(crate) fn holds_warm(&self, warm: &Arc<WarmSegment>) -> bool {
-        self.frozen_slot(warm.meta.first_seq).is_some_and(
-            |slot| matches!(&self.frozen[slot], Frozen::Warm(w) if Arc::ptr_eq(w, warm)),
-        )
+    /// Whether `seg` (a warm or cold segment a caller took out of the lock) is still in the
+    /// set, in the same tier: not archived or dropped by retention since.
+    pub(crate) fn holds(&self, seg: &Frozen) -> bool {
+        self.frozen_slot(seg.base_seq()).is_some_and(|slot| match (&self.frozen[slot], seg) {
+            (Frozen::Warm(a), Frozen::Warm(b)) => Arc::ptr_eq(a, b),
+            (Frozen::Cold(a), Frozen::Cold(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        })
     }
 
     /// The summary of the frozen segment starting exactly at `seq`, if there is one.
