@@ -16,7 +16,6 @@ use redex::{
     Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexError, RedexFile,
     RedexFileConfig, Retention, Tier,
 };
-use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
 
 #[path = "common/cold.rs"]
 mod cold;
@@ -572,60 +571,12 @@ fn reads_straddling_fetch_blocks_return_exact_bytes() {
     assert!(all.iter().all(|ev| ev.payload[..] == sized(ev.seq)[..]));
 }
 
-/// A directory store that runs a hook at its first fetch and then answers as if the object had
-/// just been deleted.
-struct VanishingStore {
-    inner: LocalDirColdStore,
-    hook: parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>,
-}
-
-impl std::fmt::Debug for VanishingStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("VanishingStore").finish_non_exhaustive()
-    }
-}
-
-impl ColdStore for VanishingStore {
-    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
-        self.inner.archive_segment(key, parts)
-    }
-    fn fetch_segment<'a>(
-        &'a self,
-        key: &'a ColdKey,
-        range: Option<Range<u64>>,
-    ) -> ColdFuture<'a, Bytes> {
-        let hook = self.hook.lock().take();
-        Box::pin(async move {
-            if let Some(hook) = hook {
-                hook();
-                return Err(io::Error::new(io::ErrorKind::NotFound, "object deleted"));
-            }
-            self.inner.fetch_segment(key, range).await
-        })
-    }
-    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
-        self.inner.list(channel)
-    }
-    fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()> {
-        self.inner.delete(key)
-    }
-    fn verify_by_read_back(&self) -> bool {
-        self.inner.verify_by_read_back()
-    }
-    fn describe(&self, key: &ColdKey) -> String {
-        self.inner.describe(key)
-    }
-}
-
 /// An archived segment that retention drops while `verify` is fetching it (its object deleted
 /// under the fetch) is gone, not damaged: skipped, and the rest still checked.
 #[test]
 fn verify_skips_a_cold_segment_dropped_while_it_is_fetched() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Arc::new(VanishingStore {
-        inner: LocalDirColdStore::new(dir.path().join("archive")).expect("store"),
-        hook: parking_lot::Mutex::new(None),
-    });
+    let store = FlakyStore::new(&dir.path().join("archive"));
     let cfg = cfg(store.clone(), 50).with_retention(Retention::events(1500));
     let (_redex, f) = open_db(dir.path().join("db"), cfg);
     append_n(&f, 0..1500);
@@ -635,7 +586,7 @@ fn verify_skips_a_cold_segment_dropped_while_it_is_fetched() {
     // At the first fetch (the first cold segment's), the writer moves on far enough for
     // retention to drop that segment.
     let writer = f.clone();
-    *store.hook.lock() = Some(Box::new(move || append_n(&writer, 1500..2000)));
+    store.on_next_fetch(move || append_n(&writer, 1500..2000));
     let report = f.verify().expect("verify");
     assert!(report.problems.is_empty(), "{:?}", report.problems);
     assert!(f.head_seq() > 0, "retention moved the head");

@@ -5,9 +5,8 @@
 //! retention drops), no manifest record, no local file deleted (not the leftover local copy of
 //! an archived segment that a writer's open deletes).
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -16,6 +15,10 @@ use redex::{
     Tier,
 };
 
+#[path = "common/snapshot.rs"]
+mod snapshot;
+use snapshot::{changed, snapshot};
+
 #[path = "common/cold.rs"]
 mod cold;
 use cold::{cold_cfg_with, payload, tiered_log};
@@ -23,31 +26,6 @@ use cold::{cold_cfg_with, payload, tiered_log};
 fn now_ns() -> u64 {
     let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).expect("clock");
     u64::try_from(since_epoch.as_nanos()).expect("time fits")
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).expect("list") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
-}
-
-/// The paths that differ between two snapshots (added, removed or changed).
-fn changed(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<PathBuf> {
-    let mut paths: Vec<PathBuf> = a.keys().chain(b.keys()).cloned().collect();
-    paths.sort();
-    paths.dedup();
-    paths.into_iter().filter(|p| a.get(p) != b.get(p)).collect()
 }
 
 /// Reads `f.head_seq()..f.next_seq()` three ways and checks every entry's payload.

@@ -2,11 +2,13 @@
 //! disk, refuses appends, and changes nothing: not a torn tail, not an interrupted freeze, not
 //! a leftover temporary file.
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::{Path, PathBuf};
 
 use redex::{ChannelName, Redex, RedexError, RedexFileConfig};
+
+#[path = "common/snapshot.rs"]
+mod snapshot;
+use snapshot::snapshot;
 
 fn cfg() -> RedexFileConfig {
     RedexFileConfig::default().with_persistent(true).with_segment_bytes_max(4096)
@@ -14,23 +16,6 @@ fn cfg() -> RedexFileConfig {
 
 fn payload(seq: u64) -> Vec<u8> {
     (0..(seq % 90) as usize).map(|i| (seq as usize * 7 + i) as u8).collect()
-}
-
-/// Every file under `dir` with its bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in fs::read_dir(&d).expect("list") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.insert(p.clone(), fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
 }
 
 #[test]

@@ -107,9 +107,11 @@ pub fn tiered_log(dir: &Path, name: &ChannelName) -> (Redex, RedexFile) {
     (redex, f)
 }
 
-/// A store that can be switched off (every call fails as if unreachable) and that counts
-/// uploads.
-#[derive(Debug)]
+/// Runs once, at the next fetch (see [`FlakyStore::on_next_fetch`]).
+pub type FetchHook = Box<dyn FnOnce() + Send>;
+
+/// A store that can be switched off (every call fails as if unreachable), counts uploads, and
+/// can run a hook at its next fetch.
 pub struct FlakyStore {
     /// The directory store behind it.
     pub inner: LocalDirColdStore,
@@ -119,6 +121,13 @@ pub struct FlakyStore {
     pub fail_read_back: AtomicBool,
     /// Uploads that reached the store.
     pub uploads: AtomicU64,
+    next_fetch: parking_lot::Mutex<Option<FetchHook>>,
+}
+
+impl std::fmt::Debug for FlakyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FlakyStore").field("down", &self.down).finish_non_exhaustive()
+    }
 }
 
 impl FlakyStore {
@@ -128,7 +137,14 @@ impl FlakyStore {
             down: AtomicBool::new(false),
             fail_read_back: AtomicBool::new(false),
             uploads: AtomicU64::new(0),
+            next_fetch: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// At the next fetch, runs `hook` and then fails the fetch as if its object had just been
+    /// deleted (what a fetch racing retention sees).
+    pub fn on_next_fetch(&self, hook: impl FnOnce() + Send + 'static) {
+        *self.next_fetch.lock() = Some(Box::new(hook));
     }
 
     fn check(&self) -> io::Result<()> {
@@ -152,8 +168,13 @@ impl ColdStore for FlakyStore {
         key: &'a ColdKey,
         range: Option<Range<u64>>,
     ) -> ColdFuture<'a, Bytes> {
+        let hook = self.next_fetch.lock().take();
         Box::pin(async move {
             self.check()?;
+            if let Some(hook) = hook {
+                hook();
+                return Err(io::Error::new(io::ErrorKind::NotFound, "object deleted"));
+            }
             if range.is_none() && self.fail_read_back.load(Ordering::SeqCst) {
                 return Err(io::Error::new(io::ErrorKind::TimedOut, "read-back timed out"));
             }
