@@ -12,19 +12,6 @@ use redex::{ColdStore, LocalDirColdStore, S3ColdStore, S3Config};
 
 use crate::error::{CliError, CliResult};
 
-/// The S3 endpoint's URL (`http://127.0.0.1:9000`, `https://s3.eu-west-1.amazonaws.com`).
-pub const ENV_ENDPOINT: &str = "REDEX_S3_ENDPOINT";
-/// The bucket.
-pub const ENV_BUCKET: &str = "REDEX_S3_BUCKET";
-/// The access key id.
-pub const ENV_ACCESS_KEY: &str = "REDEX_S3_ACCESS_KEY";
-/// The secret access key.
-pub const ENV_SECRET_KEY: &str = "REDEX_S3_SECRET_KEY";
-/// The key prefix the writer's `S3Config::prefix` names (optional, default empty).
-pub const ENV_PREFIX: &str = "REDEX_S3_PREFIX";
-/// The region (optional, default `us-east-1`).
-pub const ENV_REGION: &str = "REDEX_S3_REGION";
-
 /// A cold store to read archived segments from, and how to name it in output.
 #[derive(Debug, Clone)]
 pub struct Cold {
@@ -39,7 +26,7 @@ pub struct Cold {
 pub fn from_args(dir: Option<&Path>, s3: bool) -> CliResult<Option<Cold>> {
     match (dir, s3) {
         (Some(dir), _) => local(dir).map(Some),
-        (None, true) => s3_from_env(&|name| std::env::var(name).ok()).map(Some),
+        (None, true) => s3_from_env(|name| std::env::var(name).ok()).map(Some),
         (None, false) => Ok(None),
     }
 }
@@ -59,31 +46,18 @@ fn local(dir: &Path) -> CliResult<Cold> {
 }
 
 /// An S3 store configured by the `REDEX_S3_*` variables that `var` looks up (empty counts as
-/// unset).
-fn s3_from_env(var: &dyn Fn(&str) -> Option<String>) -> CliResult<Cold> {
-    let get = |name: &str| var(name).filter(|v| !v.is_empty());
-    let need = |name: &str| {
-        get(name).ok_or_else(|| {
-            CliError::Message(format!(
-                "--cold-s3: environment variable {name} is not set (the store is configured by \
-                 {ENV_ENDPOINT}, {ENV_BUCKET}, {ENV_ACCESS_KEY} and {ENV_SECRET_KEY}; \
-                 {ENV_PREFIX} and {ENV_REGION} are optional)"
-            ))
-        })
-    };
-    let endpoint = need(ENV_ENDPOINT)?;
-    let config = S3Config {
-        allow_http: endpoint.starts_with("http://"),
-        endpoint: Some(endpoint.clone()),
-        bucket: need(ENV_BUCKET)?,
-        prefix: get(ENV_PREFIX).unwrap_or_default(),
-        access_key_id: need(ENV_ACCESS_KEY)?,
-        secret_access_key: need(ENV_SECRET_KEY)?,
-        region: get(ENV_REGION).unwrap_or_else(|| "us-east-1".to_owned()),
-        virtual_hosted_style: false,
-    };
-    let store =
-        S3ColdStore::new(config).map_err(|e| CliError::Message(format!("--cold-s3: {e}")))?;
+/// unset; see `S3Config::from_vars`).
+fn s3_from_env(var: impl Fn(&str) -> Option<String>) -> CliResult<Cold> {
+    let message = |e: String| CliError::Message(format!("--cold-s3: {e}"));
+    let config = S3Config::from_vars(var).map_err(message)?.ok_or_else(|| {
+        message(format!(
+            "environment variable {} is not set ({})",
+            S3Config::ENV_ENDPOINT,
+            S3Config::ENV_HELP
+        ))
+    })?;
+    let endpoint = config.endpoint.clone().unwrap_or_default();
+    let store = S3ColdStore::new(config).map_err(|e| message(e.to_string()))?;
     let description = match store.prefix() {
         "" => format!("s3://{} at {endpoint}", store.bucket()),
         prefix => format!("s3://{}/{prefix} at {endpoint}", store.bucket()),
@@ -96,6 +70,12 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+
+    const ENV_ENDPOINT: &str = S3Config::ENV_ENDPOINT;
+    const ENV_BUCKET: &str = S3Config::ENV_BUCKET;
+    const ENV_ACCESS_KEY: &str = S3Config::ENV_ACCESS_KEY;
+    const ENV_SECRET_KEY: &str = S3Config::ENV_SECRET_KEY;
+    const ENV_PREFIX: &str = S3Config::ENV_PREFIX;
 
     fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
         let map: HashMap<String, String> =
@@ -112,17 +92,17 @@ mod tests {
 
     #[test]
     fn s3_names_the_first_missing_variable() {
-        let msg = error(s3_from_env(&env(&[])));
+        let msg = error(s3_from_env(env(&[])));
         assert!(msg.contains("REDEX_S3_ENDPOINT is not set"), "{msg}");
-        let msg = error(s3_from_env(&env(&[(ENV_ENDPOINT, "http://127.0.0.1:1")])));
+        let msg = error(s3_from_env(env(&[(ENV_ENDPOINT, "http://127.0.0.1:1")])));
         assert!(msg.contains("REDEX_S3_BUCKET is not set"), "{msg}");
-        let msg = error(s3_from_env(&env(&[
+        let msg = error(s3_from_env(env(&[
             (ENV_ENDPOINT, "http://127.0.0.1:1"),
             (ENV_BUCKET, "b"),
             (ENV_ACCESS_KEY, ""),
         ])));
         assert!(msg.contains("REDEX_S3_ACCESS_KEY is not set"), "{msg}");
-        let msg = error(s3_from_env(&env(&[
+        let msg = error(s3_from_env(env(&[
             (ENV_ENDPOINT, "http://127.0.0.1:1"),
             (ENV_BUCKET, "b"),
             (ENV_ACCESS_KEY, "k"),
@@ -132,7 +112,7 @@ mod tests {
 
     #[test]
     fn s3_store_with_every_variable_set() {
-        let cold = s3_from_env(&env(&[
+        let cold = s3_from_env(env(&[
             (ENV_ENDPOINT, "http://127.0.0.1:1"),
             (ENV_BUCKET, "events"),
             (ENV_ACCESS_KEY, "k"),

@@ -249,8 +249,7 @@ fn a_cold_store_that_cannot_be_set_up_is_a_clear_error() {
 /// `None`, with a message, when `REDEX_S3_ENDPOINT` is unset; under CI (`CI` set) that is a
 /// failure instead, so CI never skips the S3 test silently.
 fn s3_config(prefix: &str) -> Option<redex::S3Config> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = var("REDEX_S3_ENDPOINT") else {
+    let Some(mut config) = redex::S3Config::from_env().unwrap_or_else(|e| panic!("{e}")) else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI is set but REDEX_S3_ENDPOINT is not: .ci/run must start the S3 test server \
@@ -262,18 +261,8 @@ fn s3_config(prefix: &str) -> Option<redex::S3Config> {
         );
         return None;
     };
-    let need =
-        |name: &str| var(name).unwrap_or_else(|| panic!("REDEX_S3_ENDPOINT is set, {name} is not"));
-    Some(redex::S3Config {
-        allow_http: endpoint.starts_with("http://"),
-        endpoint: Some(endpoint),
-        bucket: need("REDEX_S3_BUCKET"),
-        prefix: prefix.to_owned(),
-        access_key_id: need("REDEX_S3_ACCESS_KEY"),
-        secret_access_key: need("REDEX_S3_SECRET_KEY"),
-        region: var("REDEX_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
-        virtual_hosted_style: false,
-    })
+    config.prefix = prefix.to_owned();
+    Some(config)
 }
 
 /// A writer archives to the S3 test server under a fresh prefix; `redex --cold-s3`, pointed at

@@ -58,8 +58,7 @@ async fn local_dir_store_keeps_the_contract() {
 /// (made unique per run by the caller). `None`, with a message, when the variables are unset;
 /// under CI (`CI` set) that is a failure instead, so CI never skips the S3 tests silently.
 fn s3_store_from_env(prefix: &str) -> Option<S3ColdStore> {
-    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = var("REDEX_S3_ENDPOINT") else {
+    let Some(mut config) = S3Config::from_env().unwrap_or_else(|e| panic!("{e}")) else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI is set but REDEX_S3_ENDPOINT is not: .ci/run must start the S3 test server \
@@ -71,18 +70,7 @@ fn s3_store_from_env(prefix: &str) -> Option<S3ColdStore> {
         );
         return None;
     };
-    let need =
-        |name: &str| var(name).unwrap_or_else(|| panic!("REDEX_S3_ENDPOINT is set, {name} is not"));
-    let config = S3Config {
-        allow_http: endpoint.starts_with("http://"),
-        endpoint: Some(endpoint),
-        bucket: need("REDEX_S3_BUCKET"),
-        prefix: prefix.to_owned(),
-        access_key_id: need("REDEX_S3_ACCESS_KEY"),
-        secret_access_key: need("REDEX_S3_SECRET_KEY"),
-        region: var("REDEX_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
-        virtual_hosted_style: false,
-    };
+    config.prefix = prefix.to_owned();
     Some(S3ColdStore::new(config).expect("S3 store"))
 }
 

@@ -68,20 +68,12 @@ fn median(mut xs: Vec<f64>) -> f64 {
     xs[xs.len() / 2]
 }
 
-fn s3_from_env(prefix: &str) -> Option<Res<S3ColdStore>> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let endpoint = var("REDEX_S3_ENDPOINT")?;
-    let config = S3Config {
-        allow_http: endpoint.starts_with("http://"),
-        endpoint: Some(endpoint),
-        bucket: var("REDEX_S3_BUCKET").unwrap_or_default(),
-        prefix: prefix.to_owned(),
-        access_key_id: var("REDEX_S3_ACCESS_KEY").unwrap_or_default(),
-        secret_access_key: var("REDEX_S3_SECRET_KEY").unwrap_or_default(),
-        region: var("REDEX_S3_REGION").unwrap_or_else(|| "us-east-1".into()),
-        virtual_hosted_style: false,
-    };
-    Some(S3ColdStore::new(config).map_err(Into::into))
+/// The S3 store `REDEX_S3_*` describe, under `prefix` instead of `REDEX_S3_PREFIX`; `None`
+/// when `REDEX_S3_ENDPOINT` is unset.
+fn s3_from_env(prefix: &str) -> Res<Option<S3ColdStore>> {
+    let Some(mut config) = S3Config::from_env()? else { return Ok(None) };
+    config.prefix = prefix.to_owned();
+    Ok(Some(S3ColdStore::new(config)?))
 }
 
 fn config(store: Option<Arc<dyn ColdStore>>) -> RedexFileConfig {
@@ -244,7 +236,7 @@ fn main() -> Res<()> {
     let dir_store: Arc<dyn ColdStore> = Arc::new(LocalDirColdStore::new(archive_dir.path())?);
     reads("dir", Arc::clone(&dir_store), &o)?;
     let prefix = format!("cold-bench-{}", std::process::id());
-    let s3 = s3_from_env(&prefix).transpose()?;
+    let s3 = s3_from_env(&prefix)?;
     match &s3 {
         Some(s3) => reads("s3", Arc::new(s3.clone()), &o)?,
         None => {

@@ -110,6 +110,68 @@ impl fmt::Debug for S3Config {
     }
 }
 
+/// Configuration from the environment: the `REDEX_S3_*` variables that `.ci/s3-server`
+/// exports and the `redex` tool's `--cold-s3` reads.
+///
+/// | variable | field | |
+/// |---|---|---|
+/// | [`ENV_ENDPOINT`](Self::ENV_ENDPOINT) | `endpoint` | required; `allow_http` if it starts with `http://` |
+/// | [`ENV_BUCKET`](Self::ENV_BUCKET) | `bucket` | required |
+/// | [`ENV_ACCESS_KEY`](Self::ENV_ACCESS_KEY) | `access_key_id` | required |
+/// | [`ENV_SECRET_KEY`](Self::ENV_SECRET_KEY) | `secret_access_key` | required |
+/// | [`ENV_PREFIX`](Self::ENV_PREFIX) | `prefix` | optional, default empty |
+/// | [`ENV_REGION`](Self::ENV_REGION) | `region` | optional, default `us-east-1` |
+///
+/// `virtual_hosted_style` is always `false` (path style). An empty variable counts as unset.
+impl S3Config {
+    /// The endpoint's URL (`http://127.0.0.1:9000`, `https://s3.eu-west-1.amazonaws.com`).
+    pub const ENV_ENDPOINT: &'static str = "REDEX_S3_ENDPOINT";
+    /// The bucket.
+    pub const ENV_BUCKET: &'static str = "REDEX_S3_BUCKET";
+    /// The access key id.
+    pub const ENV_ACCESS_KEY: &'static str = "REDEX_S3_ACCESS_KEY";
+    /// The secret access key.
+    pub const ENV_SECRET_KEY: &'static str = "REDEX_S3_SECRET_KEY";
+    /// The key prefix (optional, default empty).
+    pub const ENV_PREFIX: &'static str = "REDEX_S3_PREFIX";
+    /// The region (optional, default `us-east-1`).
+    pub const ENV_REGION: &'static str = "REDEX_S3_REGION";
+    /// Which variables configure the store, for error messages.
+    pub const ENV_HELP: &'static str = "the store is configured by REDEX_S3_ENDPOINT, \
+        REDEX_S3_BUCKET, REDEX_S3_ACCESS_KEY and REDEX_S3_SECRET_KEY; REDEX_S3_PREFIX and \
+        REDEX_S3_REGION are optional";
+
+    /// The configuration the `REDEX_S3_*` environment variables describe (see
+    /// [`from_vars`](Self::from_vars)).
+    pub fn from_env() -> Result<Option<S3Config>, String> {
+        Self::from_vars(|name| std::env::var(name).ok())
+    }
+
+    /// The configuration the `REDEX_S3_*` variables that `var` looks up describe: `Ok(None)`
+    /// when [`ENV_ENDPOINT`](Self::ENV_ENDPOINT) is unset (no S3 store is wanted), an error
+    /// naming the first other required variable that is unset, with the list of variables
+    /// ([`ENV_HELP`](Self::ENV_HELP)). An empty value counts as unset.
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Option<S3Config>, String> {
+        let get = |name: &str| var(name).filter(|v| !v.is_empty());
+        let need = |name: &str| {
+            get(name).ok_or_else(|| {
+                format!("environment variable {name} is not set ({})", Self::ENV_HELP)
+            })
+        };
+        let Some(endpoint) = get(Self::ENV_ENDPOINT) else { return Ok(None) };
+        Ok(Some(S3Config {
+            allow_http: endpoint.starts_with("http://"),
+            endpoint: Some(endpoint),
+            bucket: need(Self::ENV_BUCKET)?,
+            prefix: get(Self::ENV_PREFIX).unwrap_or_default(),
+            access_key_id: need(Self::ENV_ACCESS_KEY)?,
+            secret_access_key: need(Self::ENV_SECRET_KEY)?,
+            region: get(Self::ENV_REGION).unwrap_or_else(|| "us-east-1".to_owned()),
+            virtual_hosted_style: false,
+        }))
+    }
+}
+
 /// An archive of segment objects in an S3-compatible bucket.
 #[derive(Debug, Clone)]
 pub struct S3ColdStore {
@@ -455,6 +517,75 @@ impl ColdStore for S3ColdStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let pairs: Vec<(String, String)> =
+            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())
+    }
+
+    const REQUIRED: [(&str, &str); 4] = [
+        (S3Config::ENV_ENDPOINT, "http://127.0.0.1:9000"),
+        (S3Config::ENV_BUCKET, "b"),
+        (S3Config::ENV_ACCESS_KEY, "k"),
+        (S3Config::ENV_SECRET_KEY, "s"),
+    ];
+
+    #[test]
+    fn from_vars_without_an_endpoint_is_none() {
+        assert_eq!(S3Config::from_vars(vars(&[])), Ok(None));
+        assert_eq!(S3Config::from_vars(vars(&[(S3Config::ENV_ENDPOINT, "")])), Ok(None));
+        // The other variables do not matter then.
+        assert_eq!(S3Config::from_vars(vars(&REQUIRED[1..])), Ok(None));
+    }
+
+    #[test]
+    fn from_vars_names_the_first_missing_variable() {
+        let err = S3Config::from_vars(vars(&REQUIRED[..1])).expect_err("no bucket");
+        assert!(err.contains("REDEX_S3_BUCKET is not set"), "{err}");
+        assert!(err.contains(S3Config::ENV_HELP), "{err}");
+        let mut some = REQUIRED.to_vec();
+        some[2].1 = "";
+        let err = S3Config::from_vars(vars(&some)).expect_err("empty access key");
+        assert!(err.contains("REDEX_S3_ACCESS_KEY is not set"), "{err}");
+        let err = S3Config::from_vars(vars(&REQUIRED[..3])).expect_err("no secret key");
+        assert!(err.contains("REDEX_S3_SECRET_KEY is not set"), "{err}");
+        for name in [
+            S3Config::ENV_ENDPOINT,
+            S3Config::ENV_BUCKET,
+            S3Config::ENV_ACCESS_KEY,
+            S3Config::ENV_SECRET_KEY,
+            S3Config::ENV_PREFIX,
+            S3Config::ENV_REGION,
+        ] {
+            assert!(S3Config::ENV_HELP.contains(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn from_vars_defaults_and_fields() {
+        let config = S3Config::from_vars(vars(&REQUIRED)).expect("ok").expect("some");
+        assert_eq!(
+            config,
+            S3Config {
+                endpoint: Some("http://127.0.0.1:9000".to_owned()),
+                bucket: "b".to_owned(),
+                prefix: String::new(),
+                access_key_id: "k".to_owned(),
+                secret_access_key: "s".to_owned(),
+                region: "us-east-1".to_owned(),
+                virtual_hosted_style: false,
+                allow_http: true,
+            }
+        );
+        let mut all = REQUIRED.to_vec();
+        all[0].1 = "https://s3.example.com";
+        all.extend([(S3Config::ENV_PREFIX, "prod/node-1"), (S3Config::ENV_REGION, "eu-west-1")]);
+        let config = S3Config::from_vars(vars(&all)).expect("ok").expect("some");
+        assert!(!config.allow_http);
+        assert_eq!(config.endpoint.as_deref(), Some("https://s3.example.com"));
+        assert_eq!((config.prefix.as_str(), config.region.as_str()), ("prod/node-1", "eu-west-1"));
+    }
 
     fn config(prefix: &str) -> S3Config {
         S3Config {
