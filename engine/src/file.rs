@@ -71,7 +71,8 @@ struct FileInner {
     cold: Option<Arc<ColdTier>>,
     /// Opened for inspection (`Redex::open_read_only`): no appends, nothing changed on disk.
     read_only: bool,
-    appends: AppendCounters,
+    /// Durable append calls, counted before the write lock is taken.
+    durable_calls: std::sync::atomic::AtomicU64,
     fsyncs: Arc<FsyncStats>,
     /// Preallocate the active log ahead of appends: set by a fsync policy or the first durable
     /// append (an atomic, so durable appends need not take the write lock to set it).
@@ -102,6 +103,7 @@ struct FileState {
     tail_tx: Option<broadcast::Sender<RedexEvent>>,
     closed: bool,
     poisoned: Option<String>,
+    appends: AppendCounters,
 }
 
 /// What [`RedexFile::verify`] checked.
@@ -201,6 +203,7 @@ impl RedexFile {
             tail_tx: None,
             closed: false,
             poisoned: None,
+            appends: AppendCounters::default(),
         };
         // Read-only: the head moves in memory, nothing is deleted.
         let cold = ColdTier::new(channel.as_str(), config.cold());
@@ -218,7 +221,7 @@ impl RedexFile {
             durable: DurabilityGate::default(),
             cold,
             read_only,
-            appends: AppendCounters::default(),
+            durable_calls: Default::default(),
             prefill: prefill.into(),
             fsyncs,
             _lock: lock,
@@ -294,7 +297,7 @@ impl RedexFile {
     ) -> Result<Option<u64>> {
         let durable = &self.inner.durable;
         let _in_progress = durable.enter();
-        self.inner.appends.durable_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.durable_calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         // Alone, write and fsync in one go; with company, write now and share an fsync.
         let alone = durable.appenders() == 1;
         self.inner.prefill.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -382,7 +385,7 @@ impl RedexFile {
         st.last_ts = ts;
         let appended_bytes = st.set.active.payload_bytes() - payload_bytes_before;
         st.head.retained_bytes += appended_bytes;
-        self.inner.appends.record(count, appended_bytes);
+        st.appends.record(count, appended_bytes);
         if let Some(s) = &st.syncer {
             s.note_append(count, frame_len);
         }
@@ -701,18 +704,16 @@ impl RedexFile {
         }
         let open =
             self.inner.storage.as_ref().map(|d| d.open_segments().stats()).unwrap_or_default();
-        let counters = &self.inner.appends;
-        let load = |c: &std::sync::atomic::AtomicU64| c.load(std::sync::atomic::Ordering::Relaxed);
         FileStats {
             channel: self.inner.channel.to_string(),
             backend: st.log.as_ref().map(ActiveLog::backend),
             next_seq: st.set.next_seq(),
             head_seq: st.head.seq,
             retained_bytes: st.head.retained_bytes,
-            appends: load(&counters.calls),
-            appended_events: load(&counters.events),
-            appended_bytes: load(&counters.bytes),
-            durable_appends: load(&counters.durable_calls),
+            appends: st.appends.calls,
+            appended_events: st.appends.events,
+            appended_bytes: st.appends.bytes,
+            durable_appends: self.inner.durable_calls.load(std::sync::atomic::Ordering::Relaxed),
             fsyncs: self.inner.fsyncs.snapshot(),
             hot,
             warm,
