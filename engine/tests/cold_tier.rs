@@ -474,8 +474,7 @@ fn crc32c(data: &[u8]) -> u32 {
 /// The S3-compatible store named by `REDEX_S3_*` (`.ci/s3-server` starts one); `None` outside
 /// CI when it is not set. CI must never skip it.
 fn s3_store(prefix: &str) -> Option<Arc<dyn ColdStore>> {
-    let var = |n: &str| std::env::var(n).ok().filter(|v| !v.is_empty());
-    let Some(endpoint) = var("REDEX_S3_ENDPOINT") else {
+    let Some(mut config) = redex::S3Config::from_env().expect("REDEX_S3_* variables") else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI is set but REDEX_S3_ENDPOINT is not: .ci/run must start the S3 server"
@@ -483,16 +482,7 @@ fn s3_store(prefix: &str) -> Option<Arc<dyn ColdStore>> {
         eprintln!("skipping: no S3 server; run `eval \"$(.ci/s3-server)\"` first");
         return None;
     };
-    let config = redex::S3Config {
-        allow_http: endpoint.starts_with("http://"),
-        endpoint: Some(endpoint),
-        bucket: var("REDEX_S3_BUCKET").expect("REDEX_S3_BUCKET"),
-        prefix: prefix.to_owned(),
-        access_key_id: var("REDEX_S3_ACCESS_KEY").expect("REDEX_S3_ACCESS_KEY"),
-        secret_access_key: var("REDEX_S3_SECRET_KEY").expect("REDEX_S3_SECRET_KEY"),
-        region: var("REDEX_S3_REGION").unwrap_or_else(|| "us-east-1".to_owned()),
-        virtual_hosted_style: false,
-    };
+    config.prefix = prefix.to_owned();
     Some(Arc::new(redex::S3ColdStore::new(config).expect("S3 store")))
 }
 
