@@ -215,22 +215,18 @@ impl RedexFileConfig {
 
     /// How many of a persistent file's frozen (warm) segments may be open at once (default
     /// [`OPEN_SEGMENTS_MAX_DEFAULT`], 1024; at least 1). A warm segment is mapped when first
-    /// read; to open one more beyond this bound, the least recently used open one is closed
+    /// read; to open one more beyond the bound, the least recently used open one is closed
     /// (CLOCK order) and mapped again on its next read, so mappings and memory stay bounded
-    /// however much history a long-running process reads. Closing drops only the file's
-    /// reference: payloads already handed out, and reads in progress, keep the mapping alive.
+    /// however much history a long-running process reads. Payloads already handed out, and
+    /// reads in progress, keep a closed segment's mapping alive until they are dropped.
     ///
-    /// Each open segment costs two mappings (log and index) against the kernel's per-process
-    /// limit (`vm.max_map_count`, 65530 by default on Linux) plus a few hundred bytes of
-    /// decoded state on the heap. The default, 2048 mappings per file at most, lets about thirty files hold their
-    /// whole bound at once within that limit, and with the default 64 MiB segments keeps 64 GiB
-    /// of history open per file, so re-opens are rare. Re-opening a closed segment (opening and
-    /// mapping both files, checking the footer against the manifest, faulting in the pages the
-    /// read touches) took about 50 us on the development machine (a 2-core VM), against about
-    /// 0.1 us for a `get` from an open one: a workload cycling through more segments than the
-    /// bound pays that once per segment visited, which a segment's worth of sequential reads
-    /// hides. Lower the bound for processes with many files or tight mapping limits; raise it
-    /// for random reads spread over more segments.
+    /// Each open segment costs two mappings against the kernel's per-process limit
+    /// (`vm.max_map_count`, 65530 by default on Linux) and a few hundred heap bytes. The default
+    /// (2048 mappings per file at most) lets about thirty files hold their whole bound at once,
+    /// and with 64 MiB segments keeps 64 GiB of history open per file. Re-opening a closed
+    /// segment took about 50 us on the development machine, against about 0.1 us for a `get`
+    /// from an open one. Lower the bound for processes with many files or a tight mapping
+    /// limit; raise it for random reads spread over more segments.
     pub fn with_open_segments_max(mut self, segments: usize) -> Self {
         self.open_segments_max = segments;
         self
