@@ -389,11 +389,17 @@ impl RedexFile {
         if let Some(s) = &st.syncer {
             s.note_append(count, frame_len);
         }
-        if let Some(tx) = st.tail_tx.as_ref().filter(|tx| tx.receiver_count() > 0) {
-            for seq in first_seq..first_seq + count {
-                if let Some((payload, _)) = st.set.active.get(seq) {
-                    let _ = tx.send(RedexEvent { seq, timestamp_ns: ts, payload });
-                }
+        if let Some(tx) = &st.tail_tx {
+            // One lock per event sent, none counting receivers first. A failed send means
+            // every subscriber is gone: the channel is dropped (the next `tail` opens another),
+            // so appends without subscribers cost nothing here.
+            let gone = (first_seq..first_seq + count).any(|seq| {
+                st.set.active.get(seq).is_some_and(|(payload, _)| {
+                    tx.send(RedexEvent { seq, timestamp_ns: ts, payload }).is_err()
+                })
+            });
+            if gone {
+                st.tail_tx = None;
             }
         }
         if cfg.retention().is_limited() {

@@ -113,3 +113,29 @@ async fn typed_tail_decodes() {
     typed.file().append(&[0xff, 0xff, 0xff]).unwrap();
     assert!(matches!(typed.read_typed(2, 3), Err(RedexError::Codec { seq: Some(2), .. })));
 }
+
+/// Once every subscriber is gone, appends stop feeding the old channel; a later tail gets the
+/// live appends all the same, and the stats count subscribers as they come and go.
+#[tokio::test]
+async fn a_new_tail_after_every_subscriber_left_sees_live_appends() {
+    let redex = Redex::new();
+    let file = redex.open_file(&ChannelName::new("t").unwrap(), cfg()).unwrap();
+    file.append(b"a").unwrap();
+    // A tail subscribes when first polled: poll it once (nothing to read yet).
+    let mut first = Box::pin(file.tail(1));
+    assert!(tokio::time::timeout(Duration::from_millis(20), first.next()).await.is_err());
+    assert_eq!(file.stats().tail_subscribers, 1);
+    drop(first);
+    file.append(b"b").unwrap(); // finds nobody listening
+    file.append(b"c").unwrap();
+    assert_eq!(file.stats().tail_subscribers, 0);
+    let mut second = Box::pin(file.tail(1));
+    for (seq, want) in [(1u64, &b"b"[..]), (2, b"c")] {
+        let ev = second.next().await.unwrap().unwrap();
+        assert_eq!((ev.seq, &ev.payload[..]), (seq, want));
+    }
+    file.append(b"d").unwrap();
+    let ev = tokio::time::timeout(Duration::from_secs(5), second.next()).await.unwrap();
+    assert_eq!(ev.unwrap().unwrap().seq, 3);
+    assert_eq!(file.stats().tail_subscribers, 1);
+}
