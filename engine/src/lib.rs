@@ -19,6 +19,8 @@
 //! - `storage` and `segments` (private): segment files on disk and the segment set in memory.
 //! - `cold` (private) with `file/archive.rs` and `file/cold_reads.rs`: archiving frozen
 //!   segments to a [`ColdStore`] and reading them back.
+//! - `file/age_timer.rs` (private): the `redex-retention` thread that applies age limits on a
+//!   clock, so a quiet file sheds old entries too.
 //!
 //! The formats live in the `redex-tiers` crate; `docs/ARCHITECTURE.md`, `docs/FORMAT.md` and
 //! `docs/DURABILITY.md` describe the design, the bytes and the crash guarantees.
