@@ -205,10 +205,8 @@ impl RedexFile {
             poisoned: None,
             appends: AppendCounters::default(),
         };
-        // Read-only: the head moves in memory, nothing is deleted.
         let cold = ColdTier::new(channel.as_str(), config.cold());
-        let deleter = if read_only { None } else { storage.as_ref() };
-        state.enforce_retention(&config, deleter, cold.as_ref(), now_ns())?;
+        state.enforce_retention(&config, storage.as_ref(), cold.as_ref(), now_ns())?;
         if let (Some(tier), false) = (&cold, read_only) {
             tier.sweep_orphans(state.set.first_seq());
         }
@@ -750,9 +748,8 @@ impl RedexFile {
         // A freeze that finished since the last append is installed first: a segment still
         // marked as freezing is never deleted, and a quiet file has no append to install it.
         st.install_finished_freeze(self.inner.storage.as_ref());
-        // Read-only: the head moves in memory, nothing is deleted (as at open).
-        let deleter = if self.inner.read_only { None } else { self.inner.storage.as_ref() };
-        st.enforce_retention(&self.inner.config, deleter, self.inner.cold.as_ref(), now_ns())?;
+        let storage = self.inner.storage.as_ref();
+        st.enforce_retention(&self.inner.config, storage, self.inner.cold.as_ref(), now_ns())?;
         st.archive_check_due = true;
         self.maybe_archive(&mut st);
         Ok(())
@@ -986,7 +983,9 @@ impl FileState {
                 // Its freeze is still running; delete it once it has finished.
                 break;
             }
-            if let (Some(meta), Some(dir)) = (front.meta(), storage) {
+            // A read-only directory: the head moves in memory, nothing is deleted.
+            let deleter = storage.filter(|dir| !dir.is_read_only());
+            if let (Some(meta), Some(dir)) = (front.meta(), deleter) {
                 if let Err(e) = dir.remove(*meta) {
                     // The entries are already unreadable (below the head); the files stay
                     // until a later append retries.

@@ -279,6 +279,11 @@ impl SegmentDir {
         }
     }
 
+    /// Opened for inspection: nothing in it may change.
+    pub(crate) fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
     /// The bound on this channel's open warm segments.
     pub(crate) fn open_segments(&self) -> &Arc<OpenSegments> {
         &self.open
@@ -359,9 +364,8 @@ impl SegmentDir {
 
     /// Drops a frozen segment: the manifest stops naming it (durably), then its files are
     /// deleted, log first. A crash in between leaves files the next open deletes. Refused on a
-    /// read-only open, so retention applied there (`apply_retention`) deletes neither the
-    /// segment's files nor, since the file only deletes an archived segment's object once this
-    /// succeeded, its object.
+    /// read-only open (whose retention never calls it): the file deletes an archived segment's
+    /// object only once this succeeded, so nothing is deleted there, files or objects.
     pub(crate) fn remove(&self, meta: SegmentMeta) -> Result<()> {
         self.check_writable()?;
         self.manifest.lock().drop_segment(meta)?;

@@ -72,8 +72,11 @@ fn run(timer: &Timer) {
     let mut files = timer.files.lock();
     loop {
         let now = Instant::now();
-        let due: Vec<Weak<FileInner>> =
-            files.iter().filter(|t| t.due <= now).map(|t| t.file.clone()).collect();
+        let mut due = Vec::new();
+        for t in files.iter_mut().filter(|t| t.due <= now) {
+            t.due = now + t.every;
+            due.push(t.file.clone());
+        }
         if due.is_empty() {
             match files.iter().map(|t| t.due).min() {
                 Some(next) => {
@@ -82,9 +85,6 @@ fn run(timer: &Timer) {
                 None => timer.added.wait(&mut files),
             }
             continue;
-        }
-        for t in files.iter_mut().filter(|t| t.due <= now) {
-            t.due = now + t.every;
         }
         // Applied without the timer's lock: opening files may register meanwhile.
         let closed: Vec<Weak<FileInner>> = parking_lot::MutexGuard::unlocked(&mut files, || {
