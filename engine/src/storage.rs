@@ -623,7 +623,15 @@ impl SegmentDir {
             self.backend,
             Arc::clone(&self.fsyncs),
         )?;
-        let frames = log.view(LOG_HEADER_LEN as u64, len as usize - LOG_HEADER_LEN);
+        let frames = if self.read_only {
+            // An inspector holds no lock: the writer may truncate this log while it is being
+            // replayed (a freeze cuts the preallocated zeros, a recovering open a torn tail),
+            // and touching a mapped page past the new end of the file raises SIGBUS. So a
+            // read-only open replays a copy read with pread, which a truncation only shortens.
+            read_from(&log.file, &log.path, LOG_HEADER_LEN as u64, len)?
+        } else {
+            log.view(LOG_HEADER_LEN as u64, len as usize - LOG_HEADER_LEN)
+        };
         let (hot, report) = HotSegment::replay(base, LOG_HEADER_LEN as u64, frames);
         Ok((hot, log, report))
     }
@@ -645,6 +653,23 @@ impl SegmentDir {
         log.file.set_len(report.valid_len).map_err(|e| RedexError::io("truncate", &log.path, e))?;
         log.file.sync_all().map_err(|e| RedexError::io("fsync", &log.path, e))
     }
+}
+
+/// The bytes of `file` from `offset` up to `len` (or its end, if it was cut shorter since),
+/// read into memory.
+fn read_from(file: &File, path: &Path, offset: u64, len: u64) -> Result<Bytes> {
+    let mut buf = vec![0u8; len.saturating_sub(offset) as usize];
+    let mut filled = 0;
+    while filled < buf.len() {
+        match file.read_at(&mut buf[filled..], offset + filled as u64) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(RedexError::io("read", path, e)),
+        }
+    }
+    buf.truncate(filled);
+    Ok(Bytes::from(buf))
 }
 
 fn remove(path: &Path) -> Result<()> {
