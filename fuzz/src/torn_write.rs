@@ -21,22 +21,36 @@
 //!   returns is byte-identical to what was appended at that seq (damage is reported, never
 //!   handed out); seqs never pass what was appended.
 //!
+//! Along the way: durable appends and compare-and-append at an expected seq (plain, durable,
+//! through an `OrderedAppender`, and at a wrong seq, which must fail with `SeqMismatch` and
+//! write nothing); a bound of 1..=4 open warm segments in some setups, so random point reads
+//! keep closing and re-opening segments (the bound is checked after every operation, and
+//! payloads handed out earlier are checked again after later reads closed their segments);
+//! `apply_retention()`, also on a quiet file until it has installed the running freeze, after
+//! which no warm segment below the head and no file of a dropped segment may remain; and
+//! read-only opens: of the live directory (no lock, a freeze may be running), which must show
+//! exactly what the writer shows, and of the crash image before and after recovery, which must
+//! show what the recovering open shows and leave every file byte-identical.
+//!
 //! Panics are the failure signal: the fuzz target and the corpus replay test both call
 //! [`run`] and treat a panic as a finding.
 //!
 //! Not modelled: a crash between retention's manifest record and its unlinks (the files are
-//! gone from the final image; `engine/tests/warm_manifest_recovery.rs` covers it), age
-//! retention (it depends on the clock) and I/O errors (see the crash campaign's RLIMIT_FSIZE
-//! and ENOSPC modes).
+//! gone from the final image; `engine/tests/warm_manifest_recovery.rs` covers it), eviction by
+//! age (it depends on the wall clock and the timer thread; setups add an age limit of an hour,
+//! which is evaluated on every append and reopen but never evicts), whether the engine's
+//! fsyncs really cover what it promises (the damage model trusts the promises) and I/O errors
+//! (see the crash campaign's RLIMIT_FSIZE and ENOSPC modes).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use redex::config::OPEN_SEGMENTS_MAX_DEFAULT;
 use redex::{
-    AppendBackend, ChannelName, FsyncPolicy, Redex, RedexError, RedexFile, RedexFileConfig,
-    Retention,
+    AppendBackend, Bytes, ChannelName, FsyncPolicy, OrderedAppender, Redex, RedexError, RedexFile,
+    RedexFileConfig, Retention, Tier,
 };
 
 use crate::input::Input;
@@ -47,6 +61,12 @@ const OPS_MAX: usize = 48;
 /// of frozen segments, and are slow to encode).
 const LARGE_APPENDS_MAX: usize = 1;
 const LOG_HEADER_LEN: u64 = 32;
+/// The age limit some setups add: far beyond any run, so it never moves the head (and the age
+/// timer, which ticks every minute at most, never fires during a run).
+const AGE_NEVER: Duration = Duration::from_secs(3600);
+/// Payloads held from earlier reads (and checked again later: a closed segment's mapping must
+/// outlive the payloads sliced out of it).
+const HELD_MAX: usize = 8;
 const CHANNEL: &str = "fz/t";
 
 fn channel() -> ChannelName {
@@ -112,6 +132,9 @@ pub struct Setup {
     pub retention: Retention,
     /// Append path: the portable one, or io_uring where the kernel allows it.
     pub backend: AppendBackend,
+    /// Bound on open (mapped) warm segments: `None` for the default, or 1..=4, so that reads
+    /// keep closing and re-opening segments.
+    pub open_max: Option<usize>,
 }
 
 impl Setup {
@@ -124,7 +147,14 @@ impl Setup {
             0 => 64 << 10,
             _ => 4096 + input.below(8) * 1024,
         };
-        let segment_events = match input.u8() % 8 {
+        // The low three bits pick the entry threshold (as before the bound existed), the next
+        // ones the bound on open segments, so older inputs keep their byte alignment.
+        let events_byte = input.u8();
+        let open_max = match (events_byte >> 3) % 5 {
+            0 => None,
+            n => Some(usize::from(n)),
+        };
+        let segment_events = match events_byte % 8 {
             0 => 1,
             1 => 2,
             2 => 3,
@@ -142,13 +172,21 @@ impl Setup {
                 max_bytes: 1 + input.below(8192),
             },
         };
-        let retention = match input.u8() % 6 {
+        let retention_byte = input.u8();
+        let retention = match retention_byte % 6 {
             0 => Retention::events(1 + input.below(120)),
             1 => Retention::bytes(1 + input.below(30_000)),
             2 => Retention::events(1 + input.below(120)).with_max_bytes(input.below(30_000)),
             _ => Retention::unlimited(),
         };
-        Setup { segment_bytes, segment_events, policy, retention, backend }
+        // An age limit no entry of a run can reach: deterministic, yet every append and reopen
+        // evaluates it (reading timestamps through warm segments) and the file is put on the
+        // age timer. Taken from the same byte, so older inputs keep their alignment.
+        let retention = match (retention_byte / 6) % 3 {
+            2 => retention.with_max_age(AGE_NEVER),
+            _ => retention,
+        };
+        Setup { segment_bytes, segment_events, policy, retention, backend, open_max }
     }
 
     /// The file configuration.
@@ -160,6 +198,12 @@ impl Setup {
             .with_fsync_policy(self.policy)
             .with_retention(self.retention)
             .with_append_backend(self.backend)
+            .with_open_segments_max(self.open_max.unwrap_or(OPEN_SEGMENTS_MAX_DEFAULT))
+    }
+
+    /// The bound on open warm segments in effect.
+    fn open_bound(&self) -> u64 {
+        self.open_max.unwrap_or(OPEN_SEGMENTS_MAX_DEFAULT) as u64
     }
 }
 
@@ -455,6 +499,233 @@ fn check_reads(f: &RedexFile, model: &Model, strict: bool, ctx: &str) {
     }
 }
 
+/// How an append op writes, from the op byte's high nibble (which older inputs left random,
+/// so most of their appends stay plain): the plain call, the durable one, a compare-and-append
+/// at the right seq (plain or durable), or one at a wrong seq, which must fail with
+/// `SeqMismatch` and write nothing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Plain,
+    Durable,
+    At,
+    AtDurable,
+    Mismatch,
+    MismatchDurable,
+}
+
+impl Mode {
+    fn from_variant(v: u8) -> Self {
+        match v {
+            0..=9 => Mode::Plain,
+            10 | 11 => Mode::Durable,
+            12 => Mode::At,
+            13 => Mode::AtDurable,
+            14 => Mode::Mismatch,
+            _ => Mode::MismatchDurable,
+        }
+    }
+
+    fn durable(self) -> bool {
+        matches!(self, Mode::Durable | Mode::AtDurable | Mode::MismatchDurable)
+    }
+}
+
+/// Appends `batch` at `first` (the file's next seq) the way `mode` says; `single` uses the
+/// one-payload calls. Returns whether anything was written.
+fn append_in_mode(f: &RedexFile, mode: Mode, first: u64, batch: &[Vec<u8>], single: bool) -> bool {
+    let n = batch.len() as u64;
+    match mode {
+        Mode::Plain if single => assert_eq!(f.append(&batch[0]).expect("append"), first),
+        Mode::Plain => assert_eq!(f.append_batch(batch).expect("append_batch"), Some(first)),
+        Mode::Durable if single => {
+            assert_eq!(f.append_durable(&batch[0]).expect("append_durable"), first)
+        }
+        Mode::Durable => {
+            assert_eq!(f.append_batch_durable(batch).expect("append_batch_durable"), Some(first))
+        }
+        Mode::At | Mode::AtDurable => {
+            // An empty batch at the right seq writes nothing and says so.
+            let none: &[&[u8]] = &[];
+            assert_eq!(f.append_batch_at(first, none).expect("empty append_batch_at"), None);
+            let mut writer = OrderedAppender::starting_at(f.clone(), first);
+            let got = match (mode, single) {
+                (Mode::At, true) => Some(writer.append(&batch[0]).expect("ordered append")),
+                (Mode::At, false) => writer.append_batch(batch).expect("ordered append_batch"),
+                (_, true) => Some(writer.append_durable(&batch[0]).expect("ordered durable")),
+                (_, false) => f.append_batch_at_durable(first, batch).expect("at_durable"),
+            };
+            assert_eq!(got, Some(first), "{mode:?} landed elsewhere");
+            if mode != Mode::AtDurable || single {
+                assert_eq!(writer.next_seq(), first + n, "ordered appender did not advance");
+            }
+        }
+        Mode::Mismatch | Mode::MismatchDurable => {
+            let wrong = match first.checked_sub(1) {
+                Some(below) if mode == Mode::MismatchDurable => below,
+                _ => first + 1 + n % 2,
+            };
+            let none: &[&[u8]] = &[];
+            for payloads in [None, Some(batch)] {
+                let got = match (payloads, mode.durable()) {
+                    (None, false) => f.append_batch_at(wrong, none),
+                    (None, true) => f.append_batch_at_durable(wrong, none),
+                    (Some(b), false) => f.append_batch_at(wrong, b),
+                    (Some(b), true) => f.append_batch_at_durable(wrong, b),
+                };
+                match got {
+                    Err(RedexError::SeqMismatch { expected, actual, .. }) => {
+                        assert_eq!((expected, actual), (wrong, first), "{mode:?}: SeqMismatch");
+                    }
+                    other => panic!("{mode:?} at {wrong} with next {first}: {other:?}"),
+                }
+                assert_eq!(f.next_seq(), first, "{mode:?}: a refused append wrote entries");
+            }
+            return false;
+        }
+    }
+    true
+}
+
+/// Open (mapped) warm segments never pass the configured bound.
+fn check_bound(f: &RedexFile, setup: &Setup, ctx: &str) {
+    let open = f.stats().warm_open_segments;
+    assert!(open <= setup.open_bound(), "{ctx}: {open} warm segments open, bound {setup:?}");
+}
+
+/// After retention was applied: no warm segment lies wholly below the head (only one still
+/// freezing may), and every `.log`/`.idx` in `dir` belongs to a segment the file lists (the
+/// files of dropped segments are gone).
+fn check_retention_applied(f: &RedexFile, dir: &Path, ctx: &str) {
+    let head = f.head_seq();
+    let segments = f.segments();
+    for s in &segments[..segments.len() - 1] {
+        assert!(
+            s.tier != Tier::Warm || s.next_seq > head,
+            "{ctx}: warm segment {}..{} kept below the head {head}",
+            s.first_seq,
+            s.next_seq
+        );
+    }
+    for entry in fs::read_dir(dir).expect("list segment dir").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".log").or_else(|| name.strip_suffix(".idx")) else {
+            continue;
+        };
+        let seq: u64 = stem.parse().expect("segment file name");
+        assert!(
+            segments.iter().any(|s| s.first_seq == seq),
+            "{ctx}: {name} left behind by retention (head {head}, segments {segments:?})"
+        );
+    }
+}
+
+/// Every segment the file lists is warm or the active one: no freeze is pending.
+fn no_freeze_pending(f: &RedexFile) -> bool {
+    f.segments().iter().filter(|s| s.tier == Tier::Hot).count() == 1
+}
+
+/// Payloads handed out earlier, with their seqs: checked again after later reads (which may
+/// close the segments they came from), retention and reopens.
+#[derive(Default)]
+struct Held(Vec<(u64, Bytes)>);
+
+impl Held {
+    fn keep(&mut self, seq: u64, payload: Bytes, slot: u64) {
+        if self.0.len() < HELD_MAX {
+            self.0.push((seq, payload));
+        } else {
+            self.0[slot as usize % HELD_MAX] = (seq, payload);
+        }
+    }
+
+    fn check(&self, model: &Model, ctx: &str) {
+        for (seq, payload) in &self.0 {
+            assert!(payload[..] == model.expect(*seq)[..], "{ctx}: held payload of {seq} changed");
+        }
+    }
+}
+
+/// A small xorshift for picking read positions without consuming input bytes.
+fn mix(mut x: u64) -> u64 {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    x
+}
+
+/// Every file under `dir` with its bytes.
+fn tree(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&d) else { continue };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = fs::read(&p) {
+                out.insert(p, bytes);
+            }
+        }
+    }
+    out
+}
+
+/// Opens `base` read-only (no lock, nothing changed on disk) and checks what it shows against
+/// the model: reads, appends refused, retention and `verify` harmless; `strict` demands that
+/// the open, the reads and `verify` succeed. Every file under `base` must be byte-identical
+/// afterwards. Returns the view's `(head, next)` if it opened.
+fn read_only_check(
+    base: &Path,
+    setup: &Setup,
+    model: &Model,
+    strict: bool,
+    ctx: &str,
+) -> Option<(u64, u64)> {
+    let before = tree(base);
+    let ctx = format!("{ctx}; read-only");
+    let opened = Redex::open_read_only(base).and_then(|r| {
+        let f = r.open_file(&channel(), setup.config())?;
+        Ok((r, f))
+    });
+    let seen = match opened {
+        Ok((_redex, f)) => {
+            let (head, next) = (f.head_seq(), f.next_seq());
+            check_reads(&f, model, strict, &ctx);
+            check_bound(&f, setup, &ctx);
+            let refused = f.append(b"x");
+            assert!(matches!(refused, Err(RedexError::ReadOnly { .. })), "{ctx}: {refused:?}");
+            match f.apply_retention() {
+                Ok(()) => {
+                    if strict {
+                        assert_eq!(f.head_seq(), head, "{ctx}: apply_retention moved the head");
+                    }
+                }
+                Err(e) if !strict => check_error(&e, &ctx),
+                Err(e) => panic!("{ctx}: apply_retention: {e}"),
+            }
+            match f.verify() {
+                Ok(_) => {}
+                Err(e) if !strict => check_error(&e, &ctx),
+                Err(e) => panic!("{ctx}: verify: {e}"),
+            }
+            Some((head, next))
+        }
+        Err(e) if !strict => {
+            check_error(&e, &ctx);
+            None
+        }
+        Err(e) => panic!("{ctx}: open failed: {e}"),
+    };
+    let after = tree(base);
+    if before != after {
+        let changed: Vec<&PathBuf> =
+            before.keys().chain(after.keys()).filter(|p| before.get(*p) != after.get(*p)).collect();
+        panic!("{ctx}: the read-only open changed {changed:?}");
+    }
+    seen
+}
+
 /// Runs one input. Panics on any invariant violation.
 pub fn run(data: &[u8]) {
     let mut input = Input::new(data);
@@ -465,42 +736,104 @@ pub fn run(data: &[u8]) {
     let mut model = Model::default();
     let mut large_left = LARGE_APPENDS_MAX;
     let dir = seg_dir(&base);
+    let mut held = Held::default();
 
     let mut ops = 0;
     while !input.is_empty() && ops < OPS_MAX {
         ops += 1;
-        match input.u8() % 16 {
-            0..=5 => {
-                let len = payload_len(&mut input, &mut large_left);
-                let seq = model.lens.len() as u64;
-                assert_eq!(f.append(&payload(seq, len)).expect("append"), seq);
-                model.lens.push(len);
-            }
-            6..=9 => {
-                let n = 1 + input.below(8) as usize;
+        // The low nibble picks the operation (as it always did), the high one a variant.
+        let op = input.u8();
+        let variant = op >> 4;
+        match op % 16 {
+            kind @ 0..=9 => {
+                let single = kind <= 5;
+                let n = if single { 1 } else { 1 + input.below(8) as usize };
                 let first = model.lens.len() as u64;
                 let lens: Vec<usize> =
                     (0..n).map(|_| payload_len(&mut input, &mut large_left)).collect();
                 let batch: Vec<Vec<u8>> =
                     lens.iter().zip(first..).map(|(&l, s)| payload(s, l)).collect();
-                assert_eq!(f.append_batch(&batch).expect("append_batch"), Some(first));
-                model.lens.extend(lens);
+                let mode = Mode::from_variant(variant);
+                if append_in_mode(&f, mode, first, &batch, single) {
+                    model.lens.extend(lens);
+                    if mode.durable() {
+                        // Durable against a machine crash, and so (a prefix) is all before it.
+                        model.synced = f.next_seq();
+                        model.durable_log_lens = log_lens(&dir);
+                    }
+                    check_retention_applied(&f, &dir, &format!("{setup:?}, op {ops} {mode:?}"));
+                }
             }
             10 | 11 => {
                 f.sync().expect("sync");
                 model.synced = f.next_seq();
                 model.durable_log_lens = log_lens(&dir);
             }
-            12 => f.apply_retention().expect("apply_retention"),
+            12 => {
+                f.apply_retention().expect("apply_retention");
+                if variant >= 8 {
+                    // A quiet file: no append comes to install the running freeze, so
+                    // apply_retention must (then it may drop that segment too).
+                    let deadline = std::time::Instant::now() + Duration::from_secs(2);
+                    while !no_freeze_pending(&f) && std::time::Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_micros(200));
+                        f.apply_retention().expect("apply_retention");
+                    }
+                }
+                check_retention_applied(&f, &dir, &format!("{setup:?}, op {ops} retention"));
+            }
             13 => {
                 let (head, next) = (f.head_seq(), f.next_seq());
                 let start = head + input.below(next - head + 1);
                 let end = start + input.below(next - start + 1);
-                let got = f.read_range(start, end).expect("read_range");
-                assert_eq!(got.len() as u64, end - start);
-                for ev in got {
-                    assert!(ev.payload[..] == model.expect(ev.seq)[..], "live read {}", ev.seq);
+                match variant {
+                    0..=7 => {
+                        let got = f.read_range(start, end).expect("read_range");
+                        assert_eq!(got.len() as u64, end - start);
+                        for ev in got {
+                            assert!(
+                                ev.payload[..] == model.expect(ev.seq)[..],
+                                "live read {}",
+                                ev.seq
+                            );
+                            held.keep(ev.seq, ev.payload, start ^ end);
+                        }
+                    }
+                    8..=13 if next > head => {
+                        // Point reads and short ranges at random seqs: under a small bound on
+                        // open segments each may close one segment to open another.
+                        let mut x = mix((start << 32) ^ end ^ ops as u64 ^ 0x5DEE_CE66);
+                        for i in 0..16 {
+                            x = mix(x);
+                            let seq = head + x % (next - head);
+                            if i % 4 == 3 {
+                                let got = f.read_range(seq, seq + 3).expect("short read_range");
+                                for ev in got {
+                                    assert!(ev.payload[..] == model.expect(ev.seq)[..]);
+                                }
+                                continue;
+                            }
+                            let ev = f.get(seq).expect("get").expect("retained seq present");
+                            assert!(ev.payload[..] == model.expect(seq)[..], "get({seq})");
+                            if i == 0 {
+                                held.keep(seq, ev.payload, x);
+                            }
+                        }
+                    }
+                    8..=13 => {}
+                    _ => {
+                        // A read-only view of the live directory (no lock; a freeze may be
+                        // running) shows exactly what the writer shows.
+                        let view = Redex::open_read_only(&base)
+                            .and_then(|r| Ok((r.open_file(&channel(), setup.config())?, r)));
+                        let (view, _ro) = view.expect("read-only open of a live directory");
+                        let ctx = format!("{setup:?}, op {ops}: live read-only view");
+                        assert_eq!((view.head_seq(), view.next_seq()), (head, next), "{ctx}");
+                        check_reads(&view, &model, true, &ctx);
+                        check_bound(&view, &setup, &ctx);
+                    }
                 }
+                held.check(&model, "live read");
             }
             _ => {
                 // A clean close and reopen: everything is durable and comes back.
@@ -511,6 +844,7 @@ pub fn run(data: &[u8]) {
                 (redex, f) = open(&base, &setup).expect("reopen after close");
                 assert_eq!(f.next_seq(), model.lens.len() as u64, "clean reopen lost entries");
                 check_reads(&f, &model, true, "clean reopen");
+                held.check(&model, "clean reopen");
             }
         }
         // Count and byte limits move the head exactly as far as they require.
@@ -518,8 +852,10 @@ pub fn run(data: &[u8]) {
         assert_eq!(f.next_seq(), next, "next_seq after op {ops}");
         let want = model.policy_head(next, &setup.retention);
         assert_eq!(f.head_seq(), want, "{setup:?}: head after op {ops} with {next} entries");
+        check_bound(&f, &setup, &format!("after op {ops}"));
     }
     assert_eq!(f.next_seq(), model.lens.len() as u64);
+    held.check(&model, "before the crash");
     let head_at_crash = f.head_seq();
     let next_at_crash = f.next_seq();
     let live = input.u8().is_multiple_of(4);
@@ -549,6 +885,9 @@ pub fn run(data: &[u8]) {
     let crash_base = work.path().join("crash");
     write_image(&seg_dir(&crash_base), &image);
 
+    // A read-only open first: it must show what the recovering open below shows, from the
+    // same image, without changing a byte of it.
+    let read_only = read_only_check(&crash_base, &setup, &model, !hostile, &ctx);
     let reopened = open(&crash_base, &setup);
     let (redex, f) = match reopened {
         Ok(pair) => pair,
@@ -560,7 +899,10 @@ pub fn run(data: &[u8]) {
     };
     let (head, next) = (f.head_seq(), f.next_seq());
     check_reads(&f, &model, !hostile, &ctx);
+    check_bound(&f, &setup, &ctx);
+    held.check(&model, &ctx);
     if !hostile {
+        assert_eq!(read_only, Some((head, next)), "{ctx}: read-only and recovering opens differ");
         assert!(next >= model.synced, "{ctx}: synced entries lost: recovered {next}");
         assert!(next <= next_at_crash, "{ctx}: recovered {next} > appended {next_at_crash}");
         let must_keep = model.policy_head(next, &setup.retention).max(head_at_crash);
@@ -604,8 +946,17 @@ pub fn run(data: &[u8]) {
             }
             check_reads(&f, &model, !hostile, &format!("{ctx}; second reopen"));
         }
-        Err(e) if hostile => check_error(&e, &ctx),
+        Err(e) if hostile => {
+            check_error(&e, &ctx);
+            return;
+        }
         Err(e) => panic!("{ctx}: second reopen failed: {e}"),
+    }
+    // And read-only once more, on the recovered directory.
+    let seen = read_only_check(&crash_base, &setup, &model, !hostile, &format!("{ctx}; final"));
+    if !hostile {
+        let end = seen.map(|(_, next)| next);
+        assert_eq!(end, Some(model.lens.len() as u64), "{ctx}: final read-only open");
     }
     let _ = head;
 }
