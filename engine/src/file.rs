@@ -303,11 +303,26 @@ impl RedexFile {
             return Ok(None);
         };
         if alone {
+            // The frame was fsynced with its write, but a full segment whose freeze has not
+            // fsynced its log yet is not durable: a machine crash could tear that log, and
+            // recovery would then drop every later segment, this entry included.
+            self.sync_freezing_logs()?;
             durable.mark_durable(ticket);
         } else {
             durable.sync_through(ticket, || self.written_position(), || self.sync())?;
         }
         Ok(Some(first))
+    }
+
+    /// Fsyncs the logs of full segments whose freeze may not have fsynced them yet (as `sync`
+    /// does); a failure poisons the file.
+    fn sync_freezing_logs(&self) -> Result<()> {
+        let logs = self.inner.state.read().freezing_logs();
+        let synced = logs.iter().try_for_each(|l| fsync(l, &self.inner.fsyncs));
+        if let Err(e) = &synced {
+            self.inner.state.write().poison_after(e);
+        }
+        synced
     }
 
     /// Where the last written frame ends: (log generation, offset). Every append before a
@@ -961,6 +976,16 @@ impl FileState {
             _ => None,
         });
         hot_logs.chain(self.log.as_ref()).map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
+    }
+
+    /// The logs of full segments whose freeze has not been installed: the newest frozen
+    /// segments (a freeze starts only once the previous one finished), found from the back.
+    fn freezing_logs(&self) -> Vec<(Arc<File>, PathBuf)> {
+        let hot_logs = self.set.frozen.iter().rev().map_while(|s| match s {
+            Frozen::Hot { log: Some(log), .. } => Some(log),
+            _ => None,
+        });
+        hot_logs.map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
     }
 
     /// Moves the retained head and deletes segments wholly below it.
