@@ -188,6 +188,7 @@ impl Redex {
     /// Opens (or recovers from disk) the log `name`. Opening a channel that is already open
     /// returns the same log if the configuration matches, and an error if it does not.
     pub fn open_file(&self, name: &ChannelName, config: RedexFileConfig) -> Result<RedexFile> {
+        crate::clock::calibrate();
         let mut files = self.inner.files.lock();
         if let Some(existing) = files.get(name) {
             if !existing.is_closed() {
