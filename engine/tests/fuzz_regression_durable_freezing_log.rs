@@ -1,5 +1,5 @@
 //! Goal: when `append_durable` returns, every entry before it is durable too, including those
-//! in a full segment whose background freeze has not fsynced its log yet. Found on 2026-11-23
+//! in a full segment whose background freeze has not fsynced its log yet. Found on 2026-11-22
 //! while extending the `torn_write` fuzz target with durable appends (docs/FUZZING.md,
 //! finding 8; the target's damage model trusts the durability promises, so it cannot see a
 //! missing fsync itself). A lone durable appender fsynced only the active log, in the same

@@ -1,5 +1,5 @@
 //! Goal: a read-only open (`Redex::open_read_only`) of a directory whose writer is freezing a
-//! segment never faults. Found by the `torn_write` fuzz target (2026-11-23, see
+//! segment never faults. Found by the `torn_write` fuzz target (2026-11-22, see
 //! docs/FUZZING.md, finding 7): recovery replayed each unfrozen log through a mapping of the
 //! file, while the writer's background freeze cut the log's preallocated zeros off (the
 //! freeze's first step); the replay's scan of that zero tail then touched pages past the new

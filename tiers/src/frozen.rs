@@ -204,7 +204,9 @@ impl SegmentIndex {
     /// reads go frame by frame: each frame is checked once against its own CRC (which covers
     /// its lengths, its payloads and its timestamp), and its entries are sliced out of it.
     /// Frames above [`FRAME_VERIFY_BYTES_MAX`] are read entry by entry instead, each against
-    /// its record's checksum, so a read never checks much more than it returns.
+    /// its record's checksum, so a read never checks much more than it returns. A frame table
+    /// that disagrees with the frames or skips entries is reported, never read around: the
+    /// seqs handed out are always exactly `start..end` (within this segment), or an error.
     pub fn for_each(
         &self,
         log: &LogWindow<'_>,
@@ -231,6 +233,11 @@ impl SegmentIndex {
             } else {
                 (self.footer.log_len as usize, self.footer.count as usize)
             };
+            // The frame must hold the next slot to hand out: a damaged (or forged) table that
+            // skips entries would otherwise leave a silent gap in what is handed out.
+            if fe.first_slot as usize > slot || next_first <= slot {
+                return Err(self.bad_frame_table(fi));
+            }
             if frame_end.saturating_sub(frame_start) > FRAME_VERIFY_BYTES_MAX {
                 let records = self.records()?;
                 for s in slot..next_first.min(to) {
@@ -253,6 +260,7 @@ impl SegmentIndex {
                 let frame_first = fe.first_slot as usize;
                 if view.first_seq != self.base_seq() + frame_first as u64
                     || view.frame_len != frame.len()
+                    || frame_first + view.count as usize != next_first
                 {
                     return Err(self.bad_frame_table(fi));
                 }
@@ -264,8 +272,12 @@ impl SegmentIndex {
                     }
                 }
             }
-            slot = next_first.max(slot + 1);
+            slot = next_first;
             fi += 1;
+        }
+        if slot < to {
+            // The table ran out of frames before the footer's count.
+            return Err(self.bad_frame_table(frames.saturating_sub(1)));
         }
         Ok(())
     }
