@@ -9,7 +9,7 @@
 use std::collections::VecDeque;
 use std::fs::File;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use std::thread::JoinHandle;
 
@@ -27,7 +27,7 @@ use crate::config::{BackendKind, RedexFileConfig, SEGMENT_BYTES_MAX};
 use crate::durable::{DurabilityGate, DurablePosition};
 use crate::error::{RedexError, Result};
 use crate::event::RedexEvent;
-use crate::manager::DirLock;
+use crate::manager::{DirLock, Registry};
 use crate::retention::{self, Head};
 use crate::segments::{Frozen, SegmentSet, WarmSegment};
 use crate::stats::{AppendCounters, FileStats, FsyncStats, TierStats};
@@ -79,6 +79,8 @@ struct FileInner {
     prefill: std::sync::atomic::AtomicBool,
     // Held so the directory stays locked while any file of it is open.
     _lock: Option<Arc<DirLock>>,
+    /// The open files of the manager that opened this one, which `close` takes it out of.
+    registry: Weak<Registry>,
 }
 
 #[derive(Debug)]
@@ -170,6 +172,7 @@ impl RedexFile {
         storage: Option<SegmentDir>,
         lock: Option<Arc<DirLock>>,
         read_only: bool,
+        registry: Weak<Registry>,
     ) -> Result<Self> {
         config.validate()?;
         let (set, log) = match &storage {
@@ -223,6 +226,7 @@ impl RedexFile {
             prefill: prefill.into(),
             fsyncs,
             _lock: lock,
+            registry,
         };
         let file = RedexFile { inner: Arc::new(inner) };
         file.maybe_archive(&mut file.inner.state.write());
@@ -575,22 +579,49 @@ impl RedexFile {
 
     /// Waits for a running freeze, fsyncs, stops the background fsync thread, ends tail
     /// streams and refuses further use. Closing twice is fine.
+    ///
+    /// The file also leaves its manager, which no longer holds it: its descriptors and
+    /// mappings (active log, manifest, mapped segments) are released once the last handle to
+    /// it (clones, tail streams, adapters) is dropped, even if the channel is never opened
+    /// again.
     pub fn close(&self) -> Result<()> {
         // Before taking the lock: the archiver takes it to install a cold segment.
         if let Some(tier) = &self.inner.cold {
             tier.stop();
         }
-        let mut st = self.inner.state.write();
-        if st.closed {
-            return Ok(());
-        }
-        st.wait_for_freeze();
-        st.closed = true;
-        st.tail_tx = None;
-        let background = st.take_background_error();
-        st.syncer = None;
-        st.unsynced_logs().iter().try_for_each(|l| fsync(l, &self.inner.fsyncs))?;
-        background.map_or(Ok(()), Err)
+        let closed = {
+            let mut st = self.inner.state.write();
+            if st.closed {
+                return Ok(());
+            }
+            st.wait_for_freeze();
+            st.closed = true;
+            st.tail_tx = None;
+            let background = st.take_background_error();
+            st.syncer = None;
+            st.unsynced_logs()
+                .iter()
+                .try_for_each(|l| fsync(l, &self.inner.fsyncs))
+                .and(background.map_or(Ok(()), Err))
+        };
+        // After the state's lock: `Redex::open_file` takes the registry's lock, then a file's.
+        self.leave_registry();
+        closed
+    }
+
+    /// Takes this file out of its manager's open files, unless another file of the same
+    /// channel has taken its place there.
+    fn leave_registry(&self) {
+        let Some(registry) = self.inner.registry.upgrade() else { return };
+        let removed = {
+            let mut files = registry.lock();
+            match files.get(&self.inner.channel) {
+                Some(f) if Arc::ptr_eq(&f.inner, &self.inner) => files.remove(&self.inner.channel),
+                _ => None,
+            }
+        };
+        // Dropped outside the registry's lock (a last handle's drop may wait for a freeze).
+        drop(removed);
     }
 
     /// Checks every checksum of every frozen segment: each index against its footer, every

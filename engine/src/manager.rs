@@ -49,13 +49,18 @@ pub struct Redex {
     inner: Arc<Inner>,
 }
 
+/// The open files of a manager, by channel. A file leaves it when it is closed (it holds a weak
+/// reference to it), so the manager keeps no closed file alive: a daemon that opens and closes
+/// channels under ever new names (one per session or per day) holds only the open ones.
+pub(crate) type Registry = Mutex<HashMap<ChannelName, RedexFile>>;
+
 #[derive(Debug)]
 struct Inner {
     base: Option<PathBuf>,
     /// Opened with `open_read_only`: no lock, no writes.
     read_only: bool,
     lock: Option<Arc<DirLock>>,
-    files: Mutex<HashMap<ChannelName, RedexFile>>,
+    files: Arc<Registry>,
 }
 
 impl Default for Redex {
@@ -72,7 +77,7 @@ impl Redex {
                 base: None,
                 read_only: false,
                 lock: None,
-                files: Mutex::new(HashMap::new()),
+                files: Arc::new(Mutex::new(HashMap::new())),
             }),
         }
     }
@@ -113,7 +118,7 @@ impl Redex {
                 base: Some(dir),
                 read_only: false,
                 lock: Some(Arc::new(DirLock { _file: file })),
-                files: Mutex::new(HashMap::new()),
+                files: Arc::new(Mutex::new(HashMap::new())),
             }),
         })
     }
@@ -141,7 +146,7 @@ impl Redex {
                 base: Some(dir),
                 read_only: true,
                 lock: None,
-                files: Mutex::new(HashMap::new()),
+                files: Arc::new(Mutex::new(HashMap::new())),
             }),
         })
     }
@@ -223,6 +228,7 @@ impl Redex {
             storage,
             self.inner.lock.clone(),
             self.inner.read_only,
+            Arc::downgrade(&self.inner.files),
         )?;
         files.insert(name.clone(), file.clone());
         Ok(file)
