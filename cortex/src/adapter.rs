@@ -403,16 +403,38 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// Stops the fold task (events not yet applied stay in the log for the next open), closes
     /// the RedEX file (which fsyncs a persistent one) and ends change streams. Call
     /// [`CortexAdapter::wait_for_seq`] first to fold everything appended. Closing twice is fine.
+    ///
+    /// Cancel-safe: dropped before it completes (a timeout around it), it leaves the adapter
+    /// closed all the same. Appends and waits are answered with [`CortexError::Closed`] from
+    /// its first poll on, the fold task stops on its own, and the log is closed when the
+    /// future is dropped (an error closing it is then only logged).
     pub async fn close(&self) -> Result<()> {
+        // First, before anything is awaited: were this future dropped while it waits for the
+        // task, nothing else would set it, and the adapter would take appends nobody folds.
+        // Events the task is applying meanwhile are finished and counted (see `apply_locked`).
+        self.shared.set_status(FoldStatus::Closed);
         let task = self.task.lock().take();
         if let Some(task) = task {
             self.shared.stop.notify_one();
+            let cancelled = CloseOnDrop(&self.shared.file);
             // A task that panicked has nothing left to clean up; its guard halted the fold.
             let _ = task.await;
+            std::mem::forget(cancelled);
         }
-        self.shared.set_status(FoldStatus::Closed);
         self.shared.file.close()?;
         Ok(())
+    }
+}
+
+/// Closes the file if [`CortexAdapter::close`] is dropped while it waits for the fold task.
+struct CloseOnDrop<'a>(&'a RedexFile);
+
+impl Drop for CloseOnDrop<'_> {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.close() {
+            let channel = self.0.channel();
+            tracing::error!(%channel, error = %e, "closing the log of a cancelled close failed");
+        }
     }
 }
 
