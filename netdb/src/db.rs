@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use cortex::memories::{MemoriesAdapter, MemoriesState};
 use cortex::tasks::{TasksAdapter, TasksState};
 use cortex::{CortexAdapter, CortexConfig, SnapshotState};
+use futures::future::{join_all, BoxFuture};
 use redex::{ChannelName, Redex};
 
 use crate::builder::NetDbBuilder;
@@ -226,25 +227,26 @@ impl NetDb {
 
     /// Closes every model: stops each fold task (events not yet folded stay in the log for
     /// the next open), closes each log (which fsyncs a persistent one) and ends change
-    /// streams. Tries every model and returns the first error. Closing twice is fine.
+    /// streams. Tries every model and returns the first error (in the order the models were
+    /// enabled). Closing twice is fine.
+    ///
+    /// Cancel-safe, like [`CortexAdapter::close`]: the models are closed together, so a close
+    /// dropped before it completes (a timeout around it) has closed every one of them all the
+    /// same, not only those it had reached.
     pub async fn close(&self) -> Result<()> {
-        let mut first_err: Option<NetDbError> = None;
+        let mut closes: Vec<BoxFuture<'_, Result<()>>> = Vec::with_capacity(self.names.len());
         if let Some((_, tasks)) = &self.tasks {
-            if let Err(e) = tasks.close().await {
-                first_err.get_or_insert(e.into());
-            }
+            closes.push(Box::pin(async move { Ok(tasks.close().await?) }));
         }
         if let Some((_, memories)) = &self.memories {
-            if let Err(e) = memories.close().await {
-                first_err.get_or_insert(e.into());
-            }
+            closes.push(Box::pin(async move { Ok(memories.close().await?) }));
         }
         for (_, model) in &self.custom {
-            if let Err(e) = model.close().await {
-                first_err.get_or_insert(e);
-            }
+            closes.push(model.close());
         }
-        first_err.map_or(Ok(()), Err)
+        // `join_all` polls every close on its first poll, and each closes its model on its own
+        // first poll (before it waits for its fold task).
+        join_all(closes).await.into_iter().collect()
     }
 }
 
