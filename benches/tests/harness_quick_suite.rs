@@ -14,8 +14,13 @@ fn bench() -> Command {
     Command::new(env!("CARGO_BIN_EXE_redex-bench"))
 }
 
+/// The scenarios a run that names none runs (the soak only runs when named).
 fn available() -> Vec<&'static str> {
-    registry().iter().filter(|e| matches!(e, Entry::Available(_))).map(Entry::name).collect()
+    registry()
+        .iter()
+        .filter(|e| matches!(e, Entry::Available(s) if s.in_default_suite()))
+        .map(Entry::name)
+        .collect()
 }
 
 #[test]

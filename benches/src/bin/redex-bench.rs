@@ -11,7 +11,10 @@
 //! cargo run --release -p redex-benches --bin redex-bench -- --scenario durable --fsync every-n:64
 //! cargo run --release -p redex-benches --bin redex-bench -- --scenario backends --full
 //! cargo run --release -p redex-benches --bin redex-bench -- --scenario append --backend both
+//! cargo run --release -p redex-benches --bin redex-bench -- --scenario soak --duration-secs 900
 //! ```
+//!
+//! `soak` is not part of the default suite: it runs only when named.
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -64,6 +67,13 @@ struct Args {
     /// The full profile: 10x the events and time budget of --quick, full-size machine limits.
     #[arg(long)]
     full: bool,
+    /// How long the soak scenario runs after its warm-up, in seconds (default 20).
+    #[arg(long, value_name = "SECS")]
+    duration_secs: Option<u64>,
+    /// How often the soak scenario samples RssAnon, descriptors, mappings, threads and disk
+    /// use, in seconds (default: about 30 samples over the run).
+    #[arg(long, value_name = "SECS")]
+    sample_secs: Option<u64>,
 }
 
 fn scenario_names() -> Vec<&'static str> {
@@ -104,6 +114,10 @@ fn run(args: Args) -> redex_benches::harness::Result<()> {
     options.fsync = args.fsync;
     options.backend = args.backend;
     options.dir = args.dir;
+    if let Some(secs) = args.duration_secs {
+        options.soak_duration = std::time::Duration::from_secs(secs.max(1));
+    }
+    options.soak_sample = args.sample_secs.map(|s| std::time::Duration::from_secs(s.max(1)));
     let tty = std::io::stdout().is_terminal();
     options.progress = tty;
 

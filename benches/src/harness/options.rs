@@ -116,6 +116,9 @@ impl FromStr for BackendArg {
     }
 }
 
+/// Default length of the soak scenario (`--duration-secs`), after its warm-up.
+pub const SOAK_DURATION_DEFAULT: Duration = Duration::from_secs(20);
+
 /// Run size presets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -180,6 +183,13 @@ pub struct Options {
     pub reopen_repetitions: usize,
     /// Whether to draw progress bars (only when stdout is a terminal).
     pub progress: bool,
+    /// How long the soak scenario runs after its warm-up.
+    #[serde(serialize_with = "serialize_duration_ms")]
+    pub soak_duration: Duration,
+    /// How often the soak scenario samples the process's resources; `None` picks about 30
+    /// samples over the run (at least one a second).
+    #[serde(serialize_with = "serialize_opt_duration_ms")]
+    pub soak_sample: Option<Duration>,
 }
 
 impl Options {
@@ -197,6 +207,8 @@ impl Options {
             run_budget: profile.run_budget(),
             reopen_repetitions: profile.reopen_repetitions(),
             progress: false,
+            soak_duration: SOAK_DURATION_DEFAULT,
+            soak_sample: None,
         }
     }
 
@@ -218,6 +230,16 @@ impl Options {
 
 fn serialize_duration_ms<S: serde::Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_u64(d.as_millis() as u64)
+}
+
+fn serialize_opt_duration_ms<S: serde::Serializer>(
+    d: &Option<Duration>,
+    s: S,
+) -> Result<S::Ok, S::Error> {
+    match d {
+        Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+        None => s.serialize_none(),
+    }
 }
 
 /// A size in bytes as a short label: `64B`, `1KiB`, `4MiB`.

@@ -34,7 +34,9 @@ pub fn run(options: &Options, on_status: &mut dyn FnMut(&str)) -> Result<Report>
     let mut chosen = Vec::new();
     let mut unavailable = Vec::new();
     if options.scenarios.is_empty() {
-        chosen.extend(entries.iter().filter(|e| matches!(e, Entry::Available(_))));
+        chosen.extend(
+            entries.iter().filter(|e| matches!(e, Entry::Available(s) if s.in_default_suite())),
+        );
     } else {
         for name in &options.scenarios {
             match entries.iter().find(|e| e.name() == name) {

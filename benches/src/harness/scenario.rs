@@ -33,11 +33,17 @@ pub trait Scenario {
 
     /// Runs every case against every system, adding rows to `ctx`.
     fn run(&self, ctx: &mut Context<'_>) -> Result<()>;
+
+    /// Whether a run that names no scenario includes this one (the soak runs only when named).
+    fn in_default_suite(&self) -> bool {
+        true
+    }
 }
 
 /// A registry entry: a scenario this build can run, or one that is planned.
 pub enum Entry {
-    /// Runs with `--scenario <name>` and in the default suite.
+    /// Runs with `--scenario <name>`, and in the default suite unless
+    /// [`Scenario::in_default_suite`] says otherwise.
     Available(Box<dyn Scenario>),
     /// Accepted by `--scenario`, which then says it is not available yet.
     Planned {
@@ -67,7 +73,7 @@ impl std::fmt::Debug for Entry {
     }
 }
 
-/// Every scenario, in the order the default suite runs them.
+/// Every scenario, in the order the default suite runs them (the soak only when named).
 pub fn registry() -> Vec<Entry> {
     vec![
         Entry::Available(Box::new(scenarios::append::Append)),
@@ -79,6 +85,7 @@ pub fn registry() -> Vec<Entry> {
         Entry::Available(Box::new(scenarios::tiers::Tiers)),
         Entry::Available(Box::new(scenarios::cortex::CortexScenario)),
         Entry::Available(Box::new(scenarios::netdb::NetDbScenario)),
+        Entry::Available(Box::new(scenarios::soak::Soak)),
     ]
 }
 

@@ -10,6 +10,7 @@ pub mod netdb;
 pub mod read;
 pub mod reopen;
 pub mod retention;
+pub mod soak;
 pub mod tiers;
 
 use indicatif::ProgressBar;
