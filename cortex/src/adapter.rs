@@ -124,7 +124,9 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
 
     /// Opens the file `name` with `state` already holding every event up to `last_seq`
     /// (`None`: no event), and folds from `last_seq + 1` on. Events up to `last_seq` are not
-    /// read again.
+    /// read again. Refused with [`CortexError::SnapshotAheadOfLog`] if the log does not hold
+    /// `last_seq` (the fold would wait at `last_seq + 1` while the log gave the seqs below it
+    /// to new events, skipping every one of them).
     pub fn open_with_state<F: RedexFold<S>>(
         redex: &Redex,
         name: &ChannelName,
@@ -135,7 +137,14 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         last_seq: Option<u64>,
     ) -> Result<Self> {
         let file = redex.open_file(name, config.file_config().clone())?;
-        let from = last_seq.map_or(0, |s| s.saturating_add(1));
+        if let Some(last_seq) = last_seq {
+            let next_seq = file.next_seq();
+            if last_seq >= next_seq {
+                let channel = name.to_string();
+                return Err(CortexError::SnapshotAheadOfLog { channel, last_seq, next_seq });
+            }
+        }
+        let from = last_seq.map_or(0, |s| s + 1);
         Self::start(file, origin_hash, fold, &config, state, from)
     }
 

@@ -70,6 +70,19 @@ pub enum CortexError {
         /// The schema version this build of the model uses.
         expected_version: u32,
     },
+    /// A restored state includes events its log does not have: its `last_seq` is at or past
+    /// the log's `next_seq` (a heap-only log gone with its process or closed, a log replaced
+    /// or cut back). Resuming would skip the next events appended, the seqs below `last_seq +
+    /// 1` being handed to them.
+    #[error("channel {channel}: the restored state includes seq {last_seq} but the log ends before seq {next_seq}")]
+    SnapshotAheadOfLog {
+        /// The channel of the log.
+        channel: String,
+        /// The last seq the state includes.
+        last_seq: u64,
+        /// The log's next seq.
+        next_seq: u64,
+    },
     /// `open` was called outside a tokio runtime, so the fold task has nowhere to run.
     #[error("CortexAdapter::open must be called from within a tokio runtime")]
     NoRuntime,
