@@ -579,7 +579,12 @@ impl SegmentDir {
             }
             return Ok(Recovered { frozen, active: hot, log: Some(log) });
         }
-        let next = expected.max(torn_max).unwrap_or(0);
+        // A log torn at creation is named where the segments before it end, so its name only
+        // says where the log continues when nothing else does (no segment is left). Named
+        // beyond the last segment, it is not a crash artefact (a rollover creates the next log
+        // before freezing the full one, so that one would still be here unfrozen): starting
+        // there would leave a gap of seqs that reads skip without a word.
+        let next = expected.or(torn_max).unwrap_or(0);
         let active = HotSegment::new(next, LOG_HEADER_LEN as u64);
         if self.read_only {
             return Ok(Recovered { frozen, active, log: None });
