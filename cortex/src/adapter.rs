@@ -46,6 +46,11 @@ pub(crate) struct Shared<S> {
     /// Set (under the state's write lock, before the halt is published) when the fold panicked:
     /// the state may hold part of the event it panicked on, so it is not snapshotted.
     pub(crate) poisoned: AtomicBool,
+    /// The fold started at the log's retained head with a default state (`open`) and has not
+    /// applied an event yet: events retention evicts meanwhile are ones it would never have
+    /// seen had it opened a moment later, so it moves to the new head instead of treating them
+    /// as missed. Cleared (under the state's write lock) by the first event applied.
+    pub(crate) fresh: AtomicBool,
 }
 
 impl<S> Shared<S> {
@@ -119,7 +124,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     {
         let file = redex.open_file(name, config.file_config().clone())?;
         let from = file.head_seq();
-        Self::start(file, origin_hash, fold, &config, S::default(), from)
+        Self::start(file, origin_hash, fold, &config, S::default(), from, true)
     }
 
     /// Opens the file `name` with `state` already holding every event up to `last_seq`
@@ -145,7 +150,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             }
         }
         let from = last_seq.map_or(0, |s| s + 1);
-        Self::start(file, origin_hash, fold, &config, state, from)
+        Self::start(file, origin_hash, fold, &config, state, from, false)
     }
 
     /// Restores the state from `bytes` (made by [`CortexAdapter::snapshot`]) and folds from
@@ -175,6 +180,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         config: &CortexConfig,
         state: S,
         from: u64,
+        fresh: bool,
     ) -> Result<Self> {
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| CortexError::NoRuntime)?;
         let (progress, _) =
@@ -192,6 +198,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             batch: config.fold_batch_events(),
             running: AtomicBool::new(true),
             poisoned: AtomicBool::new(false),
+            fresh: AtomicBool::new(fresh),
         });
         let follower = Arc::clone(&shared);
         let task = runtime.spawn(async move {

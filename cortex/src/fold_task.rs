@@ -97,11 +97,22 @@ pub(crate) fn apply_locked<S: 'static>(
     let mut next_seq = start_seq;
     let mut outcome = FollowStep::Continue;
     let mut halted = None;
+    let mut applied = false;
     for item in items {
         let event = match item {
             Ok(event) => event,
             Err(RedexError::Lagged { at_seq, skipped }) => {
                 tracing::debug!(at_seq, skipped, "fold tail lagged; resubscribing");
+                outcome = FollowStep::Reread;
+                break;
+            }
+            Err(RedexError::Evicted { requested, head })
+                if !applied && shared.fresh.load(Ordering::Relaxed) =>
+            {
+                // Opened at the head with an empty state, nothing applied yet: the fold of the
+                // retained events starts at the new head, as it would had it opened now.
+                tracing::debug!(requested, head, "head moved before the fold's first event");
+                next_seq = next_seq.max(head);
                 outcome = FollowStep::Reread;
                 break;
             }
@@ -133,6 +144,7 @@ pub(crate) fn apply_locked<S: 'static>(
             halted = Some(FoldStatus::Halted { seq: next_seq, reason });
             break;
         }
+        applied = true;
         if let Err(e) = apply_one(state, fold, event) {
             let e = match e {
                 Failure::Rejected(e) => e,
@@ -158,6 +170,9 @@ pub(crate) fn apply_locked<S: 'static>(
             }
         }
         next_seq += 1;
+    }
+    if applied {
+        shared.fresh.store(false, Ordering::Relaxed);
     }
     let stop = halted.is_some();
     if next_seq != start_seq || stop {

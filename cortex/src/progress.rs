@@ -30,7 +30,8 @@ pub enum FoldStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Progress {
     /// Seq of the next event the fold will apply: every event below it is in the state (or was
-    /// skipped under `LogAndContinue`).
+    /// skipped under `LogAndContinue`, or, for a model opened without a snapshot, evicted by
+    /// retention before its fold applied its first event).
     pub next_seq: u64,
     /// Whether the fold still runs.
     pub status: FoldStatus,
