@@ -14,9 +14,9 @@
 
 use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
+use std::task::{ready, Context, Poll};
 
-use futures::stream::BoxStream;
+use futures::stream::{BoxStream, FusedStream};
 use futures::{Stream, StreamExt};
 use parking_lot::RwLock;
 use tokio::sync::watch;
@@ -66,9 +66,12 @@ impl<R: Clone + PartialEq> Core<R> {
 /// Emits a value derived from an adapter's state: immediately on first poll, then whenever a
 /// fold step changes it (equal consecutive values are emitted once). A consumer that polls
 /// slowly gets the newest value, never a backlog. Ends after the adapter closes or its fold
-/// halts, once the final value has been emitted.
+/// halts, once the final value has been emitted; polled again after that, it answers `None`
+/// (it is a [`FusedStream`]), so an event loop may poll it on every turn.
 pub struct ChangeStream<R> {
+    /// Not started yet: the first poll moves it into `stream`.
     core: Option<Core<R>>,
+    /// Started and not ended. Both are `None` once the stream ended.
     stream: Option<BoxStream<'static, R>>,
 }
 
@@ -125,9 +128,18 @@ impl<R: Clone + PartialEq + Send + 'static> Stream for ChangeStream<R> {
             });
             self.stream = Some(stream.boxed());
         }
-        match self.stream.as_mut() {
-            Some(stream) => stream.poll_next_unpin(cx),
-            None => Poll::Ready(None),
+        let Some(stream) = self.stream.as_mut() else { return Poll::Ready(None) };
+        let item = ready!(stream.poll_next_unpin(cx));
+        if item.is_none() {
+            // The inner stream must not be polled again (`unfold` panics if it is).
+            self.stream = None;
         }
+        Poll::Ready(item)
+    }
+}
+
+impl<R: Clone + PartialEq + Send + 'static> FusedStream for ChangeStream<R> {
+    fn is_terminated(&self) -> bool {
+        self.core.is_none() && self.stream.is_none()
     }
 }
