@@ -424,6 +424,11 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// closed all the same. Appends and waits are answered with [`CortexError::Closed`] from
     /// its first poll on, the fold task stops on its own, and the log is closed when the
     /// future is dropped (an error closing it is then only logged).
+    ///
+    /// Dropping the adapter without closing it stops the fold and ends change streams but
+    /// leaves the log open in its [`Redex`] (other handles to the channel may be using it):
+    /// a heap-only log keeps its events, a persistent one its descriptors and fsync thread,
+    /// until it is closed or the manager dropped.
     pub async fn close(&self) -> Result<()> {
         // First, before anything is awaited: were this future dropped while it waits for the
         // task, nothing else would set it, and the adapter would take appends nobody folds.
