@@ -122,9 +122,10 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     where
         S: Default,
     {
+        let runtime = current_runtime()?;
         let file = redex.open_file(name, config.file_config().clone())?;
         let from = file.head_seq();
-        Self::start(file, origin_hash, fold, &config, S::default(), from, true)
+        Self::start(runtime, file, origin_hash, fold, &config, S::default(), from, true)
     }
 
     /// Opens the file `name` with `state` already holding every event up to `last_seq`
@@ -141,6 +142,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         state: S,
         last_seq: Option<u64>,
     ) -> Result<Self> {
+        let runtime = current_runtime()?;
         let file = redex.open_file(name, config.file_config().clone())?;
         if let Some(last_seq) = last_seq {
             let next_seq = file.next_seq();
@@ -150,7 +152,7 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
             }
         }
         let from = last_seq.map_or(0, |s| s + 1);
-        Self::start(file, origin_hash, fold, &config, state, from, false)
+        Self::start(runtime, file, origin_hash, fold, &config, state, from, false)
     }
 
     /// Restores the state from `bytes` (made by [`CortexAdapter::snapshot`]) and folds from
@@ -173,7 +175,9 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         Self::open_with_state(redex, name, origin_hash, fold, config, state, last_seq)
     }
 
+    #[allow(clippy::too_many_arguments, reason = "the open calls' values, passed through")]
     fn start<F: RedexFold<S>>(
+        runtime: tokio::runtime::Handle,
         file: RedexFile,
         origin_hash: u64,
         fold: F,
@@ -182,7 +186,6 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         from: u64,
         fresh: bool,
     ) -> Result<Self> {
-        let runtime = tokio::runtime::Handle::try_current().map_err(|_| CortexError::NoRuntime)?;
         let (progress, _) =
             watch::channel(Progress { next_seq: from, status: FoldStatus::Running });
         let shared = Arc::new(Shared {
@@ -467,4 +470,10 @@ impl<S> Drop for CortexAdapter<S> {
             task.abort();
         }
     }
+}
+
+/// The runtime the fold task will run on, asked for before the log is opened so that a call
+/// outside a runtime leaves nothing open behind its error.
+fn current_runtime() -> Result<tokio::runtime::Handle> {
+    tokio::runtime::Handle::try_current().map_err(|_| CortexError::NoRuntime)
 }
