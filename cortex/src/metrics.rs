@@ -6,7 +6,7 @@
 //! |--------|------|---------|
 //! | `cortex_fold_lag_events` | gauge | events appended to the model's log but not yet folded |
 //! | `cortex_fold_next_seq` | gauge | seq of the next event the fold will apply |
-//! | `cortex_watchers` | gauge | live watch streams |
+//! | `cortex_watchers` | gauge | live watch streams plus `wait_for_seq` calls in progress |
 //! | `cortex_fold_errors_total` | counter | events skipped under `LogAndContinue` |
 //! | `cortex_fold_read_retries_total` | counter | failed log reads tried again (a cold store down) |
 //! | `cortex_fold_running` | gauge | 1 while the fold runs, 0 once it halted or closed |
@@ -25,7 +25,7 @@ pub struct FoldMetrics {
     pub lag_events: u64,
     /// Seq of the next event the fold applies.
     pub next_seq: u64,
-    /// Live watch streams.
+    /// Live watch streams plus `wait_for_seq` calls in progress.
     pub watchers: u64,
     /// Events skipped under `LogAndContinue`.
     pub fold_errors: u64,
@@ -74,7 +74,12 @@ pub fn render(models: &[FoldMetrics]) -> String {
         ("cortex_fold_next_seq", "Seq of the next event the fold applies.", "gauge", |m| {
             m.next_seq
         }),
-        ("cortex_watchers", "Live watch streams.", "gauge", |m| m.watchers),
+        (
+            "cortex_watchers",
+            "Live watch streams plus wait_for_seq calls in progress.",
+            "gauge",
+            |m| m.watchers,
+        ),
         ("cortex_fold_errors_total", "Events skipped under LogAndContinue.", "counter", |m| {
             m.fold_errors
         }),
