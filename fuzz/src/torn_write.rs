@@ -19,7 +19,8 @@
 //! - **Hostile** (media errors, foreign writes): any file deleted, cut, flipped, extended, or
 //!   stray files added. Invariants: no panic; reopen gives `Ok` or an error; every entry a read
 //!   returns is byte-identical to what was appended at that seq (damage is reported, never
-//!   handed out); seqs never pass what was appended.
+//!   handed out, and a read that succeeds has no gaps); seqs never pass what was appended
+//!   (but an empty file may start at a stray header-less log's seq, see `check_reads`).
 //!
 //! Along the way: durable appends and compare-and-append at an expected seq (plain, durable,
 //! through an `OrderedAppender`, and at a wrong seq, which must fail with `SeqMismatch` and
