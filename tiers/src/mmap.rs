@@ -32,7 +32,9 @@ pub fn map_active(file: &File, path: &Path, len: usize) -> Result<Bytes> {
     // the written length, the only ones callers slice, never change once written. The one
     // truncation the engine performs (rolling back a failed write, or cutting preallocated
     // zeros) removes bytes that were never published to a reader. Pages past end-of-file are
-    // never touched, so no SIGBUS arises from our own use.
+    // never touched, so no SIGBUS arises from our own use. Only the writing process maps its
+    // active logs: a read-only open of a live directory reads unfrozen logs with `pread`
+    // instead, because the other process's writer may cut them meanwhile.
     #[expect(unsafe_code, reason = "read-only mmap of the append-only active log")]
     // SAFETY: published bytes of the active log never change while mapped (argued above).
     let map = unsafe { memmap2::MmapOptions::new().len(len).map(file) }
