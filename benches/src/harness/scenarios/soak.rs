@@ -34,6 +34,9 @@
 //! extrapolated to growth per hour. A figure is called growing when the last third's mean
 //! exceeds the first's by more than a fixed slack (see [`Slack`]). The row in the report
 //! holds the cycle latencies, the growths per hour as extras and the verdict as its note.
+//! `RssAnon` includes what glibc's allocator keeps in its per-thread arenas after it was
+//! freed, which creeps up while threads come and go; run with `MALLOC_ARENA_MAX=1` to keep
+//! most of that out (docs/BENCHMARKS.md, "Soak", has both and a heaptrack of the live heap).
 //!
 //! `benches/tests/resource_stability.rs` runs the same [`Daemon`] for a fixed number of cycles
 //! and asserts that descriptors, mappings and threads come back to their post-warm-up values.
@@ -1188,6 +1191,11 @@ fn soak(
     let trends = trends(&samples, &SLACK);
     let verdict_text = verdict(&trends);
     print(&verdict_text);
+    print(
+        "soak: RssAnon counts what the allocator keeps as well as what is live (glibc: up to 8 \
+         arenas per core, filled by the threads that come and go); MALLOC_ARENA_MAX=1 in the \
+         environment keeps most of that out",
+    );
     let mut row = CaseResult::new("soak", recorder.finish(), LimitUse::None);
     for t in &trends {
         let key = match t.name {
