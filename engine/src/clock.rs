@@ -99,12 +99,13 @@ mod tests {
         SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as i128)
     }
 
-    /// Every stamp lies between two OS readings taken around it, give or take 50 µs of
-    /// counter calibration error, across many anchor renewals.
+    /// Every stamp lies between two OS readings taken around it, give or take 250 µs of
+    /// counter calibration error (a 1 ms anchor age at a 25 % rate error: generous
+    /// for a loaded machine, far below a unit mistake), across many anchor renewals.
     #[test]
     fn stamps_follow_the_system_clock() {
         calibrate();
-        let slack = 50_000;
+        let slack = 250_000;
         let deadline = std::time::Instant::now() + Duration::from_millis(20);
         while std::time::Instant::now() < deadline {
             let before = system_ns();
