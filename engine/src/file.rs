@@ -94,6 +94,8 @@ struct FileState {
     syncer: Option<Syncer>,
     /// The background freeze of the previous active segment, if one is running.
     pending_freeze: Option<JoinHandle<Result<Arc<WarmSegment>>>>,
+    /// The file this state belongs to, for a finished freeze to have itself installed.
+    owner: Weak<FileInner>,
     /// A failed background freeze, reported by the next `sync` or `close`.
     freeze_error: Option<RedexError>,
     /// A freeze finished since the warm window was last checked for segments to archive.
@@ -199,6 +201,7 @@ impl RedexFile {
             last_ts,
             syncer,
             pending_freeze: None,
+            owner: Weak::new(),
             freeze_error: None,
             archive_check_due: true,
             scratch: Vec::new(),
@@ -214,21 +217,24 @@ impl RedexFile {
             tier.sweep_orphans(state.set.first_seq());
         }
         let prefill = config.fsync_policy() != crate::FsyncPolicy::Never;
-        let inner = FileInner {
-            channel,
-            config,
-            state: RwLock::new(state),
-            storage,
-            durable: DurabilityGate::default(),
-            cold,
-            read_only,
-            durable_calls: Default::default(),
-            prefill: prefill.into(),
-            fsyncs,
-            _lock: lock,
-            registry,
-        };
-        let file = RedexFile { inner: Arc::new(inner) };
+        let inner = Arc::new_cyclic(|owner| {
+            state.owner = owner.clone();
+            FileInner {
+                channel,
+                config,
+                state: RwLock::new(state),
+                storage,
+                durable: DurabilityGate::default(),
+                cold,
+                read_only,
+                durable_calls: Default::default(),
+                prefill: prefill.into(),
+                fsyncs,
+                _lock: lock,
+                registry,
+            }
+        });
+        let file = RedexFile { inner };
         file.maybe_archive(&mut file.inner.state.write());
         age_timer::register(&file);
         Ok(file)
@@ -782,6 +788,11 @@ impl RedexFile {
         self.inner.state.read().closed
     }
 
+    /// Whether a background freeze is running (started and not finished).
+    pub(crate) fn freeze_running(&self) -> bool {
+        self.inner.state.read().pending_freeze.as_ref().is_some_and(|h| !h.is_finished())
+    }
+
     /// Applies the age limit of the retention policy now (count and byte limits are applied on
     /// every append; age also moves with the clock). A file with an age limit gets this called
     /// on a timer, every eighth of the limit (10 ms to 60 s), so a quiet file sheds old entries
@@ -942,9 +953,13 @@ impl FileState {
         });
         let Some((seg, log)) = waiting else { return };
         let dir = dir.clone();
-        let spawned = std::thread::Builder::new()
-            .name("redex-freeze".into())
-            .spawn(move || dir.seal(&seg, &log));
+        let owner = self.owner.clone();
+        let spawned = std::thread::Builder::new().name("redex-freeze".into()).spawn(move || {
+            let sealed = dir.seal(&seg, &log);
+            // A quiet file has no append to install the result: the timer will.
+            age_timer::after_freeze(owner);
+            sealed
+        });
         match spawned {
             Ok(handle) => self.pending_freeze = Some(handle),
             Err(e) => tracing::error!(error = %e, "could not start a freeze thread; will retry"),

@@ -582,3 +582,28 @@ fn verify_skips_a_cold_segment_dropped_while_it_is_fetched() {
     assert!(f.head_seq() > 0, "retention moved the head");
     assert!(report.cold_segments > 0 && report.cold_segments < cold_before as u64, "{report:?}");
 }
+
+/// A file that goes quiet right after rollovers still gets its last freeze installed (the
+/// segment warm, its in-memory index released) and its old segments archived, with no append
+/// and no `apply_retention` call: the freeze thread hands its result to the engine's timer.
+#[test]
+fn a_quiet_file_installs_its_last_freeze_and_archives() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let store = Arc::new(LocalDirColdStore::new(dir.path().join("archive")).expect("store"));
+    let cfg = cold::cold_cfg_with(store, 50);
+    let f = redex.open_file(&name(), cfg).expect("open");
+    cold::append_n(&f, 0..400);
+    let hot = || f.segments().iter().filter(|s| s.tier == Tier::Hot).count();
+    let pending = || f.stats().cold_tier.map_or(0, |c| c.pending_segments);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while hot() > 1 || pending() > 0 {
+        assert!(Instant::now() < deadline, "left behind: {:?}, {:?}", f.segments(), f.stats());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(f.segments().iter().any(|s| s.tier == Tier::Cold), "{:?}", f.segments());
+    for seq in 0..400 {
+        let event = f.get(seq).expect("get").expect("retained");
+        assert_eq!(event.payload, payload(seq), "seq {seq}");
+    }
+}

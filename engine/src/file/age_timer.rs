@@ -7,6 +7,11 @@
 //! that much plus the span of its segment (segments go whole). The timer holds files weakly: it
 //! never keeps one open, and drops it once closed. Read-only files are not timed (they delete
 //! nothing).
+//!
+//! The same thread finishes what a background freeze leaves to the next append: a freeze thread
+//! asks it, as its last step, to install its result ([`after_freeze`]), so a file that went
+//! quiet right after a rollover still has the segment installed as warm (its in-memory index
+//! released), the next full segment's freeze started, retention applied and archival started.
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::time::{Duration, Instant};
@@ -19,10 +24,14 @@ use crate::error::RedexError;
 /// Shortest and longest pause between two applications to one file.
 const TICK_MIN: Duration = Duration::from_millis(10);
 const TICK_MAX: Duration = Duration::from_secs(60);
+/// How soon after a freeze thread's request its result is installed (the thread has returned
+/// by then; if not, the check repeats as often).
+const FREEZE_CHECK: Duration = Duration::from_millis(10);
 
 struct Timed {
     file: Weak<FileInner>,
-    every: Duration,
+    /// `None`: once, to install a finished freeze.
+    every: Option<Duration>,
     due: Instant,
 }
 
@@ -53,9 +62,21 @@ pub(super) fn register(file: &RedexFile) {
         return;
     };
     let every = tick_for(age);
-    let entry = Timed { file: Arc::downgrade(&file.inner), every, due: Instant::now() + every };
+    let entry = Timed {
+        file: Arc::downgrade(&file.inner),
+        every: Some(every),
+        due: Instant::now() + every,
+    };
     timer.files.lock().push(entry);
     timer.added.notify_one();
+}
+
+/// Asks for the freeze about to finish on the calling thread to be installed in `file` soon.
+pub(super) fn after_freeze(file: Weak<FileInner>) {
+    if let Some(timer) = timer() {
+        timer.files.lock().push(Timed { file, every: None, due: Instant::now() + FREEZE_CHECK });
+        timer.added.notify_one();
+    }
 }
 
 /// The process's timer, its thread started on first use; `None` if the thread cannot start.
@@ -73,11 +94,20 @@ fn run(timer: &Timer) {
     loop {
         let now = Instant::now();
         let mut due = Vec::new();
-        for t in files.iter_mut().filter(|t| t.due <= now) {
-            t.due = now + t.every;
-            due.push(t.file.clone());
-        }
-        if due.is_empty() {
+        let mut freezes = Vec::new();
+        files.retain_mut(|t| match t.every {
+            _ if t.due > now => true,
+            Some(every) => {
+                t.due = now + every;
+                due.push(t.file.clone());
+                true
+            }
+            None => {
+                freezes.push(t.file.clone());
+                false
+            }
+        });
+        if due.is_empty() && freezes.is_empty() {
             match files.iter().map(|t| t.due).min() {
                 Some(next) => {
                     timer.added.wait_until(&mut files, next);
@@ -86,12 +116,26 @@ fn run(timer: &Timer) {
             }
             continue;
         }
-        // Applied without the timer's lock: opening files may register meanwhile.
-        let closed: Vec<Weak<FileInner>> = parking_lot::MutexGuard::unlocked(&mut files, || {
-            due.into_iter().filter(|f| !apply(f)).collect()
+        // Applied without the timer's lock: opening files and freezes may register meanwhile.
+        let (closed, still_freezing) = parking_lot::MutexGuard::unlocked(&mut files, || {
+            let closed: Vec<Weak<FileInner>> = due.into_iter().filter(|f| !apply(f)).collect();
+            let still_freezing: Vec<Weak<FileInner>> =
+                freezes.into_iter().filter(|f| apply(f) && freeze_running(f)).collect();
+            (closed, still_freezing)
         });
         files.retain(|t| t.file.strong_count() > 0 && !closed.iter().any(|c| c.ptr_eq(&t.file)));
+        let again = Instant::now() + FREEZE_CHECK;
+        files.extend(still_freezing.into_iter().map(|file| Timed {
+            file,
+            every: None,
+            due: again,
+        }));
     }
+}
+
+/// Whether the file `weak` points to has a freeze that has not finished yet.
+fn freeze_running(weak: &Weak<FileInner>) -> bool {
+    weak.upgrade().is_some_and(|inner| RedexFile { inner }.freeze_running())
 }
 
 /// Applies the retention of the file `weak` points to; false once it is gone or closed.
