@@ -316,23 +316,13 @@ impl RedexFile {
             // The frame was fsynced with its write, but a full segment whose freeze has not
             // fsynced its log yet is not durable: a machine crash could tear that log, and
             // recovery would then drop every later segment, this entry included.
-            self.sync_freezing_logs()?;
+            let freezing = self.inner.state.read().freezing_logs();
+            self.fsync_logs(&freezing)?;
             durable.mark_durable(ticket);
         } else {
             durable.sync_through(ticket, || self.written_position(), || self.sync())?;
         }
         Ok(Some(first))
-    }
-
-    /// Fsyncs the logs of full segments whose freeze may not have fsynced them yet (as `sync`
-    /// does); a failure poisons the file.
-    fn sync_freezing_logs(&self) -> Result<()> {
-        let logs = self.inner.state.read().freezing_logs();
-        let synced = logs.iter().try_for_each(|l| fsync(l, &self.inner.fsyncs));
-        if let Err(e) = &synced {
-            self.inner.state.write().poison_after(e);
-        }
-        synced
     }
 
     /// Where the last written frame ends: (log generation, offset). Every append before a
@@ -576,6 +566,11 @@ impl RedexFile {
             }
             st.unsynced_logs()
         };
+        self.fsync_logs(&logs)
+    }
+
+    /// Fsyncs `logs` (taken from the state, whose lock is not held); a failure poisons the file.
+    fn fsync_logs(&self, logs: &[(Arc<File>, PathBuf)]) -> Result<()> {
         let synced = logs.iter().try_for_each(|l| fsync(l, &self.inner.fsyncs));
         if let Err(e) = &synced {
             self.inner.state.write().poison_after(e);
@@ -863,6 +858,11 @@ fn batch_too_large(frame_len: u64) -> RedexError {
     RedexError::BatchTooLarge { bytes: frame_len, limit: SEGMENT_BYTES_MAX - LOG_HEADER_LEN as u64 }
 }
 
+/// The file handle and path of each of `logs`, to fsync without holding the state's lock.
+fn handles<'a>(logs: impl Iterator<Item = &'a ActiveLog>) -> Vec<(Arc<File>, PathBuf)> {
+    logs.map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
+}
+
 impl FileState {
     /// Makes `log` the active log (and the fsync thread's target); returns the previous one.
     fn set_active_log(&mut self, log: ActiveLog) -> Option<ActiveLog> {
@@ -1017,21 +1017,20 @@ impl FileState {
     /// File handles whose data may not be durable yet: the active log and the logs of full
     /// segments not yet frozen.
     fn unsynced_logs(&self) -> Vec<(Arc<File>, PathBuf)> {
-        let hot_logs = self.set.frozen.iter().filter_map(|s| match s {
-            Frozen::Hot { log: Some(log), .. } => Some(&**log),
-            _ => None,
-        });
-        hot_logs.chain(self.log.as_ref()).map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
+        handles(self.freezing().chain(self.log.as_ref()))
     }
 
-    /// The logs of full segments whose freeze has not been installed: the newest frozen
-    /// segments (a freeze starts only once the previous one finished), found from the back.
+    /// File handles of the logs of full segments whose freeze has not been installed (a freeze
+    /// fsyncs its log, but until it is installed nothing says it has).
     fn freezing_logs(&self) -> Vec<(Arc<File>, PathBuf)> {
-        let hot_logs = self.set.frozen.iter().rev().map_while(|s| match s {
-            Frozen::Hot { log: Some(log), .. } => Some(log),
+        handles(self.freezing())
+    }
+
+    fn freezing(&self) -> impl Iterator<Item = &ActiveLog> {
+        self.set.frozen.iter().filter_map(|s| match s {
+            Frozen::Hot { log: Some(log), .. } => Some(&**log),
             _ => None,
-        });
-        hot_logs.map(|l| (Arc::clone(&l.file), l.path.clone())).collect()
+        })
     }
 
     /// Moves the retained head and deletes segments wholly below it.
