@@ -80,6 +80,21 @@ pub(crate) struct ColdTier {
     pub(crate) job: Mutex<Option<JoinHandle<()>>>,
     /// Set by `close`: no archiver starts any more.
     pub(crate) stopped: AtomicBool,
+    /// First seq of the segment being uploaded, or [`NOT_UPLOADING`]. Retention treats that
+    /// segment as cold already (evicted whole or not at all), so the head never lands inside a
+    /// segment that becomes cold when its upload finishes.
+    uploading: AtomicU64,
+}
+
+const NOT_UPLOADING: u64 = u64::MAX;
+
+/// Marks a segment as uploading for as long as it lives (also when the archiver is aborted).
+pub(crate) struct UploadMark<'a>(&'a ColdTier);
+
+impl Drop for UploadMark<'_> {
+    fn drop(&mut self) {
+        self.0.uploading.store(NOT_UPLOADING, Ordering::SeqCst);
+    }
 }
 
 impl ColdTier {
@@ -99,7 +114,20 @@ impl ColdTier {
             last_error: Mutex::new(None),
             job: Mutex::new(None),
             stopped: AtomicBool::new(false),
+            uploading: AtomicU64::new(NOT_UPLOADING),
         }))
+    }
+
+    /// Marks the segment starting at `first_seq` as uploading. Call under the file's state
+    /// lock, where retention cannot move the head meanwhile.
+    pub(crate) fn mark_uploading(&self, first_seq: u64) -> UploadMark<'_> {
+        self.uploading.store(first_seq, Ordering::SeqCst);
+        UploadMark(self)
+    }
+
+    /// First seq of the segment being uploaded, if one is.
+    pub(crate) fn uploading(&self) -> Option<u64> {
+        Some(self.uploading.load(Ordering::SeqCst)).filter(|&s| s != NOT_UPLOADING)
     }
 
     /// Whether an archiver is running.

@@ -1044,7 +1044,9 @@ impl FileState {
         if !config.retention().is_limited() {
             return Ok(());
         }
-        self.head = retention::advance(&self.set, self.head, &config.retention(), now_ns);
+        let uploading = cold.and_then(|tier| tier.uploading());
+        self.head =
+            retention::advance(&self.set, self.head, &config.retention(), now_ns, uploading);
         while let Some(front) = self.set.frozen.front() {
             if front.next_seq() > self.head.seq {
                 break;

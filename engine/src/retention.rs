@@ -50,11 +50,13 @@ impl Limits {
 /// segment the head moves entry by entry, except inside a cold segment, which is only ever
 /// evicted whole (so its entries may outlive a limit by up to one segment). Each entry is
 /// visited at most once over the life of a file, so the cost is amortised O(1) per append.
+/// The segment starting at `uploading` (being archived) counts as cold already.
 pub(crate) fn advance(
     set: &SegmentSet,
     mut head: Head,
     retention: &Retention,
     now_ns: u64,
+    uploading: Option<u64>,
 ) -> Head {
     let next = set.next_seq();
     let limits = Limits::new(retention, next, now_ns);
@@ -65,7 +67,7 @@ pub(crate) fn advance(
                 head.retained_bytes = head.retained_bytes.saturating_sub(seg.payload_bytes);
                 continue;
             }
-            if seg.cold {
+            if seg.cold || uploading == Some(head.seq) {
                 break;
             }
         }

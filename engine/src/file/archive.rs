@@ -15,7 +15,7 @@ use redex_tiers::cold::{segment as cold_segment, ColdKey, ColdSegmentRef};
 
 use super::{FileInner, FileState, RedexFile};
 use crate::clock::now_ns;
-use crate::cold::{self, ColdTier};
+use crate::cold::{self, ColdTier, UploadMark};
 use crate::error::{RedexError, Result};
 use crate::manager::DirLock;
 use crate::retention;
@@ -67,8 +67,10 @@ async fn archive_loop(
     _lock: Option<Arc<DirLock>>,
 ) {
     let mut wait = RETRY_FIRST;
-    while let Some(seg) = next_candidate(&file, &tier) {
-        match archive_one(&file, &tier, &dir, &seg).await {
+    while let Some((seg, mark)) = next_candidate(&file, &tier) {
+        let archived = archive_one(&file, &tier, &dir, &seg).await;
+        drop(mark);
+        match archived {
             Ok(()) => wait = RETRY_FIRST,
             Err(e) => {
                 tier.note_failure(&e);
@@ -79,13 +81,20 @@ async fn archive_loop(
     }
 }
 
-fn next_candidate(file: &Weak<FileInner>, tier: &ColdTier) -> Option<Arc<WarmSegment>> {
+/// The next segment to archive, marked as uploading (released before a retry's backoff, so a
+/// store that stays down never holds retention back).
+fn next_candidate<'t>(
+    file: &Weak<FileInner>,
+    tier: &'t ColdTier,
+) -> Option<(Arc<WarmSegment>, UploadMark<'t>)> {
     let inner = file.upgrade()?;
     let st = inner.state.read();
     if st.closed {
         return None;
     }
-    retention::archive_candidate(&st.set, st.head, &tier.warm, now_ns())
+    let seg = retention::archive_candidate(&st.set, st.head, &tier.warm, now_ns())?;
+    let mark = tier.mark_uploading(seg.meta().first_seq);
+    Some((seg, mark))
 }
 
 async fn archive_one(

@@ -121,6 +121,10 @@ pub struct FlakyStore {
     pub fail_read_back: AtomicBool,
     /// Uploads that reached the store.
     pub uploads: AtomicU64,
+    /// Uploads wait while this is set (an upload slow enough for appends to race it).
+    pub hold_uploads: AtomicBool,
+    /// Uploads that started, held or not.
+    pub uploads_started: AtomicU64,
     next_fetch: parking_lot::Mutex<Option<FetchHook>>,
 }
 
@@ -137,6 +141,8 @@ impl FlakyStore {
             down: AtomicBool::new(false),
             fail_read_back: AtomicBool::new(false),
             uploads: AtomicU64::new(0),
+            hold_uploads: AtomicBool::new(false),
+            uploads_started: AtomicU64::new(0),
             next_fetch: parking_lot::Mutex::new(None),
         })
     }
@@ -158,6 +164,10 @@ impl FlakyStore {
 impl ColdStore for FlakyStore {
     fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
         Box::pin(async move {
+            self.uploads_started.fetch_add(1, Ordering::SeqCst);
+            while self.hold_uploads.load(Ordering::SeqCst) {
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
             self.check()?;
             self.uploads.fetch_add(1, Ordering::SeqCst);
             self.inner.archive_segment(key, parts).await
