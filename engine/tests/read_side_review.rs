@@ -1,0 +1,201 @@
+//! Goal: the read side (tails, async and blocking reads, typed reads, `OrderedAppender`,
+//! `RedexIndex`) never panics, never loses, skips or duplicates an entry silently, and names
+//! what failed and where, while a writer rolls segments over, retention deletes them and
+//! archival moves them cold.
+#![allow(clippy::unwrap_used, clippy::expect_used, reason = "a failed unwrap is a failed test")]
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use std::io;
+use std::ops::Range;
+
+use futures::StreamExt;
+use redex::{
+    Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexError, RedexFile,
+    Retention, Tier,
+};
+use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
+
+#[path = "common/cold.rs"]
+mod cold;
+use cold::{append_n, cold_cfg_with, payload, settle, FlakyStore};
+
+fn name() -> ChannelName {
+    ChannelName::new("review/reads").expect("name")
+}
+
+/// What one tail saw: the seqs delivered (checked contiguous from `from` and against
+/// [`payload`]), and the error that ended it, if any.
+async fn drain_tail(f: RedexFile, from: u64, until: u64) -> (u64, Option<RedexError>) {
+    let mut stream = Box::pin(f.tail(from));
+    let mut next = from;
+    while next < until {
+        let item = tokio::time::timeout(Duration::from_secs(20), stream.next())
+            .await
+            .unwrap_or_else(|_| panic!("tail from {from} stalled at {next}"));
+        match item {
+            None => return (next, None),
+            Some(Err(e)) => return (next, Some(e)),
+            Some(Ok(ev)) => {
+                assert_eq!(ev.seq, next, "tail from {from}: gap or duplicate");
+                assert_eq!(ev.payload[..], payload(ev.seq)[..], "tail from {from}: seq {}", ev.seq);
+                next += 1;
+            }
+        }
+    }
+    (next, None)
+}
+
+/// A tail whose backfill fetches a cold segment that retention drops (and deletes the object
+/// of) during the fetch ends with `Evicted` naming the seq, not with the store's "not found":
+/// the entries were evicted, the store is fine.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_whose_cold_backfill_is_evicted_mid_fetch_says_evicted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let cfg = cold_cfg_with(store.clone(), 50).with_retention(Retention::events(1500));
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg).expect("open");
+    append_n(&f, 0..1500);
+    settle(&f);
+    assert_eq!(f.segments()[0].tier, Tier::Cold, "{:?}", f.segments());
+    assert_eq!(f.head_seq(), 0);
+    let writer = f.clone();
+    store.on_next_fetch(move || append_n(&writer, 1500..2000));
+    let (reached, err) = drain_tail(f.clone(), 0, 2000).await;
+    assert_eq!(reached, 0);
+    match err {
+        Some(RedexError::Evicted { requested: 0, head }) => assert!(head > 0, "head {head}"),
+        other => panic!("expected Evicted at seq 0, got {other:?}"),
+    }
+}
+
+/// A directory store that runs a hook before its next fetch (which then succeeds) and never
+/// deletes an object, so a read overtaken by retention still finds the bytes it asked for.
+struct KeepingStore {
+    inner: LocalDirColdStore,
+    before_fetch: parking_lot::Mutex<Option<Box<dyn FnOnce() + Send>>>,
+}
+
+impl std::fmt::Debug for KeepingStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeepingStore")
+    }
+}
+
+impl ColdStore for KeepingStore {
+    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
+        self.inner.archive_segment(key, parts)
+    }
+    fn fetch_segment<'a>(
+        &'a self,
+        key: &'a ColdKey,
+        range: Option<Range<u64>>,
+    ) -> ColdFuture<'a, Bytes> {
+        if let Some(hook) = self.before_fetch.lock().take() {
+            hook();
+        }
+        self.inner.fetch_segment(key, range)
+    }
+    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
+        self.inner.list(channel)
+    }
+    fn delete<'a>(&'a self, _key: &'a ColdKey) -> ColdFuture<'a, ()> {
+        Box::pin(async { Ok::<(), io::Error>(()) })
+    }
+    fn describe(&self, key: &ColdKey) -> String {
+        self.inner.describe(key)
+    }
+}
+
+/// A tail whose backfill read fetches its cold part while retention moves the head past the
+/// whole range ends with `Evicted` at the first seq it did not deliver, not at some later seq
+/// the read happened to reach (which would tell the consumer it missed less than it did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_overtaken_by_retention_names_its_own_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Arc::new(KeepingStore {
+        inner: LocalDirColdStore::new(dir.path().join("archive")).expect("store"),
+        before_fetch: parking_lot::Mutex::new(None),
+    });
+    let cfg = cold_cfg_with(store.clone(), 300).with_retention(Retention::events(1500));
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg).expect("open");
+    append_n(&f, 0..1000);
+    settle(&f);
+    let segs = f.segments();
+    assert_eq!(segs[0].tier, Tier::Cold, "{segs:?}");
+    assert!(segs.iter().any(|s| s.tier == Tier::Warm), "{segs:?}");
+    // The first backfill step (seqs 0..1024) starts in the cold prefix and goes on warm; while
+    // its cold part is fetched, the writer moves the head past all of it.
+    let writer = f.clone();
+    *store.before_fetch.lock() = Some(Box::new(move || append_n(&writer, 1000..3000)));
+    let (reached, err) = drain_tail(f.clone(), 0, 3000).await;
+    assert_eq!(reached, 0);
+    match err {
+        Some(RedexError::Evicted { requested: 0, head }) => assert!(head >= 1500, "head {head}"),
+        other => panic!("expected Evicted at seq 0, got {other:?}"),
+    }
+}
+
+/// Tails started at every interesting position (below the head, at it, inside cold, warm and
+/// hot segments, at and past `next_seq`) while a writer appends through rollovers, retention
+/// deletes segments and archival moves them cold: each delivers a contiguous run of the right
+/// bytes from its start, ending only with `Evicted` or `Lagged` (never a gap or a duplicate).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tails_from_every_position_race_rollover_retention_and_archival() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let cfg = cold_cfg_with(store.clone(), 200)
+        .with_retention(Retention::events(1200).with_max_bytes(600_000))
+        .with_tail_buffer_events(256);
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let f = redex.open_file(&name(), cfg).expect("open");
+    append_n(&f, 0..2000);
+    settle(&f);
+    let end = 4000;
+    let stop = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (f, stop) = (f.clone(), Arc::clone(&stop));
+        std::thread::spawn(move || {
+            for seq in 2000..end {
+                assert_eq!(f.append(&payload(seq)).expect("append"), seq);
+                if seq % 97 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                if stop.load(Ordering::Relaxed) {
+                    return;
+                }
+            }
+        })
+    };
+    let mut starts = vec![0, f.head_seq().saturating_sub(1), f.head_seq(), f.next_seq()];
+    for s in f.segments() {
+        starts.extend([s.first_seq, s.first_seq + 1, s.next_seq.saturating_sub(1)]);
+    }
+    starts.extend([f.next_seq() + 1, f.next_seq() + 300]);
+    starts.sort_unstable();
+    starts.dedup();
+    let mut tails = Vec::new();
+    for from in starts {
+        let head = f.head_seq();
+        let handle = tokio::spawn(drain_tail(f.clone(), from, end));
+        tails.push((from, head, handle));
+    }
+    for (from, head_then, handle) in tails {
+        let (reached, err) = handle.await.expect("tail task");
+        match err {
+            None => assert_eq!(reached, end.max(from), "tail from {from}"),
+            Some(RedexError::Evicted { requested, head }) => {
+                assert_eq!(requested, reached, "tail from {from}");
+                assert!(requested < head, "tail from {from}: {requested} >= {head}");
+            }
+            Some(RedexError::Lagged { at_seq, .. }) => assert_eq!(at_seq, reached),
+            Some(e) => panic!("tail from {from} (head was {head_then}): {e}"),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    writer.join().expect("writer");
+}
