@@ -11,8 +11,6 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::{Arc, Weak};
 
-use std::thread::JoinHandle;
-
 use parking_lot::RwLock;
 use redex_tiers::frame;
 use redex_tiers::log_file::LOG_HEADER_LEN;
@@ -29,14 +27,16 @@ use crate::error::{RedexError, Result};
 use crate::event::RedexEvent;
 use crate::manager::{DirLock, Registry};
 use crate::retention::{self, Head};
-use crate::segments::{Frozen, SegmentSet, WarmSegment};
+use crate::segments::{Frozen, SegmentSet};
 use crate::stats::{AppendCounters, FileStats, FsyncStats, TierStats};
 use crate::storage::{ActiveLog, SegmentDir};
 use crate::syncer::Syncer;
+use freeze::FreezeJob;
 
 mod age_timer;
 mod archive;
 mod cold_reads;
+mod freeze;
 
 /// Most entries one `read_range` preallocates for, so a huge range cannot allocate up front.
 const READ_PREALLOC_MAX: u64 = 1 << 16;
@@ -93,7 +93,7 @@ struct FileState {
     last_ts: u64,
     syncer: Option<Syncer>,
     /// The background freeze of the previous active segment, if one is running.
-    pending_freeze: Option<JoinHandle<Result<Arc<WarmSegment>>>>,
+    pending_freeze: Option<FreezeJob>,
     /// The file this state belongs to, for a finished freeze to have itself installed.
     owner: Weak<FileInner>,
     /// A failed background freeze, reported by the next `sync` or `close`.
@@ -356,35 +356,44 @@ impl RedexFile {
         // Read the clock before taking the lock: it is the costliest step of a small append
         // and needs no state (the stamp is raised to the previous one under the lock).
         let now = now_ns();
-        let mut st = self.inner.state.write();
-        self.check_writable(&st)?;
-        if let Some(expected) = expected.filter(|&e| e != st.set.next_seq()) {
-            return Err(RedexError::SeqMismatch {
-                channel: self.inner.channel.to_string(),
-                expected,
-                actual: st.set.next_seq(),
-            });
-        }
-        if payloads.is_empty() {
-            return Ok(None);
-        }
-        if sync {
-            // A durable append must not succeed after an earlier fsync failed unseen: the log
-            // could already have a hole before it.
-            if let Some(e) = st.take_background_error() {
-                return Err(e);
+        let mut st = loop {
+            let mut st = self.inner.state.write();
+            self.check_writable(&st)?;
+            if let Some(expected) = expected.filter(|&e| e != st.set.next_seq()) {
+                return Err(RedexError::SeqMismatch {
+                    channel: self.inner.channel.to_string(),
+                    expected,
+                    actual: st.set.next_seq(),
+                });
             }
-        }
-        st.install_finished_freeze(self.inner.storage.as_ref());
+            if payloads.is_empty() {
+                return Ok(None);
+            }
+            if sync {
+                // A durable append must not succeed after an earlier fsync failed unseen: the
+                // log could already have a hole before it.
+                if let Some(e) = st.take_background_error() {
+                    return Err(e);
+                }
+            }
+            st.install_finished_freeze(self.inner.storage.as_ref());
+            if !self.needs_rollover(&st, frame_len, count) {
+                break st;
+            }
+            // A rollover waits for the previous freeze (at most one full segment waits in
+            // memory); wait without the lock, so reads go on, then look again.
+            match st.pending_freeze.as_ref().and_then(FreezeJob::running) {
+                Some(freeze) => {
+                    drop(st);
+                    freeze.wait();
+                }
+                None => {
+                    self.rollover(&mut st)?;
+                    break st;
+                }
+            }
+        };
         let cfg = &self.inner.config;
-        let active = &st.set.active;
-        if !active.is_empty()
-            && (active.log_len() + frame_len > cfg.segment_bytes_max()
-                || active.len() as u64 + count > cfg.segment_events_max()
-                || active.index_bytes() > HOT_INDEX_BYTES_MAX)
-        {
-            self.rollover(&mut st)?;
-        }
         let ts = now.max(st.last_ts);
         let first_seq = st.set.next_seq();
         let payload_bytes_before = st.set.active.payload_bytes();
@@ -442,14 +451,24 @@ impl RedexFile {
         Ok(())
     }
 
+    /// Whether a frame of `frame_len` bytes and `count` entries must go to a new segment.
+    fn needs_rollover(&self, st: &FileState, frame_len: u64, count: u64) -> bool {
+        let cfg = &self.inner.config;
+        let active = &st.set.active;
+        !active.is_empty()
+            && (active.log_len() + frame_len > cfg.segment_bytes_max()
+                || active.len() as u64 + count > cfg.segment_events_max()
+                || active.index_bytes() > HOT_INDEX_BYTES_MAX)
+    }
+
     fn closed_error(&self) -> RedexError {
         RedexError::Closed { channel: self.inner.channel.to_string() }
     }
 
     /// Starts a new active segment. A heap-only file keeps the full one in memory; a
     /// persistent file creates the next log (durably, so the order of segments survives a
-    /// crash) and freezes the full one on a background thread, waiting first for the previous
-    /// freeze so at most one runs.
+    /// crash) and freezes the full one on a background thread, after the previous freeze (the
+    /// append path waits for a running one outside the lock first, so this join is immediate).
     fn rollover(&self, st: &mut FileState) -> Result<()> {
         let next = st.set.next_seq();
         let Some(dir) = &self.inner.storage else {
@@ -785,7 +804,7 @@ impl RedexFile {
 
     /// Whether a background freeze is running (started and not finished).
     pub(crate) fn freeze_running(&self) -> bool {
-        self.inner.state.read().pending_freeze.as_ref().is_some_and(|h| !h.is_finished())
+        self.inner.state.read().pending_freeze.as_ref().is_some_and(|j| !j.is_finished())
     }
 
     /// Applies the age limit of the retention policy now (count and byte limits are applied on
@@ -932,7 +951,7 @@ impl FileState {
     /// Installs the result of a background freeze that has finished, if any, and starts the
     /// next one if another full segment is waiting.
     fn install_finished_freeze(&mut self, storage: Option<&SegmentDir>) {
-        if self.pending_freeze.as_ref().is_some_and(JoinHandle::is_finished) {
+        if self.pending_freeze.as_ref().is_some_and(FreezeJob::is_finished) {
             let failures = self.freeze_error.is_some();
             self.wait_for_freeze();
             // After a failure, the retry waits for the next rollover rather than spinning.
@@ -952,29 +971,18 @@ impl FileState {
             _ => None,
         });
         let Some((seg, log)) = waiting else { return };
-        let dir = dir.clone();
-        let owner = self.owner.clone();
-        let spawned = std::thread::Builder::new().name("redex-freeze".into()).spawn(move || {
-            let sealed = dir.seal(&seg, &log);
-            // A quiet file has no append to install the result: the timer will.
-            age_timer::after_freeze(owner);
-            sealed
-        });
-        match spawned {
-            Ok(handle) => self.pending_freeze = Some(handle),
+        match FreezeJob::spawn(dir.clone(), seg, log, self.owner.clone()) {
+            Ok(job) => self.pending_freeze = Some(job),
             Err(e) => tracing::error!(error = %e, "could not start a freeze thread; will retry"),
         }
     }
 
     /// Waits for the running background freeze and swaps its frozen segment in for the hot one.
     fn wait_for_freeze(&mut self) {
-        let Some(handle) = self.pending_freeze.take() else {
+        let Some(job) = self.pending_freeze.take() else {
             return;
         };
-        let result = handle.join().unwrap_or_else(|_| {
-            Err(RedexError::InvalidConfig("the freeze thread panicked".into()))
-        });
-        match result {
+        match job.join() {
             Ok(frozen) => {
                 let base = frozen.meta().first_seq;
                 if let Some(slot) = self.set.frozen.iter_mut().find(|s| s.base_seq() == base) {

@@ -136,6 +136,8 @@ impl LogWriter {
 /// thread, `sync`, freeze). Errors satisfy [`is_fsync_failure`].
 pub fn fdatasync(file: &File) -> io::Result<()> {
     #[cfg(feature = "fault-injection")]
+    fault::hold_fsync();
+    #[cfg(feature = "fault-injection")]
     if fault::take(&fault::FSYNC_ERRORS) {
         return Err(fsync_failed(io::Error::from_raw_os_error(libc::EIO)));
     }
@@ -179,7 +181,7 @@ pub mod fault {
     use std::fs::File;
     use std::io;
     use std::os::unix::fs::FileExt;
-    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
     /// Writes that will write only the first half of their bytes, then continue (the kernel
     /// may return short; the writer must loop).
@@ -188,6 +190,16 @@ pub mod fault {
     pub static TORN_WRITES: AtomicU64 = AtomicU64::new(0);
     /// Fsyncs (policy, explicit or durable) that will fail with `EIO`.
     pub static FSYNC_ERRORS: AtomicU64 = AtomicU64::new(0);
+    /// While set, every `fdatasync` of a log (a freeze's, the policy thread's, `sync`'s) waits:
+    /// a disk so busy that an fsync takes as long as a test likes.
+    pub static FSYNC_HOLD: AtomicBool = AtomicBool::new(false);
+
+    /// Waits while [`FSYNC_HOLD`] is set.
+    pub(crate) fn hold_fsync() {
+        while FSYNC_HOLD.load(Ordering::SeqCst) {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+    }
 
     /// Takes one pending fault from `counter`, if any.
     pub fn take(counter: &AtomicU64) -> bool {
