@@ -3,10 +3,12 @@
 //! (`--cold-dir`, `--cold-s3`).
 //!
 //! Another process's appends cannot reach this one's tail stream, so following polls: every
-//! interval it looks at the channel's directory (modification time and the sizes of its logs)
-//! and, when that changed, reopens the channel read-only and prints the entries past the last
-//! one printed. Entries that retention deleted in between are reported as skipped on stderr.
+//! interval it looks at the channel's directory (its modification time, and the size and
+//! modification time of each log) and, when that changed, reopens the channel read-only and
+//! prints the entries past the last one printed. Entries that retention deleted in between are
+//! reported as skipped on stderr.
 
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -44,7 +46,7 @@ pub fn run(
     let d = ReadOnlyDir::open(dir, cold)?;
     let name = d.channel(channel)?;
     let seg_dir = segment_dir(dir, &name);
-    let mut seen = Fingerprint::of(&seg_dir);
+    let mut seen = Fingerprint::of(&seg_dir).filter(Fingerprint::settled);
     let file = d.file(&name)?;
     let next = file.next_seq();
     let start = next.saturating_sub(opts.lines).max(file.head_seq());
@@ -61,13 +63,15 @@ pub fn run(
         polls += 1;
         // Taken before reopening, so a change made while reopening shows at the next poll.
         let now = Fingerprint::of(&seg_dir);
-        if now == seen && now.is_some() {
+        if now.is_some() && now == seen {
             continue;
         }
         match poll(dir, channel, pos, opts.format, cold, out) {
             Ok(next) => {
                 pos = next;
-                seen = now;
+                // A fingerprint with a recent modification time may not show a write made in
+                // the same clock tick after it was taken: reopen at every poll until it settles.
+                seen = now.filter(Fingerprint::settled);
                 last_error.clear();
             }
             Err(CliError::BrokenPipe) => return Err(CliError::BrokenPipe),
@@ -118,25 +122,59 @@ fn segment_dir(dir: &Path, channel: &ChannelName) -> PathBuf {
     path.join(".redex")
 }
 
+/// How long after its last modification a fingerprint is trusted to show every later write:
+/// file times come from a coarse clock (a tick of a few ms), so a write in the same tick as
+/// the fingerprint leaves them unchanged.
+const SETTLE: Duration = Duration::from_secs(1);
+
 /// What changes whenever a writer appends, rolls over or deletes a segment: the directory's
-/// modification time and the total size of its logs.
+/// modification time and each log's size and modification time. (Sizes alone are not enough:
+/// a writer with an fsync policy preallocates its log with zeros, so appends overwrite them
+/// without changing its size, and the directory does not change either.)
 #[derive(Debug, PartialEq, Eq)]
 struct Fingerprint {
     dir_mtime: SystemTime,
-    log_bytes: u64,
+    /// Name, size and modification time of each `.log`, sorted by name.
+    logs: Vec<(OsString, u64, SystemTime)>,
+    /// When this fingerprint was taken (not compared).
+    taken: Taken,
 }
 
 impl Fingerprint {
     /// `None` when the directory cannot be read (then every poll reopens).
     fn of(dir: &Path) -> Option<Self> {
+        let taken = Taken(SystemTime::now());
         let dir_mtime = std::fs::metadata(dir).and_then(|m| m.modified()).ok()?;
-        let mut log_bytes = 0u64;
+        let mut logs = Vec::new();
         for entry in std::fs::read_dir(dir).ok()? {
             let entry = entry.ok()?;
-            if entry.file_name().to_string_lossy().ends_with(".log") {
-                log_bytes = log_bytes.wrapping_add(entry.metadata().ok()?.len());
+            let name = entry.file_name();
+            if name.to_string_lossy().ends_with(".log") {
+                let meta = entry.metadata().ok()?;
+                logs.push((name, meta.len(), meta.modified().ok()?));
             }
         }
-        Some(Fingerprint { dir_mtime, log_bytes })
+        logs.sort();
+        Some(Fingerprint { dir_mtime, logs, taken })
+    }
+
+    /// Whether every modification time it holds is at least [`SETTLE`] older than the
+    /// fingerprint, so an unchanged fingerprint later means nothing was written.
+    fn settled(&self) -> bool {
+        let newest = self.logs.iter().map(|l| l.2).chain([self.dir_mtime]).max();
+        newest.is_some_and(|t| t + SETTLE <= self.taken.0)
     }
 }
+
+/// The time a fingerprint was taken; equal to any other, so it never makes two fingerprints
+/// differ.
+#[derive(Debug)]
+struct Taken(SystemTime);
+
+impl PartialEq for Taken {
+    fn eq(&self, _: &Self) -> bool {
+        true
+    }
+}
+
+impl Eq for Taken {}

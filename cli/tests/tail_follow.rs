@@ -78,3 +78,57 @@ fn tail_follow_prints_new_entries_then_stops_after_max_polls() {
     assert!(out.status.success());
     assert_eq!(seqs(&stdout(&out)), vec![218, 219]);
 }
+
+/// A writer with an fsync policy preallocates its log with zeros, so its appends change
+/// neither the log's size nor the directory: `--follow` must still see them (it looks at the
+/// logs' modification times too).
+#[test]
+fn tail_follow_sees_appends_to_a_preallocated_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = Redex::with_persistent_dir(dir.path()).unwrap();
+    let cfg = config().with_fsync_policy(redex::FsyncPolicy::EveryN(1_000_000));
+    let file = writer.open_file(&redex::ChannelName::new("orders").unwrap(), cfg).unwrap();
+    append(&file, 0, 10);
+    let log = segment_dir(dir.path(), "orders").join("00000000000000000000.log");
+    let size = std::fs::metadata(&log).unwrap().len();
+    assert!(size > file.segments()[0].log_bytes, "the log is not preallocated ({size} bytes)");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redex"))
+        .args(["tail", dir.path().to_str().unwrap(), "orders", "-n", "2", "--follow"])
+        .args(["--poll-interval-ms", "20", "--max-polls", "3000", "--format", "raw"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    let line = |rx: &std::sync::mpsc::Receiver<String>, want: u64| match rx
+        .recv_timeout(Duration::from_secs(20))
+    {
+        Ok(line) => assert_eq!(line, String::from_utf8(payload(want)).unwrap()),
+        Err(e) => panic!("tail did not print seq {want}: {e}"),
+    };
+    line(&rx, 8);
+    line(&rx, 9);
+    // Appended while it follows, one at a time, with polls in between.
+    for seq in 10..14 {
+        append(&file, seq, seq + 1);
+        line(&rx, seq);
+    }
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().len(),
+        size,
+        "the log grew: the test proves nothing"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    reader.join().unwrap();
+    file.close().unwrap();
+}
