@@ -49,7 +49,8 @@ pub fn run(
     let end = sel.to.unwrap_or_else(|| file.next_seq()).max(start);
     let mut damaged = 0u64;
     let skip = sel.skip_damaged.then_some(&mut damaged);
-    print_range(&file, start, end, sel.since_ns, sel.format, skip, out)?;
+    let mut at = start;
+    print_range(&file, &mut at, end, sel.since_ns, sel.format, skip, out)?;
     out.flush()?;
     match damaged {
         0 => Ok(()),
@@ -57,19 +58,21 @@ pub fn run(
     }
 }
 
-/// Prints entries `start..end` (clamped to the next seq) appended at or after `since_ns`, in
-/// chunks; returns the seq after the last one read. With `skip_damaged`, a chunk that fails
-/// with damaged data is read again entry by entry, each damaged entry reported on stderr and
-/// counted there, instead of ending the command.
+/// Prints entries `*at..end` (clamped to the next seq) appended at or after `since_ns`, in
+/// chunks, moving `*at` past each chunk once it is printed, so when a read fails partway `*at`
+/// is where the entries not printed yet start. With `skip_damaged`, a chunk that fails with
+/// damaged data is read again entry by entry, each damaged entry reported on stderr and counted
+/// there, instead of ending the command.
 pub fn print_range(
     file: &RedexFile,
-    start: u64,
+    at: &mut u64,
     end: u64,
     since_ns: Option<u64>,
     format: Format,
     mut skip_damaged: Option<&mut u64>,
     out: &mut Out,
-) -> CliResult<u64> {
+) -> CliResult {
+    let start = *at;
     let end = end.min(file.next_seq());
     let mut seq = match since_ns {
         // Timestamps never decrease, so skip whole segments that end before `since`.
@@ -95,8 +98,9 @@ pub fn print_range(
             break;
         }
         seq = chunk_end;
+        *at = seq;
     }
-    Ok(seq.max(start))
+    Ok(())
 }
 
 /// Reads `start..end` entry by entry, skipping (and reporting on stderr) damaged entries.

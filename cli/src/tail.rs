@@ -50,7 +50,8 @@ pub fn run(
     let file = d.file(&name)?;
     let next = file.next_seq();
     let start = next.saturating_sub(opts.lines).max(file.head_seq());
-    let mut pos = print_range(&file, start, next, None, opts.format, None, out)?;
+    let mut pos = start;
+    print_range(&file, &mut pos, next, None, opts.format, None, out)?;
     out.flush()?;
     drop((file, d));
     if !opts.follow {
@@ -66,9 +67,10 @@ pub fn run(
         if now.is_some() && now == seen {
             continue;
         }
-        match poll(dir, channel, pos, opts.format, cold, out) {
-            Ok(next) => {
-                pos = next;
+        // `pos` moves past whatever a poll printed, even one that fails partway, so the next
+        // poll never prints an entry twice.
+        match poll(dir, channel, &mut pos, opts.format, cold, out) {
+            Ok(()) => {
                 // A fingerprint with a recent modification time may not show a write made in
                 // the same clock tick after it was taken: reopen at every poll until it settles.
                 seen = now.filter(Fingerprint::settled);
@@ -89,30 +91,30 @@ pub fn run(
     Ok(())
 }
 
-/// Reopens the channel and prints what follows `pos`; returns the new position.
+/// Reopens the channel and prints what follows `*pos`, moving it past what was printed.
 fn poll(
     dir: &Path,
     channel: &str,
-    pos: u64,
+    pos: &mut u64,
     format: Format,
     cold: Option<&Cold>,
     out: &mut Out,
-) -> CliResult<u64> {
+) -> CliResult {
     let d = ReadOnlyDir::open(dir, cold)?;
     let file = d.file(&d.channel(channel)?)?;
     let (head, next) = (file.head_seq(), file.next_seq());
-    let mut from = pos;
-    if head > from {
-        eprintln!("redex: tail: seqs {from}..{head} were deleted by retention before printing");
-        from = head;
+    if head > *pos {
+        eprintln!("redex: tail: seqs {pos}..{head} were deleted by retention before printing");
+        *pos = head;
     }
-    if next < from {
-        eprintln!("redex: tail: the log now ends at seq {next}, before {from}; was it recreated?");
-        return Ok(next);
+    if next < *pos {
+        eprintln!("redex: tail: the log now ends at seq {next}, before {pos}; was it recreated?");
+        *pos = next;
+        return Ok(());
     }
-    let end = print_range(&file, from, next, None, format, None, out)?;
+    let result = print_range(&file, pos, next, None, format, None, out);
     out.flush()?;
-    Ok(end)
+    result
 }
 
 /// The channel's segment directory, `<dir>/channels/<part>/.../.redex` (docs/FORMAT.md).

@@ -132,3 +132,54 @@ fn tail_follow_sees_appends_to_a_preallocated_log() {
     reader.join().unwrap();
     file.close().unwrap();
 }
+
+/// A poll that prints part of what is new and then fails (here: damage in a later chunk) must
+/// not print that part again at the next poll: following goes on from the first entry not
+/// printed, and every entry is printed at most once.
+#[test]
+fn tail_follow_never_prints_an_entry_twice_after_a_failed_poll() {
+    let dir = tempfile::tempdir().unwrap();
+    let (live, next) = (dir.path().join("live"), dir.path().join("next"));
+    build_log(&live, "orders", 100);
+    // What the channel will be replaced with: more than two read chunks of entries, damaged in
+    // the second chunk of what is new to the tail.
+    build_log(&next, "orders", 3000);
+    let victim = frozen_logs(&next, "orders")
+        .into_iter()
+        .filter(|log| {
+            let seq: u64 = log.file_stem().unwrap().to_str().unwrap().parse().unwrap();
+            seq <= 1600
+        })
+        .next_back()
+        .unwrap();
+    let mut bytes = std::fs::read(&victim).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x40;
+    std::fs::write(&victim, &bytes).unwrap();
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redex"))
+        .args(["tail", live.to_str().unwrap(), "orders", "-n", "1", "--follow"])
+        .args(["--poll-interval-ms", "20", "--max-polls", "40"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert_eq!(seqs(&first), vec![99]);
+    // Swap the channel for the longer one while it follows.
+    let channel = live.join("channels").join("orders");
+    std::fs::rename(&channel, dir.path().join("old")).unwrap();
+    std::fs::rename(next.join("channels").join("orders"), &channel).unwrap();
+    let rest: Vec<String> = lines.map(|l| l.unwrap()).collect();
+    let out = child.wait_with_output().unwrap();
+    let printed = seqs(&rest.join("\n"));
+    let mut unique = printed.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(printed.len(), unique.len(), "entries printed twice: {} lines", printed.len());
+    assert_eq!(printed.first(), Some(&100), "{printed:?}");
+    assert!(printed.windows(2).all(|w| w[1] == w[0] + 1), "not in order");
+    let err = stderr(&out);
+    assert!(err.contains(victim.file_name().unwrap().to_str().unwrap()), "{err}");
+}
