@@ -100,7 +100,8 @@ pub trait ColdStore: Send + Sync + fmt::Debug {
     fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()>;
 
     /// The bytes of object `key`, or only `range` of them. A range reaching past the end of the
-    /// object is an error.
+    /// object is an error of kind [`io::ErrorKind::InvalidInput`], which a reader reports as a
+    /// damaged object (shorter than its manifest record says) rather than an outage to retry.
     fn fetch_segment<'a>(
         &'a self,
         key: &'a ColdKey,

@@ -2,6 +2,7 @@
 //! and index by one ranged fetch, then only the log blocks a read needs, all through a
 //! [`ColdCache`] and checked before anything is returned.
 
+use std::io;
 use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -139,11 +140,20 @@ impl ColdReader {
 
     async fn fetch(&self, key: &ColdKey, range: Range<u64>) -> Result<Bytes> {
         let want = range.end - range.start;
-        let bytes = self
-            .store
-            .fetch_segment(key, Some(range.clone()))
-            .await
-            .map_err(|e| TierError::io("fetch", PathBuf::from(self.store.describe(key)), e))?;
+        let bytes = self.store.fetch_segment(key, Some(range.clone())).await.map_err(|e| {
+            let name = PathBuf::from(self.store.describe(key));
+            if e.kind() == io::ErrorKind::InvalidInput {
+                // The store says the range lies outside the object (`ColdStore::fetch_segment`):
+                // the object is shorter than its manifest record says, which is damage, not an
+                // outage that a retry could get past.
+                return TierError::corrupt(
+                    name,
+                    range.start,
+                    format!("object shorter than its manifest record says: {e}"),
+                );
+            }
+            TierError::io("fetch", name, e)
+        })?;
         self.fetches.fetch_add(1, Ordering::Relaxed);
         self.fetched_bytes.fetch_add(bytes.len() as u64, Ordering::Relaxed);
         if bytes.len() as u64 != want {

@@ -1,0 +1,87 @@
+//! Goal: the cold tier's failure cases answer what actually happened: a damaged (short) object
+//! is `Corrupt` naming it, not an I/O error a consumer would retry forever; a read whose
+//! archived segment retention drops under its fetch is `Evicted`, not a missing object.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+
+use redex::{ChannelName, Redex, RedexError, RedexFile, Tier};
+
+#[path = "common/cold.rs"]
+mod cold;
+use cold::{append_n, cold_cfg, settle};
+
+fn name() -> ChannelName {
+    ChannelName::new("c/orders").expect("name")
+}
+
+fn cold_segments(f: &RedexFile) -> Vec<redex::SegmentInfo> {
+    f.segments().into_iter().filter(|s| s.tier == Tier::Cold).collect()
+}
+
+/// The archived objects under `root`, in key order.
+fn objects(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut dirs = vec![root.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rxseg") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn assert_corrupt_naming(err: &RedexError, object: &Path) {
+    let shown = err.to_string();
+    assert!(matches!(err, RedexError::Corrupt { .. }), "not Corrupt: {err:?}");
+    assert!(shown.contains(&object.display().to_string()), "{shown}");
+    assert!(!redex::follow::is_transient(err), "a damaged object is not worth retrying: {err:?}");
+}
+
+/// Objects cut short (inside the header, inside the log section, to nothing) are damage:
+/// every read path reports `Corrupt` naming the object, as `verify` does, instead of an I/O
+/// error that `follow_log` (CortEX folds, `RedexIndex`) would retry for ever.
+#[test]
+fn a_short_object_is_corrupt_on_every_read_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (db, archive) = (dir.path().join("db"), dir.path().join("archive"));
+    {
+        let redex = Redex::with_persistent_dir(&db).expect("manager");
+        let f = redex.open_file(&name(), cold_cfg(&archive, 100)).expect("open");
+        append_n(&f, 0..1000);
+        settle(&f);
+        f.close().expect("close");
+    }
+    let paths = objects(&archive);
+    assert!(paths.len() >= 3, "{paths:?}");
+    let cut = |path: &Path, keep: fn(usize) -> usize| {
+        let bytes = std::fs::read(path).expect("read");
+        std::fs::write(path, &bytes[..keep(bytes.len())]).expect("write");
+    };
+    cut(&paths[0], |_| 50); // inside the header
+    cut(&paths[1], |len| len - 100); // inside the log section
+    cut(&paths[2], |_| 0); // empty
+
+    let redex = Redex::with_persistent_dir(&db).expect("manager");
+    let f = redex.open_file(&name(), cold_cfg(&archive, 100)).expect("reopen");
+    let segs = cold_segments(&f);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    for (seg, path) in segs.iter().zip(&paths[..3]) {
+        let last = seg.next_seq - 1;
+        assert_corrupt_naming(&f.read_range(seg.first_seq, seg.next_seq).expect_err("read"), path);
+        assert_corrupt_naming(&f.get(last).expect_err("get"), path);
+        let err = rt.block_on(f.read_range_async(seg.first_seq, seg.next_seq)).expect_err("async");
+        assert_corrupt_naming(&err, path);
+        let err = rt.block_on(f.read_cold(last, seg.next_seq)).expect_err("read_cold");
+        assert_corrupt_naming(&err, path);
+    }
+    // The next segment still reads.
+    let ok = f.read_range(segs[3].first_seq, segs[3].next_seq).expect("intact object");
+    assert_eq!(ok.len() as u64, segs[3].next_seq - segs[3].first_seq);
+}
