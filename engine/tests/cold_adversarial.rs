@@ -5,11 +5,11 @@
 
 use std::path::{Path, PathBuf};
 
-use redex::{ChannelName, Redex, RedexError, RedexFile, Tier};
+use redex::{ChannelName, Redex, RedexError, RedexFile, Retention, Tier};
 
 #[path = "common/cold.rs"]
 mod cold;
-use cold::{append_n, cold_cfg, settle};
+use cold::{append_n, cold_cfg, cold_cfg_with, settle, FlakyStore};
 
 fn name() -> ChannelName {
     ChannelName::new("c/orders").expect("name")
@@ -84,4 +84,41 @@ fn a_short_object_is_corrupt_on_every_read_path() {
     // The next segment still reads.
     let ok = f.read_range(segs[3].first_seq, segs[3].next_seq).expect("intact object");
     assert_eq!(ok.len() as u64, segs[3].next_seq - segs[3].first_seq);
+}
+
+/// Every read path, racing retention: at the fetch of the first archived segment the writer
+/// moves on far enough for retention to drop that segment and delete its object, so the fetch
+/// finds nothing. The read was of entries that are evicted by now: `Evicted`, not an I/O error
+/// saying an object the manifest needs is missing (which would mean lost data).
+#[test]
+fn a_read_whose_segment_retention_drops_under_its_fetch_is_evicted() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = FlakyStore::new(&dir.path().join("archive"));
+    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let cfg = cold_cfg_with(store.clone(), 50).with_retention(Retention::events(1500));
+    let f = redex.open_file(&name(), cfg).expect("open");
+    append_n(&f, 0..1500);
+    settle(&f);
+    assert!(cold_segments(&f).len() > 4, "{:?}", f.segments());
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let mut next = 1500;
+    for path in ["read_range", "get", "read_range_async", "read_cold"] {
+        let head = f.head_seq();
+        assert!(cold_segments(&f).first().is_some_and(|s| s.first_seq == head), "{path}");
+        let (writer, from) = (f.clone(), next);
+        store.on_next_fetch(move || append_n(&writer, from..from + 500));
+        next += 500;
+        let err = match path {
+            "read_range" => f.read_range(head, head + 5).map(drop),
+            "get" => f.get(head).map(drop),
+            "read_range_async" => rt.block_on(f.read_range_async(head, head + 5)).map(drop),
+            _ => rt.block_on(f.read_cold(head, head + 5)).map(drop),
+        }
+        .expect_err(path);
+        assert!(f.head_seq() > head, "{path}: retention did not move the head");
+        assert!(
+            matches!(err, RedexError::Evicted { requested, .. } if requested == head),
+            "{path}: {err:?}"
+        );
+    }
 }

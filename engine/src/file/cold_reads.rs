@@ -7,13 +7,37 @@ use std::sync::Arc;
 
 use redex_tiers::cold::ColdSegmentRef;
 
-use super::{FileState, RedexFile};
+use super::{FileInner, FileState, RedexFile};
 use crate::cold::{self, ColdTier};
 use crate::error::{RedexError, Result};
 use crate::event::RedexEvent;
 
-/// Where a cold read fetches from.
-type ColdSource = (Arc<ColdTier>, Vec<Arc<ColdSegmentRef>>);
+/// Where a cold read fetches from, and the file it reads for.
+pub(super) struct ColdSource {
+    tier: Arc<ColdTier>,
+    segs: Vec<Arc<ColdSegmentRef>>,
+    /// Kept on the caller's side of the fetch, to tell a failure from an eviction.
+    file: Arc<FileInner>,
+}
+
+impl ColdSource {
+    /// What a fetch of entries from `start` on that failed with `error` means for the caller:
+    /// [`RedexError::Evicted`] if retention moved the head past `start` meanwhile (it dropped
+    /// the segment and deleted its object under the fetch, which then found nothing: not a
+    /// missing object, which would be data loss, nor an outage worth retrying), else `error`.
+    fn failed(&self, start: u64, error: RedexError) -> RedexError {
+        let head = self.file.state.read().head.seq;
+        if start < head {
+            return RedexError::Evicted { requested: start, head };
+        }
+        error
+    }
+
+    /// What the fetch itself needs, to move onto the cold runtime (the file stays here).
+    fn fetch(&self) -> (Arc<ColdTier>, Vec<Arc<ColdSegmentRef>>) {
+        (Arc::clone(&self.tier), self.segs.clone())
+    }
+}
 
 impl RedexFile {
     /// The tier and segments to fetch `start..end` (inside the cold prefix) from. `explicit`:
@@ -36,7 +60,11 @@ impl RedexFile {
         if !explicit && !tier.transparent_reads {
             return Err(unavailable("transparent cold reads are off; use read_cold"));
         }
-        Ok((Arc::clone(tier), st.set.cold_segments(start, end)))
+        Ok(ColdSource {
+            tier: Arc::clone(tier),
+            segs: st.set.cold_segments(start, end),
+            file: Arc::clone(&self.inner),
+        })
     }
 
     /// The cold part of a read of `start..end`: `Some((source, stop))` when `start` lies in
@@ -74,12 +102,13 @@ impl RedexFile {
 
     /// A single archived entry, fetched (blocking this thread) through the cache.
     pub(super) fn get_cold(source: ColdSource, seq: u64) -> Result<Option<RedexEvent>> {
-        let (tier, segs) = source;
+        let (tier, seg) = (Arc::clone(&source.tier), source.segs.first().cloned());
         cold::block_on(async move {
-            let Some(seg) = segs.first() else { return Ok(None) };
-            let found = tier.reader.get(seg, seq).await?;
+            let Some(seg) = seg else { return Ok(None) };
+            let found = tier.reader.get(&seg, seq).await?;
             Ok(found.map(|(payload, timestamp_ns)| RedexEvent { seq, timestamp_ns, payload }))
         })
+        .map_err(|e| source.failed(seq, e))
     }
 
     /// Archived entries `start..end`, fetched (blocking this thread) through the cache.
@@ -88,7 +117,7 @@ impl RedexFile {
         start: u64,
         end: u64,
     ) -> Result<Vec<RedexEvent>> {
-        cold::block_on(fetch_range(source, start, end))
+        cold::block_on(fetch_range(source.fetch(), start, end)).map_err(|e| source.failed(start, e))
     }
 
     /// Entries `start..end` that are archived in the cold store, fetched only as far as
@@ -107,7 +136,9 @@ impl RedexFile {
             let Some(stop) = Self::cold_stop(&st, start, end) else { return Ok(Vec::new()) };
             (self.cold_source(&st, start, stop, true)?, stop)
         };
-        cold::run(fetch_range(source, start, stop)).await
+        cold::run(fetch_range(source.fetch(), start, stop))
+            .await
+            .map_err(|e| source.failed(start, e))
     }
 
     /// [`RedexFile::read_range`] for async callers (tail backfill, catch-up reads of a
@@ -142,7 +173,8 @@ impl RedexFile {
                     }
                 }
             };
-            out.extend(cold::run(fetch_range(source, seq, stop)).await?);
+            let fetched = cold::run(fetch_range(source.fetch(), seq, stop)).await;
+            out.extend(fetched.map_err(|e| source.failed(seq, e))?);
             seq = stop;
         }
     }
@@ -174,8 +206,11 @@ impl RedexFile {
     }
 }
 
-async fn fetch_range(source: ColdSource, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
-    let (tier, segs) = source;
+async fn fetch_range(
+    (tier, segs): (Arc<ColdTier>, Vec<Arc<ColdSegmentRef>>),
+    start: u64,
+    end: u64,
+) -> Result<Vec<RedexEvent>> {
     let mut out = Vec::new();
     for seg in segs {
         tier.reader
