@@ -146,11 +146,10 @@ fn tail_follow_never_prints_an_entry_twice_after_a_failed_poll() {
     build_log(&next, "orders", 3000);
     let victim = frozen_logs(&next, "orders")
         .into_iter()
-        .filter(|log| {
+        .rfind(|log| {
             let seq: u64 = log.file_stem().unwrap().to_str().unwrap().parse().unwrap();
             seq <= 1600
         })
-        .next_back()
         .unwrap();
     let mut bytes = std::fs::read(&victim).unwrap();
     let last = bytes.len() - 1;
