@@ -125,3 +125,90 @@ fn verify_and_inspect_name_archived_segments() {
     let size = text.lines().find(|l| l.trim_start().starts_with("size")).expect("size line");
     assert!(size.contains(&format!("({unchecked} cold, ")), "{size}");
 }
+
+/// The path of the unfrozen (last) log of `channel`.
+fn hot_log(dir: &std::path::Path, channel: &str) -> std::path::PathBuf {
+    let mut logs: Vec<_> = std::fs::read_dir(segment_dir(dir, channel))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    logs.pop().unwrap()
+}
+
+/// A damaged frame in the middle of the unfrozen log, with intact frames after it: the
+/// writer's reopen would cut the log there and delete those entries, so this is damage (exit
+/// 3, naming the log, the byte and the seqs at stake), not a torn write.
+#[test]
+fn verify_damage_inside_the_unfrozen_log_is_a_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 300);
+    let log = hot_log(dir.path(), "orders");
+    let mut bytes = std::fs::read(&log).unwrap();
+    // Inside the second frame (the header is 32 bytes, each frame here about 100).
+    let flipped = 32 + 150;
+    bytes[flipped] ^= 0x40;
+    std::fs::write(&log, &bytes).unwrap();
+
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}{}", stderr(&out));
+    let problem = text.lines().find(|l| l.starts_with("problem:")).expect("a problem line");
+    assert!(problem.contains(&format!("corrupt {}: at byte ", log.display())), "{problem}");
+    assert!(problem.contains("valid frames follow") && problem.contains("..300"), "{problem}");
+    assert!(text.contains("channel orders: DAMAGED"), "{text}");
+}
+
+/// A writer with an fsync policy preallocates its log with zeros: they are not a torn write,
+/// and verify says nothing about them.
+#[test]
+fn verify_preallocated_zeros_are_not_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let writer = redex::Redex::with_persistent_dir(dir.path()).unwrap();
+    let cfg = config().with_fsync_policy(redex::FsyncPolicy::EveryN(1_000_000));
+    let file = writer.open_file(&redex::ChannelName::new("orders").unwrap(), cfg).unwrap();
+    append(&file, 0, 10);
+    let log = hot_log(dir.path(), "orders");
+    assert!(std::fs::metadata(&log).unwrap().len() > file.segments()[0].log_bytes);
+
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(0), "{text}{}", stderr(&out));
+    assert!(!text.contains("note:"), "{text}");
+    file.close().unwrap();
+}
+
+/// An unfrozen log that ends early (here: torn) followed by another log: the read-only open
+/// shows the channel ending in the first, and the writer's reopen would delete the second,
+/// with every entry in it. verify names that log and its seqs and exits 3.
+#[test]
+fn verify_names_a_log_the_writer_would_delete() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 300);
+    // Make the last frozen segment unfrozen again (as a crash before its freeze leaves it):
+    // no index, no manifest record.
+    let last_frozen = frozen_logs(dir.path(), "orders").pop().unwrap();
+    std::fs::remove_file(last_frozen.with_extension("idx")).unwrap();
+    let manifest = segment_dir(dir.path(), "orders").join("manifest");
+    let len = std::fs::metadata(&manifest).unwrap().len();
+    std::fs::OpenOptions::new().write(true).open(&manifest).unwrap().set_len(len - 64).unwrap();
+    // Tear its last frame.
+    let log_len = std::fs::metadata(&last_frozen).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&last_frozen)
+        .unwrap()
+        .set_len(log_len - 10)
+        .unwrap();
+    let hot = hot_log(dir.path(), "orders");
+    assert_ne!(hot, last_frozen);
+
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(3), "{text}{}", stderr(&out));
+    assert!(text.contains(&format!("note: channel orders: {}", last_frozen.display())), "{text}");
+    let problem = text.lines().find(|l| l.starts_with("problem:")).expect("a problem line");
+    assert!(problem.contains(&format!("{}: a log of", hot.display())), "{problem}");
+    assert!(problem.contains("..300)") && problem.contains("would delete it"), "{problem}");
+}
