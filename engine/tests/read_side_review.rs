@@ -55,16 +55,16 @@ async fn drain_tail(f: RedexFile, from: u64, until: u64) -> (u64, Option<RedexEr
 async fn a_tail_whose_cold_backfill_is_evicted_mid_fetch_says_evicted() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FlakyStore::new(&dir.path().join("archive"));
-    let cfg = cold_cfg_with(store.clone(), 50).with_retention(Retention::events(1500));
+    let cfg = cold_cfg_with(store.clone(), 50).with_retention(Retention::events(600));
     let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
     let f = redex.open_file(&name(), cfg).expect("open");
-    append_n(&f, 0..1500);
+    append_n(&f, 0..600);
     settle(&f);
     assert_eq!(f.segments()[0].tier, Tier::Cold, "{:?}", f.segments());
     assert_eq!(f.head_seq(), 0);
     let writer = f.clone();
-    store.on_next_fetch(move || append_n(&writer, 1500..2000));
-    let (reached, err) = drain_tail(f.clone(), 0, 2000).await;
+    store.on_next_fetch(move || append_n(&writer, 600..900));
+    let (reached, err) = drain_tail(f.clone(), 0, 900).await;
     assert_eq!(reached, 0);
     match err {
         Some(RedexError::Evicted { requested: 0, head }) => assert!(head > 0, "head {head}"),
@@ -120,22 +120,22 @@ async fn a_tail_overtaken_by_retention_names_its_own_position() {
         inner: LocalDirColdStore::new(dir.path().join("archive")).expect("store"),
         before_fetch: parking_lot::Mutex::new(None),
     });
-    let cfg = cold_cfg_with(store.clone(), 300).with_retention(Retention::events(1500));
+    let cfg = cold_cfg_with(store.clone(), 100).with_retention(Retention::events(600));
     let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
     let f = redex.open_file(&name(), cfg).expect("open");
-    append_n(&f, 0..1000);
+    append_n(&f, 0..400);
     settle(&f);
     let segs = f.segments();
     assert_eq!(segs[0].tier, Tier::Cold, "{segs:?}");
     assert!(segs.iter().any(|s| s.tier == Tier::Warm), "{segs:?}");
-    // The first backfill step (seqs 0..1024) starts in the cold prefix and goes on warm; while
+    // The first backfill step (seqs 0..400) starts in the cold prefix and goes on warm; while
     // its cold part is fetched, the writer moves the head past all of it.
     let writer = f.clone();
-    *store.before_fetch.lock() = Some(Box::new(move || append_n(&writer, 1000..3000)));
-    let (reached, err) = drain_tail(f.clone(), 0, 3000).await;
+    *store.before_fetch.lock() = Some(Box::new(move || append_n(&writer, 400..1200)));
+    let (reached, err) = drain_tail(f.clone(), 0, 1200).await;
     assert_eq!(reached, 0);
     match err {
-        Some(RedexError::Evicted { requested: 0, head }) => assert!(head >= 1500, "head {head}"),
+        Some(RedexError::Evicted { requested: 0, head }) => assert!(head >= 600, "head {head}"),
         other => panic!("expected Evicted at seq 0, got {other:?}"),
     }
 }
@@ -148,19 +148,19 @@ async fn a_tail_overtaken_by_retention_names_its_own_position() {
 async fn tails_from_every_position_race_rollover_retention_and_archival() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = FlakyStore::new(&dir.path().join("archive"));
-    let cfg = cold_cfg_with(store.clone(), 200)
-        .with_retention(Retention::events(1200).with_max_bytes(600_000))
+    let cfg = cold_cfg_with(store.clone(), 100)
+        .with_retention(Retention::events(600).with_max_bytes(300_000))
         .with_tail_buffer_events(256);
     let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
     let f = redex.open_file(&name(), cfg).expect("open");
-    append_n(&f, 0..2000);
+    append_n(&f, 0..1000);
     settle(&f);
-    let end = 4000;
+    let end = 2000;
     let stop = Arc::new(AtomicBool::new(false));
     let writer = {
         let (f, stop) = (f.clone(), Arc::clone(&stop));
         std::thread::spawn(move || {
-            for seq in 2000..end {
+            for seq in 1000..end {
                 assert_eq!(f.append(&payload(seq)).expect("append"), seq);
                 if seq % 97 == 0 {
                     std::thread::sleep(Duration::from_millis(1));
@@ -198,4 +198,146 @@ async fn tails_from_every_position_race_rollover_retention_and_archival() {
     }
     stop.store(true, Ordering::Relaxed);
     writer.join().expect("writer");
+}
+
+mod model {
+    //! Random appends, retention, archival and reopens against a `Vec` model: every read,
+    //! `get`, async read and tail returns the model's bytes from the retained head on, or
+    //! `Evicted` naming the seq asked for and the head.
+
+    use super::*;
+    use proptest::prelude::*;
+    use redex::RedexEvent;
+
+    #[derive(Debug, Clone)]
+    pub enum Op {
+        /// A batch of payloads of these lengths.
+        Append(Vec<u16>),
+        /// Reads and a tail from `head + k - 3` (so below the head too).
+        Probe(u16),
+        /// Waits for archival and retention to settle.
+        Settle,
+        /// Closes the file and opens it again.
+        Reopen,
+    }
+
+    pub fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            6 => proptest::collection::vec(0u16..600, 1..6).prop_map(Op::Append),
+            4 => (0u16..80).prop_map(Op::Probe),
+            1 => Just(Op::Settle),
+            1 => Just(Op::Reopen),
+        ]
+    }
+
+    fn bytes(seq: u64, len: u16) -> Vec<u8> {
+        (0..len).map(|i| (seq.wrapping_mul(131) as u16).wrapping_add(i * 7) as u8).collect()
+    }
+
+    fn check_events(what: &str, model: &[Vec<u8>], from: u64, got: &[RedexEvent]) {
+        for (i, ev) in got.iter().enumerate() {
+            assert_eq!(ev.seq, from + i as u64, "{what}: gap or duplicate");
+            assert_eq!(ev.payload[..], model[ev.seq as usize][..], "{what}: seq {}", ev.seq);
+        }
+    }
+
+    fn evicted(what: &str, err: &RedexError, seq: u64, head: u64) {
+        match err {
+            RedexError::Evicted { requested, head: h } if *requested == seq && *h == head => {}
+            other => panic!("{what}: expected Evicted({seq}, head {head}), got {other:?}"),
+        }
+    }
+
+    async fn probe(f: &RedexFile, model: &[Vec<u8>], k: u16) {
+        let (head, next) = (f.head_seq(), f.next_seq());
+        assert_eq!(next, model.len() as u64);
+        let start = (head + u64::from(k)).saturating_sub(3);
+        let end = start + u64::from(k % 17) * 9;
+        let sync = f.read_range(start, end);
+        let asynced = f.read_range_async(start, end).await;
+        let one = f.get(start);
+        if start < head {
+            evicted("read_range", sync.as_ref().unwrap_err(), start, head);
+            evicted("read_range_async", asynced.as_ref().unwrap_err(), start, head);
+            evicted("get", one.as_ref().unwrap_err(), start, head);
+        } else {
+            let sync = sync.expect("read_range");
+            assert_eq!(sync.len() as u64, end.min(next).saturating_sub(start));
+            check_events("read_range", model, start, &sync);
+            check_events("read_range_async", model, start, &asynced.expect("async"));
+            match one.expect("get") {
+                Some(ev) => check_events("get", model, start, &[ev]),
+                None => assert!(start >= next, "get({start}) is None below {next}"),
+            }
+        }
+        // A tail from `start` delivers everything up to the end, or says Evicted at once.
+        let mut tail = Box::pin(f.tail(start));
+        if start < head {
+            let first = tail.next().await.expect("an item");
+            evicted("tail", first.as_ref().unwrap_err(), start, head);
+            assert!(tail.next().await.is_none(), "the tail ends after its error");
+            return;
+        }
+        let mut got = Vec::new();
+        for _ in start..next {
+            got.push(tail.next().await.expect("item").expect("tail"));
+        }
+        check_events("tail", model, start, &got);
+    }
+
+    pub fn run(ops: &[Op]) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(LocalDirColdStore::new(dir.path().join("archive")).expect("store"));
+        let cfg = redex::RedexFileConfig::default()
+            .with_persistent(true)
+            .with_segment_events_max(7)
+            .with_cold_store(store)
+            .with_warm_retention(Retention::events(20))
+            .with_retention(Retention::events(60).with_max_bytes(12_000));
+        let open = || {
+            let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+            let f = redex.open_file(&name(), cfg.clone()).expect("open");
+            (redex, f)
+        };
+        let (mut redex, mut f) = open();
+        let mut model: Vec<Vec<u8>> = Vec::new();
+        let mut head = 0;
+        rt.block_on(async {
+            for op in ops {
+                match op {
+                    Op::Append(lens) => {
+                        let seq = model.len() as u64;
+                        let batch: Vec<Vec<u8>> = lens
+                            .iter()
+                            .enumerate()
+                            .map(|(i, &l)| bytes(seq + i as u64, l))
+                            .collect();
+                        assert_eq!(f.append_batch(&batch).expect("append"), Some(seq));
+                        model.extend(batch);
+                    }
+                    Op::Probe(k) => probe(&f, &model, *k).await,
+                    Op::Settle => settle(&f),
+                    Op::Reopen => {
+                        f.close().expect("close");
+                        drop((f, redex));
+                        (redex, f) = open();
+                    }
+                }
+                let now = f.head_seq();
+                assert!(now >= head, "the head went back from {head} to {now} after {op:?}");
+                head = now;
+            }
+            probe(&f, &model, 3).await;
+        });
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+
+    #[test]
+    fn reads_and_tails_match_a_vec_model(ops in proptest::collection::vec(model::op(), 1..45)) {
+        model::run(&ops);
+    }
 }
