@@ -10,6 +10,17 @@ use redex::{ChannelName, Redex, RedexFile, RedexFileConfig};
 use crate::cold::Cold;
 use crate::error::{CliError, CliResult};
 
+/// The lock file every writer creates in its base directory (docs/FORMAT.md).
+const LOCK_FILE: &str = "redex.lock";
+/// The directory under the base that holds the channels.
+const CHANNELS: &str = "channels";
+
+/// Whether `dir` is a RedEX base directory: a writer created its lock file there, or it holds
+/// channels (a copy may lack the lock file).
+fn is_base_dir(dir: &Path) -> bool {
+    dir.join(LOCK_FILE).is_file() || dir.join(CHANNELS).is_dir()
+}
+
 /// A directory opened for inspection.
 #[derive(Debug)]
 pub struct ReadOnlyDir {
@@ -27,6 +38,18 @@ impl ReadOnlyDir {
         let shown = dir.display().to_string();
         let redex = Redex::open_read_only(dir)
             .map_err(|e| CliError::redex(format!("open directory {shown}"), e))?;
+        // Anything else would read as a RedEX directory with no channels, and `verify` would
+        // say "ok" about a mistyped path or a channel's own directory.
+        if !is_base_dir(dir) {
+            let hint = match dir.ancestors().skip(1).find(|a| is_base_dir(a)) {
+                Some(base) => format!("; did you mean {}?", base.display()),
+                None => String::new(),
+            };
+            return Err(CliError::Message(format!(
+                "{shown} is not a RedEX directory: it holds neither {LOCK_FILE} nor {CHANNELS}/ \
+                 (give the base directory the writer opens with Redex::with_persistent_dir){hint}"
+            )));
+        }
         Ok(ReadOnlyDir { redex, dir: shown, cold: cold.cloned() })
     }
 

@@ -71,3 +71,39 @@ fn inspect_unknown_channel_names_the_known_ones() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains(missing.to_str().unwrap()), "{}", stderr(&out));
 }
+
+/// A directory that is not a RedEX base directory (another tool's, a channel's own, a typo's
+/// parent) is an error naming it, not "0 channels" and, for verify, not "ok".
+#[test]
+fn a_directory_that_is_not_a_redex_directory_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let foreign = dir.path().join("foreign");
+    std::fs::create_dir_all(foreign.join("data")).unwrap();
+    std::fs::write(foreign.join("data").join("file.log"), b"not redex").unwrap();
+    let db = dir.path().join("db");
+    build_log(&db, "orders", 10);
+    let inner = segment_dir(&db, "orders");
+    for target in [&foreign, &inner, &db.join("channels")] {
+        for cmd in ["inspect", "verify"] {
+            let out = redex(&[cmd, target.to_str().unwrap()]);
+            let err = stderr(&out);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{cmd} {}: {}{err}",
+                target.display(),
+                stdout(&out)
+            );
+            assert!(err.contains("is not a RedEX directory"), "{err}");
+            assert!(err.contains(target.to_str().unwrap()), "{err}");
+        }
+    }
+    // Inside a base directory, the message names it.
+    let err = stderr(&redex(&["verify", inner.to_str().unwrap()]));
+    assert!(err.contains(&format!("did you mean {}?", db.display())), "{err}");
+    // A base directory without channels yet is fine.
+    let empty = dir.path().join("empty");
+    redex::Redex::with_persistent_dir(&empty).unwrap().close().unwrap();
+    let out = redex(&["verify", empty.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
