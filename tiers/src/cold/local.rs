@@ -1,6 +1,8 @@
 //! [`LocalDirColdStore`]: an archive in a directory, possibly on another disk or a network
 //! mount. Objects are files at their key's path; each is written to a temporary name, fsynced
-//! and renamed into place, so a crash never leaves a partial object under a key.
+//! and renamed into place, so a crash never leaves a partial object under a key. The directory
+//! holding it is fsynced after the rename, and so is the parent of every directory created for
+//! it (a channel's first object), so the object's path survives a machine crash.
 
 use std::fs::{self, File};
 use std::io::{self, Write};
@@ -27,7 +29,9 @@ impl LocalDirColdStore {
     /// An archive rooted at `root`, created if missing.
     pub fn new(root: impl Into<PathBuf>) -> io::Result<Self> {
         let root = root.into();
-        fs::create_dir_all(&root)?;
+        // The nearest directory that exists already ("" for the working directory).
+        let top = root.ancestors().find(|d| d.as_os_str().is_empty() || d.is_dir());
+        create_dirs_durably(&root, &top.map(Path::to_owned).unwrap_or_default())?;
         Ok(LocalDirColdStore { root: Arc::from(root) })
     }
 
@@ -48,9 +52,36 @@ async fn blocking<T: Send + 'static>(
     tokio::task::spawn_blocking(work).await.map_err(io::Error::other)?
 }
 
-fn write_object(path: &Path, parts: &[Bytes]) -> io::Result<()> {
-    let dir = path.parent().ok_or_else(|| io::Error::other("object path has no parent"))?;
+/// Fsyncs directory `dir`, so the entries created or renamed in it survive a machine crash.
+fn sync_dir(dir: &Path) -> io::Result<()> {
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    #[cfg(test)]
+    tests::DIR_SYNCS.lock().push(dir.to_owned());
+    File::open(dir)?.sync_all()
+}
+
+/// Creates `dir` (under `top`, which exists) and its missing parents, and makes them durable:
+/// an fsync of a file and of its directory makes the file's name durable, but not a directory
+/// that was just created to hold it, whose own entry is in its parent. If `dir` was missing,
+/// every directory from its parent up to `top` is fsynced: also the ones that existed already,
+/// in case a concurrent call created them and has not fsynced their parents yet.
+fn create_dirs_durably(dir: &Path, top: &Path) -> io::Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
     fs::create_dir_all(dir)?;
+    for parent in dir.ancestors().skip(1) {
+        sync_dir(parent)?;
+        if parent == top {
+            break;
+        }
+    }
+    Ok(())
+}
+
+fn write_object(root: &Path, path: &Path, parts: &[Bytes]) -> io::Result<()> {
+    let dir = path.parent().ok_or_else(|| io::Error::other("object path has no parent"))?;
+    create_dirs_durably(dir, root)?;
     let tmp = dir.join(format!(
         ".{}.{}.{}.tmp",
         path.file_name().and_then(|n| n.to_str()).unwrap_or("object"),
@@ -64,7 +95,7 @@ fn write_object(path: &Path, parts: &[Bytes]) -> io::Result<()> {
         }
         file.sync_all()?;
         fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
+        sync_dir(dir)
     })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
@@ -103,8 +134,8 @@ fn list_objects(dir: &Path, channel: &str) -> io::Result<Vec<ColdObjectInfo>> {
 
 impl ColdStore for LocalDirColdStore {
     fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
-        let path = self.object_path(key);
-        Box::pin(blocking(move || write_object(&path, &parts)))
+        let (root, path) = (Arc::clone(&self.root), self.object_path(key));
+        Box::pin(blocking(move || write_object(&root, &path, &parts)))
     }
 
     fn fetch_segment<'a>(
@@ -138,5 +169,45 @@ impl ColdStore for LocalDirColdStore {
     /// the page cache and check nothing the write did not.
     fn verify_by_read_back(&self) -> bool {
         false
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every directory [`sync_dir`] fsynced, by any test of this binary.
+    pub(super) static DIR_SYNCS: parking_lot::Mutex<Vec<PathBuf>> =
+        parking_lot::Mutex::new(Vec::new());
+
+    fn synced_under(dir: &Path) -> Vec<PathBuf> {
+        DIR_SYNCS.lock().iter().filter(|d| d.starts_with(dir)).cloned().collect()
+    }
+
+    /// A channel's first object creates its directories: each one's entry in its parent is
+    /// made durable before the archive returns (the engine then deletes the segment's local
+    /// files, so an object whose directory a machine crash forgets would be lost data).
+    #[test]
+    fn directories_created_for_an_object_are_made_durable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("cold/archive");
+        let store = LocalDirColdStore::new(&root).expect("store");
+        let created = synced_under(dir.path());
+        assert!(created.contains(&dir.path().to_owned()), "{created:?}");
+        assert!(created.contains(&dir.path().join("cold")), "{created:?}");
+
+        let key = ColdKey::new("orders/eu/x", 5);
+        write_object(&root, &store.object_path(&key), &[Bytes::from_static(b"obj")])
+            .expect("write");
+        let synced = synced_under(&root);
+        for d in [&root, &root.join("orders"), &root.join("orders/eu"), &root.join("orders/eu/x")] {
+            assert!(synced.contains(d), "{} not fsynced: {synced:?}", d.display());
+        }
+        // A second object of the channel fsyncs only its own directory.
+        let before = synced_under(&root).len();
+        let key = ColdKey::new("orders/eu/x", 6);
+        write_object(&root, &store.object_path(&key), &[Bytes::from_static(b"obj")])
+            .expect("write");
+        assert_eq!(synced_under(&root).len(), before + 1);
     }
 }
