@@ -426,7 +426,7 @@ where
         I: IntoIterator<Item = IndexOp<K, V>>,
     {
         let projector = move |ev: &RedexEvent, out: &mut Vec<IndexOp<K, V>>| {
-            let value: T = postcard::from_bytes(&ev.payload).map_err(|e| {
+            let value: T = crate::typed::decode_exact(&ev.payload).map_err(|e| {
                 format!("the payload does not decode as {}: {e}", std::any::type_name::<T>())
             })?;
             out.extend(project(ev.seq, &value));

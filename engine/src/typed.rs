@@ -9,7 +9,9 @@ use serde::Serialize;
 use crate::error::{RedexError, Result};
 use crate::file::RedexFile;
 
-/// A [`RedexFile`] whose payloads are `T` values in postcard encoding.
+/// A [`RedexFile`] whose payloads are `T` values in postcard encoding. A payload must decode
+/// as exactly one `T`: one that does not, or has bytes left over after it, is a
+/// [`RedexError::Codec`] naming its seq.
 ///
 /// ```
 /// # fn main() -> Result<(), redex::RedexError> {
@@ -41,8 +43,23 @@ fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>> {
 }
 
 fn decode<T: DeserializeOwned>(seq: u64, bytes: &[u8]) -> Result<T> {
-    postcard::from_bytes(bytes)
-        .map_err(|e| RedexError::Codec { seq: Some(seq), reason: e.to_string() })
+    decode_exact(bytes).map_err(|reason| RedexError::Codec { seq: Some(seq), reason })
+}
+
+/// Decodes a `T` that must fill `bytes` exactly: a payload with bytes left over is some other
+/// value (another type, a longer struct, damage) whose prefix happens to decode, and taking
+/// that prefix would return a wrong value without a word.
+pub(crate) fn decode_exact<T: DeserializeOwned>(bytes: &[u8]) -> std::result::Result<T, String> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(format!(
+            "{} trailing bytes after a {} of {} bytes",
+            rest.len(),
+            std::any::type_name::<T>(),
+            bytes.len() - rest.len()
+        )),
+        Err(e) => Err(e.to_string()),
+    }
 }
 
 impl<T: Serialize + DeserializeOwned> TypedRedexFile<T> {

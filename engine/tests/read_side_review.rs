@@ -200,6 +200,51 @@ async fn tails_from_every_position_race_rollover_retention_and_archival() {
     writer.join().expect("writer");
 }
 
+/// A payload that is not a whole `T` (another type's, whose first bytes happen to decode as a
+/// `T`) is a decode error naming its seq on every typed path (get, range read, tail, typed
+/// index), never a wrong value: the string "hello" starts with its length, 5, which alone is a
+/// valid `u32`.
+#[tokio::test]
+async fn a_payload_with_bytes_left_over_is_a_decode_error_naming_its_seq() {
+    use redex::{IndexOp, IndexStart, IndexStatus, RedexIndex, TypedRedexFile};
+    let redex = Redex::new();
+    let file = redex.open_file(&name(), redex::RedexFileConfig::default()).expect("open");
+    let numbers = TypedRedexFile::<u32>::new(file.clone());
+    numbers.append_typed(&7).expect("append");
+    let strings = TypedRedexFile::<String>::new(file.clone());
+    let bad = strings.append_typed(&"hello".to_owned()).expect("append");
+    numbers.append_typed(&9).expect("append");
+    let codec_at = |r: redex::Result<_>, what: &str| match r {
+        Err(RedexError::Codec { seq: Some(seq), reason }) => {
+            assert_eq!(seq, bad, "{what}");
+            assert!(reason.contains("trailing bytes"), "{what}: {reason}");
+        }
+        other => panic!("{what}: expected a decode error at seq {bad}, got {other:?}"),
+    };
+    assert_eq!(numbers.get_typed(0).expect("get"), Some(7));
+    codec_at(numbers.get_typed(bad).map(|_| ()), "get_typed");
+    codec_at(numbers.read_typed(0, 3).map(|_| ()), "read_typed");
+    let mut tail = Box::pin(numbers.tail_typed(0));
+    assert_eq!(tail.next().await.expect("item").expect("first"), (0, 7));
+    codec_at(tail.next().await.expect("item").map(|_| ()), "tail_typed");
+
+    let index: RedexIndex<u32, u64> =
+        RedexIndex::open_typed(&numbers, IndexStart::FromBeginning, |seq, n: &u32| {
+            Some(IndexOp::Insert(*n, seq))
+        })
+        .expect("index");
+    match index.wait_for_seq(2).await {
+        Err(RedexError::IndexStopped { seq, reason, .. }) => {
+            assert_eq!(seq, bad);
+            assert!(reason.contains("trailing bytes"), "{reason}");
+        }
+        other => panic!("expected the index to stop at {bad}, got {other:?}"),
+    }
+    assert!(matches!(index.status(), IndexStatus::Stopped { seq, .. } if seq == bad));
+    assert_eq!(index.get(&7), vec![0]);
+    assert!(index.get(&5).is_empty(), "the string's length was indexed as a number");
+}
+
 mod model {
     //! Random appends, retention, archival and reopens against a `Vec` model: every read,
     //! `get`, async read and tail returns the model's bytes from the retained head on, or
