@@ -11,6 +11,7 @@ use crate::cold::Cold;
 use crate::error::{is_corruption, CliError, CliResult};
 use crate::open::ReadOnlyDir;
 use crate::output::{Format, Out};
+use crate::verify::check_unfrozen_logs;
 
 /// Entries read per `read_range` call, so a dump of any size runs in bounded memory.
 pub const READ_CHUNK_EVENTS: u64 = 1024;
@@ -52,10 +53,30 @@ pub fn run(
     let mut at = start;
     print_range(&file, &mut at, end, sel.since_ns, sel.format, skip, out)?;
     out.flush()?;
+    // A dump to the end must not end quietly short of entries that are whole on disk but past
+    // bad bytes in an unfrozen log (the read-only open stops there, and a writer's reopen
+    // would delete them).
+    if end >= file.next_seq() {
+        damaged += past_the_end(&d, &file);
+    }
     match damaged {
         0 => Ok(()),
         problems => Err(CliError::ProblemsFound { problems, damaged: true }),
     }
+}
+
+/// Reports on stderr intact entries after the channel's readable end (see
+/// [`check_unfrozen_logs`]); returns how many problems there were.
+pub fn past_the_end(d: &ReadOnlyDir, file: &RedexFile) -> u64 {
+    let found = check_unfrozen_logs(d, file.channel(), file);
+    for p in &found.problems {
+        eprintln!(
+            "redex: problem: channel {}: the readable entries end at seq {}: {p}",
+            file.channel(),
+            file.next_seq()
+        );
+    }
+    found.problems.len() as u64
 }
 
 /// Prints entries `*at..end` (clamped to the next seq) appended at or after `since_ns`, in

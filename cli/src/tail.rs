@@ -15,7 +15,7 @@ use std::time::{Duration, SystemTime};
 use redex::ChannelName;
 
 use crate::cold::Cold;
-use crate::dump::print_range;
+use crate::dump::{past_the_end, print_range};
 use crate::error::{CliError, CliResult};
 use crate::open::ReadOnlyDir;
 use crate::output::{Format, Out};
@@ -53,9 +53,15 @@ pub fn run(
     let mut pos = start;
     print_range(&file, &mut pos, next, None, opts.format, None, out)?;
     out.flush()?;
+    // The last entries printed must not silently be the last readable ones while intact
+    // entries follow bad bytes (reported on stderr; while following, once).
+    let problems = past_the_end(&d, &file);
     drop((file, d));
     if !opts.follow {
-        return Ok(());
+        return match problems {
+            0 => Ok(()),
+            problems => Err(CliError::ProblemsFound { problems, damaged: true }),
+        };
     }
     let mut polls = 0u64;
     let mut last_error = String::new();

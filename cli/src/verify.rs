@@ -153,9 +153,11 @@ fn progress_bar(total: u64) -> ProgressBar {
 
 /// What [`check_unfrozen_logs`] found: problems (damaged data, exit 3) and notes.
 #[derive(Debug, Default)]
-struct Unfrozen {
-    problems: Vec<String>,
-    notes: Vec<String>,
+pub struct Unfrozen {
+    /// Intact entries the writer's reopen would delete, one line each (damaged data).
+    pub problems: Vec<String>,
+    /// Torn writes it would trim.
+    pub notes: Vec<String>,
 }
 
 /// Looks at what follows the valid frames of each unfrozen (hot) log, which the writer's next
@@ -167,7 +169,7 @@ struct Unfrozen {
 /// it). Anything else is a torn write, reported as a note, unless intact frames with later
 /// seqs follow it or later logs exist: then entries that are whole on disk would be deleted,
 /// and that is reported as damage, with the seqs at stake.
-fn check_unfrozen_logs(d: &ReadOnlyDir, name: &ChannelName, file: &RedexFile) -> Unfrozen {
+pub fn check_unfrozen_logs(d: &ReadOnlyDir, name: &ChannelName, file: &RedexFile) -> Unfrozen {
     let mut found = Unfrozen::default();
     let segments = file.segments();
     // Where the chain of logs the open replayed ends: cleanly at a seq (a later log must start

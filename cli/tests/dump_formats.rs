@@ -103,3 +103,33 @@ fn dump_below_retained_head_is_an_error() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("evicted"), "{}", stderr(&out));
 }
+
+/// Bad bytes inside the unfrozen log with intact frames after them: the read-only open stops
+/// at the bad bytes, so dump and tail cannot print what follows; they must say so (exit 3,
+/// naming the log and the seqs) instead of ending quietly short.
+#[test]
+fn dump_and_tail_report_intact_entries_past_damage_in_the_unfrozen_log() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 300);
+    let mut logs: Vec<_> = std::fs::read_dir(segment_dir(dir.path(), "orders"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    logs.sort();
+    let hot = logs.pop().unwrap();
+    let mut bytes = std::fs::read(&hot).unwrap();
+    bytes[32 + 150] ^= 0x40;
+    std::fs::write(&hot, &bytes).unwrap();
+    let d = dir.path().to_str().unwrap();
+    for args in [&["dump", d, "orders", "--format", "raw"][..], &["tail", d, "orders"]] {
+        let out = redex(args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(3), "{args:?}: {err}");
+        assert!(err.contains(hot.to_str().unwrap()) && err.contains("..300"), "{err}");
+        assert!(!stdout(&out).is_empty(), "{args:?}");
+    }
+    // A range that ends before the damage is unaffected.
+    let out = redex(&["dump", d, "orders", "--to", "10"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
