@@ -47,7 +47,9 @@ const RETRY_PAUSE_MAX: Duration = Duration::from_secs(10);
 /// What [`LogFollower::apply`] tells [`follow_log`] to do next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FollowStep {
-    /// Go on as before.
+    /// Go on as before. After an error that ended the items (the tail stream ends with its
+    /// error), going on means reading history again from [`LogFollower::next_seq`], as
+    /// [`FollowStep::Reread`] does.
     Continue,
     /// Read history again from [`LogFollower::next_seq`]: the tail lagged, or entries evicted
     /// before they were read were passed over.
@@ -137,9 +139,12 @@ async fn follow<F: LogFollower>(file: &RedexFile, follower: &F, batch: usize) {
                 }
                 break;
             }
+            // An error ends the tail stream: whatever the answer, the next item would be the
+            // stream's end, which is not the file's closing.
+            let ended = chunk.last().is_some_and(Result::is_err);
             match follower.apply(chunk, true) {
-                FollowStep::Continue => {}
-                FollowStep::Reread => break,
+                FollowStep::Continue if !ended => {}
+                FollowStep::Continue | FollowStep::Reread => break,
                 FollowStep::Stop => return,
             }
         }

@@ -245,6 +245,95 @@ async fn a_payload_with_bytes_left_over_is_a_decode_error_naming_its_seq() {
     assert!(index.get(&5).is_empty(), "the string's length was indexed as a number");
 }
 
+/// A follower that answers `Continue` to an error ending a tail chunk (a lag it shrugs off)
+/// keeps following: `follow_log` reads history again from its next seq and subscribes anew,
+/// instead of taking the end of that tail stream for the file's closing and telling the
+/// follower `Closed` while the file is open.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn follow_log_goes_on_after_an_error_its_follower_shrugs_off() {
+    use redex::{follow_log, FollowStep, LogFollower, RedexEvent};
+
+    struct Follower {
+        file: RedexFile,
+        seen: parking_lot::Mutex<Vec<u64>>,
+        errors: parking_lot::Mutex<Vec<String>>,
+        flooded: AtomicBool,
+    }
+    impl LogFollower for Follower {
+        fn next_seq(&self) -> Option<u64> {
+            Some(self.seen.lock().last().map_or(0, |s| s + 1))
+        }
+        fn apply(
+            &self,
+            items: impl IntoIterator<Item = redex::Result<RedexEvent>>,
+            wake: bool,
+        ) -> FollowStep {
+            for item in items {
+                match item {
+                    Ok(ev) => {
+                        let mut seen = self.seen.lock();
+                        if seen.last().is_none_or(|&s| ev.seq == s + 1) {
+                            seen.push(ev.seq);
+                        } else if seen.last().is_some_and(|&s| ev.seq > s + 1) {
+                            panic!("gap: {} after {:?}", ev.seq, seen.last());
+                        }
+                    }
+                    Err(e) => {
+                        self.errors.lock().push(e.to_string());
+                        if matches!(e, RedexError::Closed { .. }) {
+                            return FollowStep::Stop;
+                        }
+                    }
+                }
+            }
+            // The first live chunk: outrun the tail's 4-event buffer before it is read again.
+            if wake && !self.flooded.swap(true, Ordering::SeqCst) {
+                for i in 0..64u32 {
+                    self.file.append(&i.to_le_bytes()).expect("append");
+                }
+            }
+            FollowStep::Continue
+        }
+        fn wake(&self) {}
+        fn died(&self) {}
+    }
+
+    let redex = Redex::new();
+    let cfg = redex::RedexFileConfig::default().with_tail_buffer_events(4);
+    let f = redex.open_file(&name(), cfg).expect("open");
+    f.append(b"first").expect("append");
+    let follower = Arc::new(Follower {
+        file: f.clone(),
+        seen: parking_lot::Mutex::new(Vec::new()),
+        errors: parking_lot::Mutex::new(Vec::new()),
+        flooded: AtomicBool::new(false),
+    });
+    let task = {
+        let (f, follower) = (f.clone(), Arc::clone(&follower));
+        tokio::spawn(async move { follow_log(&f, &*follower, 16).await })
+    };
+    // Wait for the follower to reach the history, then give the tail a live entry to deliver.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while follower.next_seq() < Some(1) {
+        assert!(std::time::Instant::now() < deadline, "the follower never started");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    f.append(b"live").expect("append");
+    while follower.next_seq() < Some(66) {
+        let errors = follower.errors.lock().clone();
+        assert!(
+            !errors.iter().any(|e| e.contains("closed")),
+            "told the file is closed while it is open: {errors:?}"
+        );
+        assert!(std::time::Instant::now() < deadline, "stuck at {:?}", follower.next_seq());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    assert!(follower.errors.lock().iter().any(|e| e.contains("lagged")), "no lag happened");
+    assert!(!task.is_finished(), "the follower's task ended while the file is open");
+    f.close().expect("close");
+    tokio::time::timeout(Duration::from_secs(10), task).await.expect("ends").expect("task");
+}
+
 mod model {
     //! Random appends, retention, archival and reopens against a `Vec` model: every read,
     //! `get`, async read and tail returns the model's bytes from the retained head on, or
