@@ -11,15 +11,28 @@ pub fn parse_time_ns(s: &str) -> Result<u64, String> {
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         return s.parse::<u64>().map_err(|e| format!("{s:?}: {e}"));
     }
-    parse_rfc3339(s).ok_or_else(|| {
-        format!(
+    let Some((secs, frac_ns)) = parse_rfc3339(s) else {
+        return Err(format!(
             "{s:?} is neither Unix nanoseconds nor an RFC 3339 time \
              (e.g. 2024-01-02T03:04:05Z or 2024-01-02T03:04:05.123+02:00)"
-        )
-    })
+        ));
+    };
+    u64::try_from(secs)
+        .ok()
+        .and_then(|secs| secs.checked_mul(NS_PER_SEC)?.checked_add(frac_ns))
+        .ok_or_else(|| {
+            format!(
+                "{s:?} is out of range: entry times are Unix nanoseconds in a u64, from \
+                 {} to {}",
+                format_rfc3339(0),
+                format_rfc3339(u64::MAX)
+            )
+        })
 }
 
-fn parse_rfc3339(s: &str) -> Option<u64> {
+/// The seconds since the Unix epoch (negative before it) and the nanoseconds of an RFC 3339
+/// time; `None` if it is not one.
+fn parse_rfc3339(s: &str) -> Option<(i64, u64)> {
     let b = s.as_bytes();
     let num = |range: std::ops::Range<usize>| -> Option<i64> {
         let part = b.get(range)?;
@@ -79,8 +92,7 @@ fn parse_rfc3339(s: &str) -> Option<u64> {
         + minute * 60
         + second.min(59)
         - offset_secs;
-    let secs = u64::try_from(secs).ok()?;
-    secs.checked_mul(NS_PER_SEC)?.checked_add(frac_ns)
+    Some((secs, frac_ns))
 }
 
 /// Formats Unix nanoseconds as RFC 3339 in UTC with nanoseconds:
@@ -165,6 +177,17 @@ mod tests {
             "1969-12-31T23:59:59Z",
         ] {
             assert!(parse_time_ns(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// A well-formed time outside the u64 nanosecond range is named as such, not as a time
+    /// that is not RFC 3339.
+    #[test]
+    fn out_of_range_times_say_so() {
+        assert_eq!(parse_time_ns(&format_rfc3339(u64::MAX)), Ok(u64::MAX));
+        for late in ["9999-12-31T23:59:59Z", "2554-07-21T23:34:34Z", "1969-12-31T23:59:59Z"] {
+            let msg = parse_time_ns(late).unwrap_err();
+            assert!(msg.contains("out of range"), "{late}: {msg}");
         }
     }
 }
