@@ -334,6 +334,113 @@ async fn follow_log_goes_on_after_an_error_its_follower_shrugs_off() {
     tokio::time::timeout(Duration::from_secs(10), task).await.expect("ends").expect("task");
 }
 
+/// `close` while tails are backfilling and following, async reads are running and a writer
+/// appends: every tail delivers a contiguous run of the right bytes from its start, then
+/// ends: cleanly once it has every entry appended before the close, or with `Closed` if the
+/// close caught it backfilling. Payloads read before the close stay readable after it, and
+/// after retention deleted their segments.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn close_while_tails_and_reads_run_ends_them_without_a_gap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let redex = Redex::with_persistent_dir(dir.path()).expect("manager");
+    let cfg = redex::RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_bytes_max(8 * 1024)
+        .with_open_segments_max(2)
+        .with_retention(Retention::events(3000))
+        .with_tail_buffer_events(1 << 16);
+    let f = redex.open_file(&name(), cfg).expect("open");
+    append_n(&f, 0..1500);
+    let held = f.read_range(0, 1500).expect("read");
+    let mut tails = Vec::new();
+    for from in [0, 700, 1499, 1500, 1600] {
+        let f = f.clone();
+        tails.push((
+            from,
+            tokio::spawn(async move {
+                let mut stream = Box::pin(f.tail(from));
+                let mut next = from;
+                loop {
+                    match stream.next().await {
+                        None => return (next, None),
+                        Some(Err(e)) => return (next, Some(e)),
+                        Some(Ok(ev)) => {
+                            assert_eq!(ev.seq, next, "tail from {from}: gap or duplicate");
+                            assert_eq!(ev.payload[..], payload(ev.seq)[..], "seq {}", ev.seq);
+                            next += 1;
+                        }
+                    }
+                }
+            }),
+        ));
+    }
+    let readers: Vec<_> = (0..2)
+        .map(|r| {
+            let f = f.clone();
+            tokio::spawn(async move {
+                let mut start = r * 100;
+                loop {
+                    match f.read_range_async(start, start + 300).await {
+                        Ok(events) => {
+                            for ev in &events {
+                                assert_eq!(ev.payload[..], payload(ev.seq)[..], "seq {}", ev.seq);
+                            }
+                            start = (start + 37) % 1400;
+                        }
+                        Err(RedexError::Closed { .. }) => return,
+                        Err(e) => panic!("read: {e}"),
+                    }
+                    tokio::task::yield_now().await;
+                }
+            })
+        })
+        .collect();
+    let writer = {
+        let f = f.clone();
+        std::thread::spawn(move || {
+            let mut seq = 1500;
+            loop {
+                match f.append(&payload(seq)) {
+                    Ok(got) => assert_eq!(got, seq),
+                    Err(RedexError::Closed { .. }) => return seq,
+                    Err(e) => panic!("append: {e}"),
+                }
+                seq += 1;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    f.close().expect("close");
+    let end = writer.join().expect("writer");
+    assert_eq!(end, f.next_seq());
+    for (from, tail) in tails {
+        let (reached, err) = tokio::time::timeout(Duration::from_secs(20), tail)
+            .await
+            .expect("the tail ends after close")
+            .expect("tail task");
+        match err {
+            None => assert_eq!(reached, end.max(from), "tail from {from} ended early"),
+            Some(RedexError::Closed { .. }) => assert!(reached < end, "tail from {from}"),
+            Some(e) => panic!("tail from {from}: {e}"),
+        }
+    }
+    for reader in readers {
+        tokio::time::timeout(Duration::from_secs(20), reader).await.expect("ends").expect("ok");
+    }
+    // Reopen with a tight limit: retention deletes the segments the held payloads came from.
+    drop(f);
+    let cfg = redex::RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_bytes_max(8 * 1024)
+        .with_retention(Retention::events(10));
+    let g = redex.open_file(&name(), cfg).expect("reopen");
+    assert!(g.head_seq() > 1500, "head {}", g.head_seq());
+    assert!(g.segments().iter().all(|s| s.first_seq >= 1500), "{:?}", g.segments());
+    for ev in &held {
+        assert_eq!(ev.payload[..], payload(ev.seq)[..], "held seq {}", ev.seq);
+    }
+}
+
 mod model {
     //! Random appends, retention, archival and reopens against a `Vec` model: every read,
     //! `get`, async read and tail returns the model's bytes from the retained head on, or
