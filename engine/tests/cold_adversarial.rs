@@ -1,11 +1,18 @@
 //! Goal: the cold tier's failure cases answer what actually happened: a damaged (short) object
 //! is `Corrupt` naming it, not an I/O error a consumer would retry forever; a read whose
-//! archived segment retention drops under its fetch is `Evicted`, not a missing object.
+//! archived segment retention drops under its fetch is `Evicted`, not a missing object; a store
+//! that does not serve ranged reads is never archived to, so nothing becomes unreadable.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use redex::{ChannelName, Redex, RedexError, RedexFile, Retention, Tier};
+use redex::{
+    Bytes, ChannelName, ColdKey, ColdStore, LocalDirColdStore, Redex, RedexError, RedexFile,
+    Retention, Tier,
+};
+use redex_tiers::cold::{ColdFuture, ColdObjectInfo};
 
 #[path = "common/cold.rs"]
 mod cold;
@@ -120,5 +127,70 @@ fn a_read_whose_segment_retention_drops_under_its_fetch_is_evicted() {
             matches!(err, RedexError::Evicted { requested, .. } if requested == head),
             "{path}: {err:?}"
         );
+    }
+}
+
+/// A store that ignores ranges: every fetch returns the whole object (what a server or proxy
+/// that ignores `Range` sends, with a 200).
+#[derive(Debug)]
+struct NoRanges {
+    inner: LocalDirColdStore,
+    read_back: bool,
+}
+
+impl ColdStore for NoRanges {
+    fn archive_segment<'a>(&'a self, key: &'a ColdKey, parts: Vec<Bytes>) -> ColdFuture<'a, ()> {
+        self.inner.archive_segment(key, parts)
+    }
+    fn fetch_segment<'a>(
+        &'a self,
+        key: &'a ColdKey,
+        _: Option<Range<u64>>,
+    ) -> ColdFuture<'a, Bytes> {
+        self.inner.fetch_segment(key, None)
+    }
+    fn list<'a>(&'a self, channel: &'a str) -> ColdFuture<'a, Vec<ColdObjectInfo>> {
+        self.inner.list(channel)
+    }
+    fn delete<'a>(&'a self, key: &'a ColdKey) -> ColdFuture<'a, ()> {
+        self.inner.delete(key)
+    }
+    fn verify_by_read_back(&self) -> bool {
+        self.read_back
+    }
+    fn describe(&self, key: &ColdKey) -> String {
+        self.inner.describe(key)
+    }
+}
+
+/// Archival checks that the store serves the ranged reads cold reads make: one that answers
+/// with the whole object fails archival (the segments stay warm and readable, the failure is
+/// in the stats), where it used to be archived to and every read of it then failed.
+#[test]
+fn a_store_that_ignores_ranges_is_never_archived_to() {
+    for read_back in [true, false] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inner = LocalDirColdStore::new(dir.path().join("archive")).expect("store");
+        let store: Arc<dyn ColdStore> = Arc::new(NoRanges { inner, read_back });
+        let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+        let f = redex.open_file(&name(), cold_cfg_with(store, 100)).expect("open");
+        append_n(&f, 0..600);
+        f.apply_retention().expect("retention");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        // Until archival fails, or (without the check) archives a segment.
+        while f.stats().cold_tier.is_some_and(|c| c.archive_failures == 0)
+            && cold_segments(&f).is_empty()
+        {
+            assert!(std::time::Instant::now() < deadline, "no attempt: {:?}", f.stats());
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let cold = f.stats().cold_tier.expect("stats");
+        let error = cold.last_error.clone().unwrap_or_default();
+        assert!(error.contains("ranged read"), "read_back {read_back}: {cold:?}");
+        assert!(cold_segments(&f).is_empty(), "read_back {read_back}: {:?}", f.segments());
+        let all = f.read_range(0, f.next_seq()).expect("everything reads");
+        assert_eq!(all.len(), 600);
+        assert!(all.iter().all(|e| e.payload == cold::payload(e.seq)));
+        f.close().expect("close");
     }
 }

@@ -37,8 +37,12 @@ pub struct ColdSegmentRef {
 
 /// Archives `seg` of `channel` into `store` and reads the object back to check it (whole, or
 /// only its header and last byte for stores that say a read-back verifies nothing; see
-/// [`ColdStore::verify_by_read_back`]), returning the length of its index section. The object's index and log are the segment's mappings
-/// (no copy); only the header is new.
+/// [`ColdStore::verify_by_read_back`]), returning the length of its index section. The object's
+/// index and log are the segment's mappings (no copy); only the header is new. The read-back
+/// includes a ranged read of exactly what a cold read fetches first (header and index): a store
+/// that does not serve ranged reads as asked (a server or proxy that ignores `Range` and sends
+/// the whole object) fails archival, and the segment stays warm, instead of being archived and
+/// then unreadable.
 pub async fn archive(store: &dyn ColdStore, channel: &str, seg: &FrozenSegment) -> Result<u64> {
     let key = ColdKey::new(channel, seg.base_seq());
     let index = seg.index().bytes().clone();
@@ -49,6 +53,7 @@ pub async fn archive(store: &dyn ColdStore, channel: &str, seg: &FrozenSegment) 
         .archive_segment(&key, header.parts(index, log.clone()))
         .await
         .map_err(|e| TierError::io("archive", &name, e))?;
+    let head_and_index = 0..header.index_range().end;
     if store.verify_by_read_back() {
         // Verify what the store now holds, not what we sent: size, header and both checksums.
         let stored = store
@@ -63,22 +68,51 @@ pub async fn archive(store: &dyn ColdStore, channel: &str, seg: &FrozenSegment) 
                 "read-back header differs from the one written",
             ));
         }
+        let ranged = read_back_range(store, &key, &name, head_and_index.clone()).await?;
+        if ranged[..] != stored[..head_and_index.end as usize] {
+            return Err(TierError::corrupt(
+                &name,
+                0,
+                "a ranged read-back of the header and index differs from the whole object",
+            ));
+        }
     } else {
         // The header, and the last byte (which also proves the length).
-        let head = store
-            .fetch_segment(&key, Some(0..header.header_len()))
-            .await
-            .map_err(|e| TierError::io("read back", &name, e))?;
+        let head = read_back_range(store, &key, &name, 0..header.header_len()).await?;
         let end = header.object_len();
-        let last = store
-            .fetch_segment(&key, Some(end - 1..end))
-            .await
-            .map_err(|e| TierError::io("read back", &name, e))?;
+        let last = read_back_range(store, &key, &name, end - 1..end).await?;
         if ObjectHeader::decode(&name, &head)? != header || last.last() != log.last() {
             return Err(TierError::corrupt(&name, 0, "stored object differs from the one written"));
         }
     }
     Ok(header.index_len)
+}
+
+/// A ranged read-back of `range` of `key`, which must return exactly that many bytes.
+async fn read_back_range(
+    store: &dyn ColdStore,
+    key: &ColdKey,
+    name: &std::path::Path,
+    range: Range<u64>,
+) -> Result<Bytes> {
+    let bytes = store
+        .fetch_segment(key, Some(range.clone()))
+        .await
+        .map_err(|e| TierError::io("read back", name, e))?;
+    let want = range.end - range.start;
+    if bytes.len() as u64 != want {
+        let why = format!(
+            "a ranged read of {range:?} returned {} bytes instead of {want}: cold reads need a \
+             store that serves ranged reads",
+            bytes.len()
+        );
+        return Err(TierError::io(
+            "read back",
+            name,
+            io::Error::new(io::ErrorKind::InvalidData, why),
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Reads archived segments of one store through one cache.
