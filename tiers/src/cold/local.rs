@@ -82,9 +82,9 @@ fn create_dirs_durably(dir: &Path, top: &Path) -> io::Result<()> {
 fn write_object(root: &Path, path: &Path, parts: &[Bytes]) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| io::Error::other("object path has no parent"))?;
     create_dirs_durably(dir, root)?;
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("object");
     let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        path.file_name().and_then(|n| n.to_str()).unwrap_or("object"),
+        ".{name}.{}.{}.tmp",
         std::process::id(),
         TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
     ));
@@ -99,8 +99,26 @@ fn write_object(root: &Path, path: &Path, parts: &[Bytes]) -> io::Result<()> {
     })();
     if written.is_err() {
         let _ = fs::remove_file(&tmp);
+    } else {
+        remove_stale_temporaries(dir, name);
     }
     written
+}
+
+/// Deletes the temporary files of earlier writes of object `name` in `dir`, left by a process
+/// that died (or an archive that was abandoned) before renaming them: nothing lists or deletes
+/// them otherwise, and each can be as large as a segment. Called once the object is in place;
+/// best effort.
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.");
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let Some(file_name) = file_name.to_str() else { continue };
+        if file_name.starts_with(&prefix) && file_name.ends_with(".tmp") {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 fn read_object(path: &Path, range: Option<Range<u64>>) -> io::Result<Bytes> {
@@ -209,5 +227,26 @@ mod tests {
         write_object(&root, &store.object_path(&key), &[Bytes::from_static(b"obj")])
             .expect("write");
         assert_eq!(synced_under(&root).len(), before + 1);
+    }
+
+    /// A temporary file left by a write that never finished (the process died mid-upload) is
+    /// deleted once the object it was for is written, and nothing else is.
+    #[test]
+    fn a_finished_write_removes_stale_temporaries_of_its_object() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalDirColdStore::new(dir.path()).expect("store");
+        let key = ColdKey::new("orders", 5);
+        let path = store.object_path(&key);
+        let channel_dir = path.parent().expect("parent").to_owned();
+        fs::create_dir_all(&channel_dir).expect("mkdir");
+        let stale = channel_dir.join(".00000000000000000005.rxseg.999999.7.tmp");
+        let other = channel_dir.join(".00000000000000000006.rxseg.999999.8.tmp");
+        for p in [&stale, &other] {
+            fs::write(p, vec![0xa5; 4096]).expect("stale temporary");
+        }
+        write_object(dir.path(), &path, &[Bytes::from_static(b"object")]).expect("write");
+        assert!(!stale.exists(), "the stale temporary of object 5 is left");
+        assert!(other.exists(), "object 6's temporary is not this write's to delete");
+        assert_eq!(fs::read(&path).expect("object"), b"object");
     }
 }
