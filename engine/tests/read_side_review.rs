@@ -526,17 +526,26 @@ mod model {
         check_events("tail", model, start, &got);
     }
 
-    pub fn run(ops: &[Op]) {
+    /// Runs `ops` on a persistent file archiving to a directory store, or a heap-only one
+    /// (where `Settle` applies retention and `Reopen` does nothing).
+    pub fn run(ops: &[Op], persistent: bool) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
         let dir = tempfile::tempdir().expect("tempdir");
         let store = Arc::new(LocalDirColdStore::new(dir.path().join("archive")).expect("store"));
-        let cfg = redex::RedexFileConfig::default()
+        let limits = Retention::events(60).with_max_bytes(12_000);
+        let heap_cfg =
+            redex::RedexFileConfig::default().with_segment_events_max(7).with_retention(limits);
+        let cfg = heap_cfg
+            .clone()
             .with_persistent(true)
-            .with_segment_events_max(7)
             .with_cold_store(store)
-            .with_warm_retention(Retention::events(20))
-            .with_retention(Retention::events(60).with_max_bytes(12_000));
+            .with_warm_retention(Retention::events(20));
         let open = || {
+            if !persistent {
+                let redex = Redex::new();
+                let f = redex.open_file(&name(), heap_cfg.clone()).expect("open");
+                return (redex, f);
+            }
             let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
             let f = redex.open_file(&name(), cfg.clone()).expect("open");
             (redex, f)
@@ -558,7 +567,9 @@ mod model {
                         model.extend(batch);
                     }
                     Op::Probe(k) => probe(&f, &model, *k).await,
+                    Op::Settle if !persistent => f.apply_retention().expect("retention"),
                     Op::Settle => settle(&f),
+                    Op::Reopen if !persistent => {}
                     Op::Reopen => {
                         f.close().expect("close");
                         drop((f, redex));
@@ -575,10 +586,13 @@ mod model {
 }
 
 proptest::proptest! {
-    #![proptest_config(proptest::prelude::ProptestConfig { cases: 12, ..Default::default() })]
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 16, ..Default::default() })]
 
     #[test]
-    fn reads_and_tails_match_a_vec_model(ops in proptest::collection::vec(model::op(), 1..45)) {
-        model::run(&ops);
+    fn reads_and_tails_match_a_vec_model(
+        ops in proptest::collection::vec(model::op(), 1..45),
+        persistent in proptest::prelude::any::<bool>(),
+    ) {
+        model::run(&ops, persistent);
     }
 }
