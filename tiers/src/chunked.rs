@@ -9,6 +9,8 @@
 /// Elements per chunk once the first chunk is full.
 const CHUNK_LEN: usize = 4096;
 
+use crate::pretouch;
+
 /// An append-only sequence with `Vec`-like indexing and iteration, stored in chunks of
 /// [`CHUNK_LEN`] elements.
 #[derive(Debug, Clone)]
@@ -36,7 +38,10 @@ impl<T> ChunkedVec<T> {
 
     /// Appends `value`; never moves an element already stored.
     #[inline]
-    pub fn push(&mut self, value: T) {
+    pub fn push(&mut self, value: T)
+    where
+        T: Send + 'static,
+    {
         match self.chunks.last_mut() {
             Some(last) if last.len() < CHUNK_LEN => last.push(value),
             _ => self.push_to_new_chunk(value),
@@ -46,8 +51,15 @@ impl<T> ChunkedVec<T> {
 
     #[cold]
     #[inline(never)]
-    fn push_to_new_chunk(&mut self, value: T) {
-        let mut chunk = Vec::with_capacity(if self.chunks.is_empty() { 4 } else { CHUNK_LEN });
+    fn push_to_new_chunk(&mut self, value: T)
+    where
+        T: Send + 'static,
+    {
+        let mut chunk = match self.chunks.is_empty() {
+            true => Vec::with_capacity(4),
+            // Full-size chunks come with their pages already faulted in (see `pretouch`).
+            false => pretouch::vec(CHUNK_LEN),
+        };
         chunk.push(value);
         self.chunks.push(chunk);
     }

@@ -17,6 +17,7 @@ use crate::chunked::ChunkedVec;
 use crate::frame::{self, FrameError, FRAME_HEADER_LEN};
 use crate::index_file::FrameEntry;
 use crate::index_record::IndexRecord;
+use crate::pretouch;
 
 /// First arena allocation of a heap-only segment; each later one doubles, up to
 /// [`ARENA_CHUNK_BYTES_MAX`], so small logs stay small and large ones call malloc rarely.
@@ -24,9 +25,13 @@ use crate::index_record::IndexRecord;
 /// fault may compact memory synchronously, and appends stalled for milliseconds; see
 /// docs/BENCHMARKS.md, "Heap appends and the hot index".)
 const ARENA_CHUNK_BYTES_MIN: usize = 64 * 1024;
-/// Largest arena allocation. Pages are faulted in as frames fill them, so unused capacity costs
-/// address space only.
-const ARENA_CHUNK_BYTES_MAX: usize = 16 << 20;
+/// Largest arena allocation. A background thread faults the next ones in ahead of need
+/// ([`pretouch`]); smaller ones fault their pages in as frames fill them.
+const ARENA_CHUNK_BYTES_MAX: usize = 1 << 20;
+/// Frames with more payload bytes than this get an allocation of their own. It is at most the
+/// smallest chunk, so any other frame fits in a fresh chunk, and a chunk strands at most this
+/// much unused at its end.
+const ARENA_FRAME_BYTES_MAX: usize = ARENA_CHUNK_BYTES_MIN;
 
 #[derive(Debug, Clone)]
 struct HotFrame {
@@ -148,15 +153,24 @@ impl HotSegment {
     ) -> Result<(), BatchTooLarge> {
         let frame_len = frame::encoded_len(payloads).ok_or(BatchTooLarge)?;
         let body_len = frame_len - FRAME_HEADER_LEN - payloads.len() * frame::LEN_FIELD;
-        if self.arena.capacity() - self.arena.len() < body_len {
-            self.arena_chunk_bytes =
-                (self.arena_chunk_bytes * 2).clamp(ARENA_CHUNK_BYTES_MIN, ARENA_CHUNK_BYTES_MAX);
-            self.arena = BytesMut::with_capacity(body_len.max(self.arena_chunk_bytes));
-        }
-        for p in payloads {
-            self.arena.extend_from_slice(p.as_ref());
-        }
-        let bytes = self.arena.split().freeze();
+        let bytes = if body_len > ARENA_FRAME_BYTES_MAX {
+            // Packed into the arena, a large frame would strand the rest of a chunk.
+            let mut own = BytesMut::with_capacity(body_len);
+            payloads.iter().for_each(|p| own.extend_from_slice(p.as_ref()));
+            own.freeze()
+        } else {
+            if self.arena.capacity() - self.arena.len() < body_len {
+                self.arena_chunk_bytes = (self.arena_chunk_bytes * 2)
+                    .clamp(ARENA_CHUNK_BYTES_MIN, ARENA_CHUNK_BYTES_MAX);
+                self.arena = match self.arena_chunk_bytes {
+                    // Full-size chunks come with their pages already faulted in (`pretouch`).
+                    ARENA_CHUNK_BYTES_MAX => pretouch::bytes(ARENA_CHUNK_BYTES_MAX),
+                    bytes => BytesMut::with_capacity(bytes),
+                };
+            }
+            payloads.iter().for_each(|p| self.arena.extend_from_slice(p.as_ref()));
+            self.arena.split().freeze()
+        };
         let lens = payloads.iter().map(|p| p.as_ref().len());
         self.push_frame(bytes, 0, frame_len as u64, timestamp_ns, lens);
         Ok(())

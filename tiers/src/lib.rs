@@ -31,6 +31,7 @@ mod le;
 pub mod log_file;
 pub mod manifest;
 pub mod mmap;
+mod pretouch;
 #[cfg(target_os = "linux")]
 pub mod uring;
 
