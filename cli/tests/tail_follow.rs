@@ -49,13 +49,21 @@ fn tail_follow_prints_new_entries_then_stops_after_max_polls() {
             }
         }
     });
+    let want: Vec<String> = (15..220).map(|s| String::from_utf8(payload(s)).unwrap()).collect();
+    let mut got = Vec::new();
+    // The last 5 entries first: only then is the tail surely following (a slow start would
+    // otherwise see later appends as part of its last 5).
+    while got.len() < 5 {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => got.push(line),
+            Err(e) => panic!("tail printed {} of its first 5 lines: {e}", got.len()),
+        }
+    }
     // Append while it follows: enough to roll over several segments.
     for chunk in 0..5 {
         std::thread::sleep(Duration::from_millis(50));
         append(&file, 20 + chunk * 40, 20 + (chunk + 1) * 40);
     }
-    let want: Vec<String> = (15..220).map(|s| String::from_utf8(payload(s)).unwrap()).collect();
-    let mut got = Vec::new();
     while got.len() < want.len() {
         match rx.recv_timeout(Duration::from_secs(30)) {
             Ok(line) => got.push(line),
