@@ -110,6 +110,8 @@ fn a_read_whose_segment_retention_drops_under_its_fetch_is_evicted() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
     let mut next = 1500;
     for path in ["read_range", "get", "read_range_async", "read_cold"] {
+        // No archival in flight: its read-back is a fetch too, and would take the hook.
+        settle(&f);
         let head = f.head_seq();
         assert!(cold_segments(&f).first().is_some_and(|s| s.first_seq == head), "{path}");
         let (writer, from) = (f.clone(), next);
