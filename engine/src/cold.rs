@@ -130,16 +130,16 @@ impl ColdTier {
         Some(self.uploading.load(Ordering::SeqCst)).filter(|&s| s != NOT_UPLOADING)
     }
 
-    /// Whether an archiver is running.
-    pub(crate) fn archiving(&self) -> bool {
-        self.job.lock().as_ref().is_some_and(|j| !j.is_finished())
-    }
-
     /// Stops archival: no new archiver starts, the running one is cancelled at its next await
     /// (an upload in flight is abandoned; the segment stays warm) and waited for.
     pub(crate) fn stop(&self) {
-        self.stopped.store(true, Ordering::SeqCst);
-        let job = self.job.lock().take();
+        let job = {
+            // Under the slot's lock, as the archiver's start checks `stopped` (see
+            // `RedexFile::maybe_archive`).
+            let mut slot = self.job.lock();
+            self.stopped.store(true, Ordering::SeqCst);
+            slot.take()
+        };
         if let Some(job) = job {
             job.abort();
             let _ = futures::executor::block_on(job);
@@ -188,7 +188,14 @@ impl ColdTier {
         let tier = Arc::clone(self);
         let spawned = spawn(async move {
             let store = tier.reader.store();
-            let Ok(objects) = store.list(&tier.channel).await else { return };
+            let objects = match store.list(&tier.channel).await {
+                Ok(objects) => objects,
+                Err(e) => {
+                    // Orphans stay until the next open's sweep; nothing readable is at stake.
+                    tracing::warn!(channel = %tier.channel, error = %e, "could not list cold objects to sweep orphans");
+                    return;
+                }
+            };
             for object in objects.into_iter().filter(|o| o.key.first_seq() < first_live_seq) {
                 if store.delete(&object.key).await.is_ok() {
                     tier.objects_deleted.fetch_add(1, Ordering::Relaxed);

@@ -32,9 +32,12 @@ impl RedexFile {
     pub(super) fn maybe_archive(&self, st: &mut FileState) {
         st.archive_check_due = false;
         let (Some(tier), Some(dir)) = (&self.inner.cold, &self.inner.storage) else { return };
+        // Checked and set under the job slot's lock, which `ColdTier::stop` takes too: a close
+        // racing this either stops the archiver started here or keeps it from starting.
+        let mut slot = tier.job.lock();
         if self.inner.read_only
             || tier.stopped.load(std::sync::atomic::Ordering::SeqCst)
-            || tier.archiving()
+            || slot.as_ref().is_some_and(|j| !j.is_finished())
             || self.pending_archive(st) == 0
         {
             return;
@@ -46,7 +49,7 @@ impl RedexFile {
             self.inner._lock.clone(),
         );
         match cold::spawn(job) {
-            Ok(handle) => *tier.job.lock() = Some(handle),
+            Ok(handle) => *slot = Some(handle),
             Err(e) => tier.note_failure(&e),
         }
     }

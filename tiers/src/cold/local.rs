@@ -142,8 +142,15 @@ fn list_objects(dir: &Path, channel: &str) -> io::Result<Vec<ColdObjectInfo>> {
         let entry = entry?;
         let name = entry.file_name();
         let Some(name) = name.to_str().filter(|n| n.ends_with(OBJECT_SUFFIX)) else { continue };
-        if let Some(key) = ColdKey::parse(&format!("{channel}/{name}")) {
-            out.push(ColdObjectInfo { key, size: entry.metadata()?.len() });
+        let Some(key) = ColdKey::parse(&format!("{channel}/{name}")) else { continue };
+        let meta = match entry.metadata() {
+            // Deleted since the directory was read (retention, an orphan sweep).
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            other => other?,
+        };
+        // A directory of that name is another channel's (`a/<seq>.rxseg/...`), not an object.
+        if meta.is_file() {
+            out.push(ColdObjectInfo { key, size: meta.len() });
         }
     }
     out.sort_by(|a, b| a.key.cmp(&b.key));
@@ -200,6 +207,20 @@ mod tests {
 
     fn synced_under(dir: &Path) -> Vec<PathBuf> {
         DIR_SYNCS.lock().iter().filter(|d| d.starts_with(dir)).cloned().collect()
+    }
+
+    /// A directory named like an object (another channel's, `a/<seq>.rxseg/...`) is not listed
+    /// as one.
+    #[test]
+    fn list_skips_directories_named_like_objects() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = LocalDirColdStore::new(dir.path()).expect("store");
+        let key = ColdKey::new("a", 7);
+        write_object(store.root(), &store.object_path(&key), &[Bytes::from_static(b"obj")])
+            .expect("write");
+        fs::create_dir_all(dir.path().join("a/00000000000000000005.rxseg/.redex")).expect("mkdir");
+        let listed = list_objects(&dir.path().join("a"), "a").expect("list");
+        assert_eq!(listed.iter().map(|o| o.key.first_seq()).collect::<Vec<_>>(), vec![7]);
     }
 
     /// A channel's first object creates its directories: each one's entry in its parent is
