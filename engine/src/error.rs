@@ -166,6 +166,18 @@ pub enum RedexError {
 }
 
 impl RedexError {
+    /// For a read that began at `start` and found a later seq evicted by the time it got
+    /// there: the eviction reported at `start`, which the caller asked for (and which is below
+    /// the head too).
+    pub(crate) fn evicted_from(self, start: u64) -> Self {
+        match self {
+            RedexError::Evicted { requested, head } => {
+                RedexError::Evicted { requested: requested.min(start), head }
+            }
+            other => other,
+        }
+    }
+
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Self {
         RedexError::Io { op, path: path.into(), source }
     }

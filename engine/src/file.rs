@@ -556,7 +556,7 @@ impl RedexFile {
             drop(st);
             let mut out = Self::read_cold_blocking(source, start, stop)?;
             if stop < end {
-                out.extend(self.read_range(stop, end)?);
+                out.extend(self.read_range(stop, end).map_err(|e| e.evicted_from(start))?);
             }
             return Ok(out);
         }

@@ -140,6 +140,41 @@ async fn a_tail_overtaken_by_retention_names_its_own_position() {
     }
 }
 
+/// The same race without a tail: `read_range_async` and `read_range`, whose cold part was
+/// fetched while the writer moved the head past the rest, report the eviction at the seq they
+/// were asked for, not at the later seq where they noticed it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_read_overtaken_by_retention_names_its_start() {
+    for blocking in [false, true] {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Arc::new(KeepingStore {
+            inner: LocalDirColdStore::new(dir.path().join("archive")).expect("store"),
+            before_fetch: parking_lot::Mutex::new(None),
+        });
+        let cfg = cold_cfg_with(store.clone(), 100).with_retention(Retention::events(600));
+        let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+        let f = redex.open_file(&name(), cfg).expect("open");
+        append_n(&f, 0..400);
+        settle(&f);
+        let segs = f.segments();
+        assert_eq!(segs[0].tier, Tier::Cold, "{segs:?}");
+        let writer = f.clone();
+        *store.before_fetch.lock() = Some(Box::new(move || append_n(&writer, 400..1200)));
+        let err = match blocking {
+            false => f.read_range_async(0, 400).await,
+            true => {
+                let f = f.clone();
+                tokio::task::spawn_blocking(move || f.read_range(0, 400)).await.expect("join")
+            }
+        }
+        .expect_err("the head passed the whole range");
+        match err {
+            RedexError::Evicted { requested: 0, head } => assert!(head >= 600, "head {head}"),
+            other => panic!("blocking {blocking}: expected Evicted at seq 0, got {other:?}"),
+        }
+    }
+}
+
 /// Tails started at every interesting position (below the head, at it, inside cold, warm and
 /// hot segments, at and past `next_seq`) while a writer appends through rollovers, retention
 /// deletes segments and archival moves them cold: each delivers a contiguous run of the right

@@ -163,7 +163,7 @@ impl RedexFile {
         loop {
             let (source, stop) = {
                 let st = self.inner.state.read();
-                self.check_readable(&st, seq)?;
+                self.check_readable(&st, seq).map_err(|e| e.evicted_from(start))?;
                 let end = end.min(st.set.next_seq());
                 match self.cold_part(&st, seq, end)? {
                     Some(cold) => cold,
