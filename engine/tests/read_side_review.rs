@@ -110,32 +110,48 @@ impl ColdStore for KeepingStore {
     }
 }
 
-/// A tail whose backfill read fetches its cold part while retention moves the head past the
-/// whole range ends with `Evicted` at the first seq it did not deliver, not at some later seq
-/// the read happened to reach (which would tell the consumer it missed less than it did).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tail_overtaken_by_retention_names_its_own_position() {
-    let dir = tempfile::tempdir().expect("tempdir");
+/// Seqs 0..400 in a log under count retention of 600, the oldest cold, the rest warm; the next
+/// cold fetch first appends 400..1200 and waits for the head to pass 400, so whatever read
+/// issues it is overtaken by the head.
+fn overtaken_at_the_next_fetch(dir: &std::path::Path) -> (Redex, RedexFile) {
     let store = Arc::new(KeepingStore {
-        inner: LocalDirColdStore::new(dir.path().join("archive")).expect("store"),
+        inner: LocalDirColdStore::new(dir.join("archive")).expect("store"),
         before_fetch: parking_lot::Mutex::new(None),
     });
     let cfg = cold_cfg_with(store.clone(), 100).with_retention(Retention::events(600));
-    let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
+    let redex = Redex::with_persistent_dir(dir.join("db")).expect("manager");
     let f = redex.open_file(&name(), cfg).expect("open");
     append_n(&f, 0..400);
     settle(&f);
     let segs = f.segments();
     assert_eq!(segs[0].tier, Tier::Cold, "{segs:?}");
     assert!(segs.iter().any(|s| s.tier == Tier::Warm), "{segs:?}");
-    // The first backfill step (seqs 0..400) starts in the cold prefix and goes on warm; while
-    // its cold part is fetched, the writer moves the head past all of it.
     let writer = f.clone();
-    *store.before_fetch.lock() = Some(Box::new(move || append_n(&writer, 400..1200)));
+    *store.before_fetch.lock() = Some(Box::new(move || {
+        append_n(&writer, 400..1200);
+        // Retention passes a segment being archived only once it is cold (whole): wait until
+        // the head has passed every seq the read asked for.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while writer.head_seq() < 400 {
+            assert!(std::time::Instant::now() < deadline, "head stuck at {}", writer.head_seq());
+            writer.apply_retention().expect("retention");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }));
+    (redex, f)
+}
+
+/// A tail whose backfill read fetches its cold part while retention moves the head past the
+/// whole range ends with `Evicted` at the first seq it did not deliver, not at some later seq
+/// the read happened to reach (which would tell the consumer it missed less than it did).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tail_overtaken_by_retention_names_its_own_position() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (_redex, f) = overtaken_at_the_next_fetch(dir.path());
     let (reached, err) = drain_tail(f.clone(), 0, 1200).await;
     assert_eq!(reached, 0);
     match err {
-        Some(RedexError::Evicted { requested: 0, head }) => assert!(head >= 600, "head {head}"),
+        Some(RedexError::Evicted { requested: 0, head }) => assert!(head >= 400, "head {head}"),
         other => panic!("expected Evicted at seq 0, got {other:?}"),
     }
 }
@@ -147,19 +163,7 @@ async fn a_tail_overtaken_by_retention_names_its_own_position() {
 async fn a_read_overtaken_by_retention_names_its_start() {
     for blocking in [false, true] {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Arc::new(KeepingStore {
-            inner: LocalDirColdStore::new(dir.path().join("archive")).expect("store"),
-            before_fetch: parking_lot::Mutex::new(None),
-        });
-        let cfg = cold_cfg_with(store.clone(), 100).with_retention(Retention::events(600));
-        let redex = Redex::with_persistent_dir(dir.path().join("db")).expect("manager");
-        let f = redex.open_file(&name(), cfg).expect("open");
-        append_n(&f, 0..400);
-        settle(&f);
-        let segs = f.segments();
-        assert_eq!(segs[0].tier, Tier::Cold, "{segs:?}");
-        let writer = f.clone();
-        *store.before_fetch.lock() = Some(Box::new(move || append_n(&writer, 400..1200)));
+        let (_redex, f) = overtaken_at_the_next_fetch(dir.path());
         let err = match blocking {
             false => f.read_range_async(0, 400).await,
             true => {
@@ -169,7 +173,7 @@ async fn a_read_overtaken_by_retention_names_its_start() {
         }
         .expect_err("the head passed the whole range");
         match err {
-            RedexError::Evicted { requested: 0, head } => assert!(head >= 600, "head {head}"),
+            RedexError::Evicted { requested: 0, head } => assert!(head >= 400, "head {head}"),
             other => panic!("blocking {blocking}: expected Evicted at seq 0, got {other:?}"),
         }
     }
