@@ -52,6 +52,9 @@ impl ChannelName {
             if !part.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')) {
                 return reject("only ASCII letters, digits, '_', '-', '.' and '/' are allowed");
             }
+            if is_object_name(part) {
+                return reject("a part is named like an archived segment (<20 digits>.rxseg)");
+            }
         }
         if depth > CHANNEL_DEPTH_MAX {
             return reject("more than 16 parts");
@@ -96,6 +99,14 @@ impl TryFrom<&str> for ChannelName {
     }
 }
 
+/// Whether `part` is the name of a cold object (`<seq, 20 digits>.rxseg`): a channel part of
+/// that name would put a directory where its parent channel's archived segment goes in a
+/// directory store (`<channel>/<seq>.rxseg`), and archival of that segment would fail for ever.
+fn is_object_name(part: &str) -> bool {
+    part.strip_suffix(redex_tiers::cold::OBJECT_SUFFIX)
+        .is_some_and(|seq| seq.len() == 20 && seq.bytes().all(|b| b.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,6 +131,15 @@ mod tests {
                 matches!(ChannelName::new(bad), Err(RedexError::InvalidChannelName { .. })),
                 "{bad:?} accepted"
             );
+        }
+    }
+
+    #[test]
+    fn rejects_parts_named_like_cold_objects() {
+        let bad = ChannelName::new("a/00000000000000000005.rxseg");
+        assert!(matches!(bad, Err(RedexError::InvalidChannelName { .. })), "{bad:?}");
+        for ok in ["a/5.rxseg", "a/x.rxseg", "00000000000000000005.rxseg.v2"] {
+            assert!(ChannelName::new(ok).is_ok(), "{ok}");
         }
     }
 
