@@ -5,7 +5,8 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use common::*;
@@ -13,6 +14,31 @@ use redex::Redex;
 
 fn seqs(text: &str) -> Vec<u64> {
     text.lines().map(|l| l.split_whitespace().next().unwrap().parse().unwrap()).collect()
+}
+
+/// `redex tail <dir> orders -n <lines> --follow` in raw format, with a thread sending each
+/// line it prints. Enough polls to outlast a slow machine; the test kills it when done.
+fn follow(
+    dir: &std::path::Path,
+    lines: &str,
+) -> (Child, mpsc::Receiver<String>, std::thread::JoinHandle<()>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_redex"))
+        .args(["tail", dir.to_str().unwrap(), "orders", "-n", lines, "--follow"])
+        .args(["--poll-interval-ms", "20", "--max-polls", "3000", "--format", "raw"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = mpsc::channel();
+    let pipe = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(pipe).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    (child, rx, reader)
 }
 
 #[test]
@@ -32,23 +58,7 @@ fn tail_follow_prints_new_entries_then_stops_after_max_polls() {
     let file = open_writer(&writer, "orders");
     append(&file, 0, 20);
 
-    // Enough polls to outlast a slow machine; the test stops it once it has seen everything.
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redex"))
-        .args(["tail", dir.path().to_str().unwrap(), "orders", "-n", "5", "--follow"])
-        .args(["--poll-interval-ms", "20", "--max-polls", "3000", "--format", "raw"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pipe = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
+    let (mut child, rx, reader) = follow(dir.path(), "5");
     let want: Vec<String> = (15..220).map(|s| String::from_utf8(payload(s)).unwrap()).collect();
     let mut got = Vec::new();
     // The last 5 entries first: only then is the tail surely following (a slow start would
@@ -101,28 +111,12 @@ fn tail_follow_sees_appends_to_a_preallocated_log() {
     let size = std::fs::metadata(&log).unwrap().len();
     assert!(size > file.segments()[0].log_bytes, "the log is not preallocated ({size} bytes)");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_redex"))
-        .args(["tail", dir.path().to_str().unwrap(), "orders", "-n", "2", "--follow"])
-        .args(["--poll-interval-ms", "20", "--max-polls", "3000", "--format", "raw"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    let pipe = child.stdout.take().unwrap();
-    let reader = std::thread::spawn(move || {
-        for line in BufReader::new(pipe).lines() {
-            if tx.send(line.unwrap()).is_err() {
-                break;
-            }
-        }
-    });
-    let line = |rx: &std::sync::mpsc::Receiver<String>, want: u64| match rx
-        .recv_timeout(Duration::from_secs(20))
-    {
-        Ok(line) => assert_eq!(line, String::from_utf8(payload(want)).unwrap()),
-        Err(e) => panic!("tail did not print seq {want}: {e}"),
-    };
+    let (mut child, rx, reader) = follow(dir.path(), "2");
+    let line =
+        |rx: &mpsc::Receiver<String>, want: u64| match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => assert_eq!(line, String::from_utf8(payload(want)).unwrap()),
+            Err(e) => panic!("tail did not print seq {want}: {e}"),
+        };
     line(&rx, 8);
     line(&rx, 9);
     // Appended while it follows, one at a time, with polls in between.
