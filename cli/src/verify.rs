@@ -12,6 +12,10 @@
 //! follows their valid frames: zeros (preallocated) and frames appended since are fine, a torn
 //! write is a note, and intact entries after bad bytes (further on in that log, or in a later
 //! log) are damage, since that open would delete them.
+//!
+//! A segment directory whose path is not a valid channel name (a part with a space or non-UTF-8
+//! bytes, or one refused since it was created) cannot be opened, so it is not checked: each one
+//! is reported as a problem, never silently left out of "ok".
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -35,6 +39,16 @@ pub fn run(dir: &Path, channel: Option<&str>, cold: Option<&Cold>, out: &mut Out
     let mut damaged = false;
     let mut unchecked = 0u64;
     let mut archived = 0u64;
+    if channel.is_none() {
+        for (path, reason) in unopenable_segment_dirs(&dir.join("channels")) {
+            problems += 1;
+            out.line(format!(
+                "problem: {}: not a valid channel name ({reason}), so its segments were not \
+                 checked",
+                path.display()
+            ))?;
+        }
+    }
     // Open every channel first so the progress bar knows the total.
     let mut files: Vec<(ChannelName, RedexFile)> = Vec::new();
     for name in &selected {
@@ -124,6 +138,38 @@ pub fn run(dir: &Path, channel: Option<&str>, cold: Option<&Cold>, out: &mut Out
             Err(CliError::ProblemsFound { problems: n, damaged })
         }
     }
+}
+
+/// The `.redex` directories under `channels` whose path from it is not a valid channel name,
+/// with why. (The engine lists only valid names.)
+fn unopenable_segment_dirs(channels: &Path) -> Vec<(PathBuf, String)> {
+    let mut found = Vec::new();
+    let mut stack = vec![channels.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.is_dir() {
+                continue;
+            }
+            if entry.file_name() != ".redex" {
+                stack.push(path);
+                continue;
+            }
+            let Ok(relative) = dir.strip_prefix(channels) else { continue };
+            let reason = match relative.to_str() {
+                None => "not UTF-8".to_string(),
+                Some(name) => match ChannelName::new(name) {
+                    Ok(_) => continue,
+                    Err(redex::RedexError::InvalidChannelName { reason, .. }) => reason.into(),
+                    Err(e) => e.to_string(),
+                },
+            };
+            found.push((path, reason));
+        }
+    }
+    found.sort();
+    found
 }
 
 /// What a count of archived segments left out adds to a summary line.

@@ -212,3 +212,25 @@ fn verify_names_a_log_the_writer_would_delete() {
     assert!(problem.contains(&format!("{}: a log of", hot.display())), "{problem}");
     assert!(problem.contains("..300)") && problem.contains("would delete it"), "{problem}");
 }
+
+/// A segment directory the engine cannot open, because its path is not a valid channel name,
+/// is a problem naming it, never silently left out of "ok".
+#[test]
+fn verify_reports_segment_dirs_with_invalid_channel_names() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 50);
+    let stray = dir.path().join("channels/with space/.redex");
+    std::fs::create_dir_all(&stray).unwrap();
+    for entry in std::fs::read_dir(segment_dir(dir.path(), "orders")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), stray.join(entry.file_name())).unwrap();
+    }
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}{}", stderr(&out));
+    assert!(text.contains("with space/.redex: not a valid channel name"), "{text}");
+    assert!(text.contains("channel orders: ok"), "{text}");
+    // Verifying one channel by name looks at that channel only.
+    let out = redex(&["verify", dir.path().to_str().unwrap(), "orders"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+}
