@@ -320,7 +320,11 @@ impl RedexFile {
             self.fsync_logs(&freezing)?;
             durable.mark_durable(ticket);
         } else {
-            durable.sync_through(ticket, || self.written_position(), || self.sync())?;
+            durable.sync_through(
+                ticket,
+                || self.written_position(),
+                || self.sync_reporting(false),
+            )?;
         }
         Ok(Some(first))
     }
@@ -570,10 +574,24 @@ impl RedexFile {
     /// ones were fsynced when they froze). Reports a failed background fsync or freeze since the
     /// last call as an error.
     pub fn sync(&self) -> Result<()> {
+        self.sync_reporting(true)
+    }
+
+    /// [`RedexFile::sync`]; with `freeze_errors` false, a failed background freeze is left for
+    /// the next `sync` or `close` to report. A group of durable appends syncs that way: their
+    /// entries are already written, and a freeze failure does not make them less durable (the
+    /// segment's log stays among the unsynced ones fsynced here), so failing them would only
+    /// make their retries write them twice. Fsync failures and a poisoned file are reported
+    /// either way.
+    fn sync_reporting(&self, freeze_errors: bool) -> Result<()> {
         let logs = {
             let mut st = self.inner.state.write();
             st.install_finished_freeze(self.inner.storage.as_ref());
-            if let Some(err) = st.take_background_error() {
+            let background = match freeze_errors {
+                true => st.take_background_error(),
+                false => st.take_fsync_error(),
+            };
+            if let Some(err) = background {
                 return Err(err);
             }
             if let Some(reason) = &st.poisoned {
@@ -1000,9 +1018,11 @@ impl FileState {
     }
 
     fn take_background_error(&mut self) -> Option<RedexError> {
-        if let Some(e) = self.freeze_error.take() {
-            return Some(e);
-        }
+        self.freeze_error.take().or_else(|| self.take_fsync_error())
+    }
+
+    /// A failed fsync of the policy thread since the last call (it poisons the file).
+    fn take_fsync_error(&mut self) -> Option<RedexError> {
         let err = self.syncer.as_ref().and_then(Syncer::take_error)?;
         let path = self.log.as_ref().map(|l| l.path.clone()).unwrap_or_default();
         let err = redex_tiers::backend::fsync_failed(std::io::Error::other(err));

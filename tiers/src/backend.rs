@@ -190,6 +190,9 @@ pub mod fault {
     pub static TORN_WRITES: AtomicU64 = AtomicU64::new(0);
     /// Fsyncs (policy, explicit or durable) that will fail with `EIO`.
     pub static FSYNC_ERRORS: AtomicU64 = AtomicU64::new(0);
+    /// Index writes of freezes that will fail with `ENOSPC` (a freeze failure that is not a
+    /// failed fsync).
+    pub static INDEX_WRITE_ERRORS: AtomicU64 = AtomicU64::new(0);
     /// While set, every `fdatasync` of a log (a freeze's, the policy thread's, `sync`'s) waits:
     /// a disk so busy that an fsync takes as long as a test likes.
     pub static FSYNC_HOLD: AtomicBool = AtomicBool::new(false);
