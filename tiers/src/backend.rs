@@ -193,6 +193,8 @@ pub mod fault {
     /// Index writes of freezes that will fail with `ENOSPC` (a freeze failure that is not a
     /// failed fsync).
     pub static INDEX_WRITE_ERRORS: AtomicU64 = AtomicU64::new(0);
+    /// Index writes of freezes that will panic (a bug in the freeze thread).
+    pub static INDEX_WRITE_PANICS: AtomicU64 = AtomicU64::new(0);
     /// While set, every `fdatasync` of a log (a freeze's, the policy thread's, `sync`'s) waits:
     /// a disk so busy that an fsync takes as long as a test likes.
     pub static FSYNC_HOLD: AtomicBool = AtomicBool::new(false);

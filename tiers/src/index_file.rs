@@ -193,6 +193,10 @@ pub fn write<W: std::io::Write>(
     if crate::backend::fault::take(&crate::backend::fault::INDEX_WRITE_ERRORS) {
         return Err(std::io::Error::from_raw_os_error(libc::ENOSPC));
     }
+    #[cfg(feature = "fault-injection")]
+    if crate::backend::fault::take(&crate::backend::fault::INDEX_WRITE_PANICS) {
+        panic!("injected panic in an index write");
+    }
     let mut w = CrcWriter { inner: out, crc: 0 };
     let mut header = Vec::with_capacity(INDEX_HEADER_LEN);
     header.extend_from_slice(&INDEX_MAGIC);

@@ -47,6 +47,15 @@ impl Done {
     }
 }
 
+/// Sets its flag when dropped.
+struct FinishOnDrop(Arc<Done>);
+
+impl Drop for FinishOnDrop {
+    fn drop(&mut self) {
+        self.0.finish();
+    }
+}
+
 impl FreezeJob {
     /// Starts sealing `seg` (whose log is `log`) into `dir` on a `redex-freeze` thread.
     pub(super) fn spawn(
@@ -58,8 +67,10 @@ impl FreezeJob {
         let done = Arc::new(Done::default());
         let signal = Arc::clone(&done);
         let thread = std::thread::Builder::new().name("redex-freeze".into()).spawn(move || {
+            // Set even if sealing panics, so no appender waits for ever (the join reports it).
+            let finished = FinishOnDrop(signal);
             let sealed = dir.seal(&seg, &log);
-            signal.finish();
+            drop(finished);
             // A quiet file has no append to install the result: the timer will.
             age_timer::after_freeze(owner);
             sealed
