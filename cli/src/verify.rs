@@ -225,6 +225,14 @@ pub fn check_unfrozen_logs(d: &ReadOnlyDir, name: &ChannelName, file: &RedexFile
         let Some(path) = &s.log_path else { continue };
         let Ok(bytes) = std::fs::read(path) else { continue };
         let Some(rest) = usize::try_from(s.log_bytes).ok().and_then(|at| bytes.get(at..)) else {
+            let what = match bytes.len() < LOG_HEADER_LEN {
+                true => format!(
+                    "shorter than its {LOG_HEADER_LEN}-byte header: a log torn while being \
+                     created, which the writer deletes when it reopens"
+                ),
+                false => format!("shorter than the {} bytes read when it was opened", s.log_bytes),
+            };
+            found.notes.push(format!("{}: {} bytes, {what}", path.display(), bytes.len()));
             continue;
         };
         chain = classify(path, rest, s.log_bytes, s.next_seq, &mut found);

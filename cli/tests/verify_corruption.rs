@@ -234,3 +234,16 @@ fn verify_reports_segment_dirs_with_invalid_channel_names() {
     let out = redex(&["verify", dir.path().to_str().unwrap(), "orders"]);
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
 }
+
+/// A log cut shorter than its header (a crash while it was being created, or a cut by hand) is
+/// mentioned, not passed over in silence.
+#[test]
+fn verify_mentions_a_log_shorter_than_its_header() {
+    let dir = tempfile::tempdir().unwrap();
+    build_log(dir.path(), "orders", 5);
+    let log = segment_dir(dir.path(), "orders").join("00000000000000000000.log");
+    std::fs::OpenOptions::new().write(true).open(&log).unwrap().set_len(20).unwrap();
+    let out = redex(&["verify", dir.path().to_str().unwrap()]);
+    let text = stdout(&out);
+    assert!(text.contains("20 bytes, shorter than its 32-byte header"), "{text}{}", stderr(&out));
+}
