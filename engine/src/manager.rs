@@ -134,12 +134,14 @@ impl Redex {
     /// sweeps), and retention applied to it (`apply_retention`) moves the head in memory only.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
-        if !dir.is_dir() {
-            return Err(RedexError::io(
-                "open",
-                &dir,
-                std::io::Error::new(std::io::ErrorKind::NotFound, "no such directory"),
-            ));
+        match std::fs::metadata(&dir) {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                let not_dir =
+                    std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory");
+                return Err(RedexError::io("open", &dir, not_dir));
+            }
+            Err(e) => return Err(RedexError::io("open", &dir, e)),
         }
         Ok(Redex {
             inner: Arc::new(Inner {

@@ -93,6 +93,11 @@ fn a_torn_tail_is_shown_as_the_valid_prefix_and_left_in_place() {
 fn missing_directory_or_channel_is_a_clear_error() {
     assert!(Redex::open_read_only("/nonexistent/redex").is_err());
     let dir = tempfile::tempdir().expect("tempdir");
+    // A regular file is refused as such, not as missing.
+    let file = dir.path().join("plain-file");
+    std::fs::write(&file, b"x").expect("write");
+    let err = Redex::open_read_only(&file).err().expect("a file is not a base directory");
+    assert!(err.to_string().contains("not a directory"), "{err}");
     let inspector = Redex::open_read_only(dir.path()).expect("open");
     let err = inspector.open_file(&ChannelName::new("nope").expect("name"), cfg());
     assert!(matches!(err, Err(RedexError::Io { .. })), "{err:?}");
