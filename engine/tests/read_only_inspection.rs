@@ -96,7 +96,7 @@ fn missing_directory_or_channel_is_a_clear_error() {
     // A regular file is refused as such, not as missing.
     let file = dir.path().join("plain-file");
     std::fs::write(&file, b"x").expect("write");
-    let err = Redex::open_read_only(&file).err().expect("a file is not a base directory");
+    let err = Redex::open_read_only(&file).expect_err("a file is not a base directory");
     assert!(err.to_string().contains("not a directory"), "{err}");
     let inspector = Redex::open_read_only(dir.path()).expect("open");
     let err = inspector.open_file(&ChannelName::new("nope").expect("name"), cfg());
