@@ -1054,8 +1054,12 @@ impl FileState {
         handles(self.freezing())
     }
 
+    /// The logs of full segments not frozen yet. They are the newest frozen entries (freezes go
+    /// oldest first, one at a time, and a failed one is retried before any later segment), so
+    /// they are found from the back: a durable append asks on every call, and the frozen list
+    /// may hold hundreds of segments.
     fn freezing(&self) -> impl Iterator<Item = &ActiveLog> {
-        self.set.frozen.iter().filter_map(|s| match s {
+        self.set.frozen.iter().rev().map_while(|s| match s {
             Frozen::Hot { log: Some(log), .. } => Some(&**log),
             _ => None,
         })
