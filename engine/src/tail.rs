@@ -71,20 +71,6 @@ impl RedexFile {
 }
 
 impl TailState {
-    /// The error a failed backfill read ends the tail with. If retention has moved the head
-    /// past the tail's position meanwhile, that is what happened, told as [`RedexError::Evicted`]
-    /// at the first seq the tail did not deliver: a read overtaken by retention fails on
-    /// whatever it touched first (a cold object deleted under its fetch, "not found"; or a
-    /// later step of the read, naming a seq past the ones the tail is missing).
-    fn backfill_error(&self, error: RedexError) -> RedexError {
-        let head = self.file.head_seq();
-        match error {
-            RedexError::Closed { .. } => error,
-            _ if self.next < head => RedexError::Evicted { requested: self.next, head },
-            _ => error,
-        }
-    }
-
     async fn next_item(&mut self) -> Option<Result<RedexEvent>> {
         loop {
             if let Some(ev) = self.buffered.pop_front() {
@@ -95,7 +81,8 @@ impl TailState {
                 let end = self.live_from.min(self.next.saturating_add(BACKFILL_CHUNK));
                 match self.file.read_range_async(self.next, end).await {
                     Ok(events) => self.buffered.extend(events),
-                    Err(e) => return Some(Err(self.backfill_error(e))),
+                    // A read overtaken by retention says `Evicted` at its start, `self.next`.
+                    Err(e) => return Some(Err(e)),
                 }
                 if self.buffered.is_empty() {
                     // Nothing stored in the range; cannot happen for a dense log, but never spin.

@@ -174,7 +174,7 @@ impl RedexFile {
                 }
             };
             let fetched = cold::run(fetch_range(source.fetch(), seq, stop)).await;
-            out.extend(fetched.map_err(|e| source.failed(seq, e))?);
+            out.extend(fetched.map_err(|e| source.failed(seq, e).evicted_from(start))?);
             seq = stop;
         }
     }
