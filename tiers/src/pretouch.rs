@@ -107,12 +107,10 @@ fn run(pool: &'static Pool) {
                 if let Some(kind) = next {
                     break (kind.id, kind.capacity, kind.make);
                 }
+                // Here no kind is wanted (a take marks its kind wanted and wakes this thread):
+                // if none is taken for that long either, give the memory back.
                 if pool.wake.wait_for(&mut kinds, IDLE_DROP).timed_out() {
-                    for kind in kinds.iter_mut().filter(|k| !k.wanted) {
-                        kind.ready = Vec::new();
-                    }
-                    // Whatever was taken since is wanted again; idle kinds stay empty.
-                    kinds.iter_mut().for_each(|k| k.wanted = false);
+                    kinds.iter_mut().for_each(|k| k.ready = Vec::new());
                 }
             }
         };
