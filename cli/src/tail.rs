@@ -9,10 +9,8 @@
 //! reported as skipped on stderr.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, SystemTime};
-
-use redex::ChannelName;
 
 use crate::cold::Cold;
 use crate::dump::{past_the_end, print_range};
@@ -45,7 +43,7 @@ pub fn run(
 ) -> CliResult {
     let d = ReadOnlyDir::open(dir, cold)?;
     let name = d.channel(channel)?;
-    let seg_dir = segment_dir(dir, &name);
+    let seg_dir = name.segment_dir(dir);
     let mut seen = Fingerprint::of(&seg_dir).filter(Fingerprint::settled);
     let file = d.file(&name)?;
     let next = file.next_seq();
@@ -121,13 +119,6 @@ fn poll(
     let result = print_range(&file, pos, next, None, format, None, out);
     out.flush()?;
     result
-}
-
-/// The channel's segment directory, `<dir>/channels/<part>/.../.redex` (docs/FORMAT.md).
-fn segment_dir(dir: &Path, channel: &ChannelName) -> PathBuf {
-    let mut path = dir.join("channels");
-    path.extend(channel.as_str().split('/'));
-    path.join(".redex")
 }
 
 /// How long after its last modification a fingerprint is trusted to show every later write:

@@ -21,7 +21,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use redex::{ChannelName, RedexFile, SegmentInfo, Tier};
+use redex::{ChannelName, RedexFile, Tier};
 use redex_tiers::frame;
 use redex_tiers::log_file::LOG_HEADER_LEN;
 
@@ -239,7 +239,7 @@ pub fn check_unfrozen_logs(d: &ReadOnlyDir, name: &ChannelName, file: &RedexFile
     }
     // Logs the open left out: named at or past the channel's end, and no segment's log. One
     // that starts where a cleanly ending chain ends is a rollover made after the open.
-    let dir = segment_dir(d, name, &segments);
+    let dir = d.redex.dir().map(|base| name.segment_dir(base)).unwrap_or_default();
     let known: Vec<&PathBuf> = segments.iter().filter_map(|s| s.log_path.as_ref()).collect();
     for (seq, path) in log_files(&dir) {
         if seq < file.next_seq() || known.contains(&&path) {
@@ -319,16 +319,6 @@ fn entries(n: u64) -> String {
         1 => "1 entry".to_string(),
         n => format!("{n} entries"),
     }
-}
-
-/// The channel's segment directory: where its logs are, else where the format puts it.
-fn segment_dir(d: &ReadOnlyDir, name: &ChannelName, segments: &[SegmentInfo]) -> PathBuf {
-    if let Some(parent) = segments.iter().find_map(|s| s.log_path.as_ref()?.parent()) {
-        return parent.to_path_buf();
-    }
-    let mut path = d.redex.dir().map_or_else(PathBuf::new, Path::to_path_buf).join("channels");
-    path.extend(name.as_str().split('/'));
-    path.join(".redex")
 }
 
 /// The segment logs in `dir` (`<20-digit seq>.log`), by seq.

@@ -69,8 +69,9 @@ impl ChannelName {
 
     /// The directory holding this channel's segments under a manager's base directory:
     /// `<base>/channels/<part>/.../<part>/.redex`. No part may start with `.`, so a channel's
-    /// `.redex` directory never collides with a deeper channel's parts.
-    pub(crate) fn segment_dir(&self, base: &Path) -> PathBuf {
+    /// `.redex` directory never collides with a deeper channel's parts (docs/FORMAT.md). For
+    /// tools that look at the files themselves.
+    pub fn segment_dir(&self, base: &Path) -> PathBuf {
         let mut dir = base.join("channels");
         for part in self.0.split('/') {
             dir.push(part);
