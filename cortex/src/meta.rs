@@ -82,7 +82,7 @@ impl EventMeta {
         if head.len() < EVENT_META_LEN {
             return;
         }
-        let checksum = crc32c::crc32c(tail);
+        let checksum = crc_fast::crc32_iscsi(tail);
         head[DISPATCH_OFFSET] = dispatch;
         head[FLAGS_OFFSET] = flags;
         head[RESERVED_OFFSET..ORIGIN_OFFSET].copy_from_slice(&0u16.to_le_bytes());
@@ -115,7 +115,7 @@ impl EventMeta {
             seq_or_ts: u64::from_le_bytes(field(head, SEQ_OR_TS_OFFSET)),
             checksum: u32::from_le_bytes(field(head, CHECKSUM_OFFSET)),
         };
-        let actual = crc32c::crc32c(tail);
+        let actual = crc_fast::crc32_iscsi(tail);
         if actual != meta.checksum {
             return Err(invalid(format!(
                 "tail checksum {actual:#010x} does not match the envelope's {:#010x}",

@@ -114,7 +114,7 @@ impl NetDbSnapshot {
             put_option_varint(&mut out, m.last_seq);
             put_bytes(&mut out, &m.state);
         }
-        let crc = crc32c::crc32c(out.get(BUNDLE_HEADER_LEN..).unwrap_or_default());
+        let crc = crc_fast::crc32_iscsi(out.get(BUNDLE_HEADER_LEN..).unwrap_or_default());
         if let Some(slot) = out.get_mut(CRC_OFFSET..BUNDLE_HEADER_LEN) {
             slot.copy_from_slice(&crc.to_le_bytes());
         }
@@ -148,7 +148,7 @@ impl NetDbSnapshot {
             });
         }
         let (stored, _) = split_u32(rest)?;
-        let computed = crc32c::crc32c(body);
+        let computed = crc_fast::crc32_iscsi(body);
         if stored != computed {
             return Err(NetDbError::BundleChecksum { stored, computed });
         }

@@ -19,6 +19,7 @@ use std::ops::DerefMut;
 
 use bytes::BufMut;
 
+use crate::crc32c;
 use crate::le::{u32_at, u64_at};
 
 /// Magic number opening every frame.

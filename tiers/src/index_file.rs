@@ -36,6 +36,7 @@
 
 use std::path::Path;
 
+use crate::crc32c;
 use crate::error::{Result, TierError};
 use crate::index_record::{IndexRecord, INDEX_RECORD_LEN};
 use crate::le::{u32_at, u64_at};

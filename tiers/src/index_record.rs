@@ -15,6 +15,8 @@
 
 use bytemuck::{Pod, Zeroable};
 
+use crate::crc32c;
+
 /// Payloads of at most this many bytes ride inline in their index record.
 pub const INLINE_MAX: usize = 8;
 

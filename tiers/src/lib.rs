@@ -21,6 +21,7 @@
 pub mod backend;
 mod chunked;
 pub mod cold;
+pub mod crc32c;
 pub mod error;
 pub mod frame;
 pub mod frozen;

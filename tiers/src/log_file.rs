@@ -11,6 +11,7 @@
 
 use std::path::Path;
 
+use crate::crc32c;
 use crate::error::{Result, TierError};
 
 /// Magic number opening every log file.

@@ -35,6 +35,7 @@
 
 use std::path::Path;
 
+use crate::crc32c;
 use crate::error::{Result, TierError};
 use crate::index_file::Footer;
 use crate::le::{u32_at, u64_at};

@@ -32,6 +32,7 @@ use std::path::Path;
 
 use bytes::Bytes;
 
+use crate::crc32c;
 use crate::error::{Result, TierError};
 use crate::index_file::{Footer, INDEX_FOOTER_LEN, INDEX_HEADER_LEN};
 use crate::le::{u32_at, u64_at};
