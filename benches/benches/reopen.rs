@@ -9,7 +9,8 @@
 //!   frame is checked against its CRC on the way. Throughput is in events and in bytes.
 //!   `read_range_64B_chunked_100k` reads 100 k frozen events, the size of `peer_redex`'s
 //!   `read_range_64B_chunked` (net-mesh's heap log), for a same-size comparison; it fits in the
-//!   last-level cache, the 1 M case does not.
+//!   last-level cache, the 1 M case does not. `read_batch_*`: the same reads through
+//!   `read_batch` (payloads lent from the mapping, no reference count per entry).
 //! - `frozen_read/get_random_64B`: one `get` of a pseudo-random seq among 1 M frozen events
 //!   (record lookup by arithmetic, payload checked against the record's checksum).
 //!
@@ -107,6 +108,16 @@ fn bench_frozen_reads(c: &mut Criterion) {
                 while start < events {
                     let end = (start + READ_CHUNK_EVENTS).min(events);
                     black_box(file.read_range(start, end).expect("read_range"));
+                    start = end;
+                }
+            })
+        });
+        group.bench_function(label.replace("read_range", "read_batch"), |b| {
+            b.iter(|| {
+                let mut start = 0;
+                while start < events {
+                    let end = (start + READ_CHUNK_EVENTS).min(events);
+                    black_box(file.read_batch(start, end).expect("read_batch"));
                     start = end;
                 }
             })

@@ -18,6 +18,7 @@ use redex_tiers::manifest::SegmentMeta;
 use redex_tiers::HotSegment;
 use tokio::sync::broadcast;
 
+use crate::batch::EventBatch;
 use crate::channel::ChannelName;
 use crate::clock::now_ns;
 use crate::cold::ColdTier;
@@ -567,6 +568,44 @@ impl RedexFile {
         let mut out = Vec::new();
         Self::read_local(&st, start, end, &mut out)?;
         Ok(out)
+    }
+
+    /// [`RedexFile::read_range`] as an [`EventBatch`]: the same entries, the same tiers and
+    /// errors, but payloads are lent out as `&[u8]` from buffers the batch keeps alive (one
+    /// reference per warm segment or hot frame, not one per entry), which makes bulk reads of
+    /// small entries markedly cheaper. Take an entry out with [`EventRef::to_event`].
+    ///
+    /// [`EventRef::to_event`]: crate::EventRef::to_event
+    pub fn read_batch(&self, start: u64, end: u64) -> Result<EventBatch> {
+        if start > end {
+            return Err(RedexError::InvalidRange { start, end });
+        }
+        // `read_range_async`'s steps, fetching blocking: each step reads the rest locally under
+        // one read lock, or fetches the cold part that comes first outside it.
+        let mut batch = EventBatch::default();
+        let mut seq = start;
+        loop {
+            let (source, stop) = {
+                let st = self.inner.state.read();
+                self.check_readable(&st, seq).map_err(|e| e.evicted_from(start))?;
+                let end = end.min(st.set.next_seq());
+                match self.cold_part(&st, seq, end)? {
+                    Some(cold) => cold,
+                    None => {
+                        batch.reserve(end.saturating_sub(seq).min(READ_PREALLOC_MAX) as usize);
+                        st.set.for_each_slice(seq, end, |seq, buf, range, ts| {
+                            batch.push_slice(seq, buf, range, ts)
+                        })?;
+                        return Ok(batch);
+                    }
+                }
+            };
+            let fetched = Self::read_cold_blocking(source, seq, stop);
+            for event in fetched.map_err(|e| e.evicted_from(start))? {
+                batch.push_event(event);
+            }
+            seq = stop;
+        }
     }
 
     /// Makes every entry appended so far durable against a machine crash: `fdatasync` of the

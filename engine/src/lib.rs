@@ -39,6 +39,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod batch;
 pub mod channel;
 mod clock;
 mod cold;
@@ -61,6 +62,7 @@ mod syncer;
 pub mod tail;
 pub mod typed;
 
+pub use batch::{EventBatch, EventRef};
 pub use bytes::Bytes;
 pub use channel::ChannelName;
 pub use config::{

@@ -1,6 +1,7 @@
 //! The ordered set of a file's segments: frozen ones (oldest first) and the active one.
 
 use std::collections::VecDeque;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
@@ -378,12 +379,24 @@ impl SegmentSet {
         }
     }
 
-    /// Calls `f` for every seq in `start..end`, walking segment by segment.
+    /// Calls `f(seq, payload, timestamp)` for every seq in `start..end`, walking segment by
+    /// segment.
     pub(crate) fn for_each(
         &self,
         start: u64,
         end: u64,
         mut f: impl FnMut(u64, Bytes, u64),
+    ) -> Result<()> {
+        self.for_each_slice(start, end, |seq, buf, range, ts| f(seq, buf.slice(range), ts))
+    }
+
+    /// Calls `f(seq, buffer, range, timestamp)` for every seq in `start..end`, the payload
+    /// being `buffer[range]`: a warm segment's mapped log, a hot frame's bytes.
+    pub(crate) fn for_each_slice(
+        &self,
+        start: u64,
+        end: u64,
+        mut f: impl FnMut(u64, &Bytes, Range<usize>, u64),
     ) -> Result<()> {
         let mut seq = start;
         if let Some(first) = self.frozen_slot(seq) {
@@ -394,11 +407,11 @@ impl SegmentSet {
                 let seg_end = end.min(seg.next_seq());
                 match seg {
                     Frozen::Cold(_) => return Err(cold_under_lock(seq)),
-                    Frozen::Warm(w) => w.segment()?.for_each(seq, seg_end, &mut f)?,
+                    Frozen::Warm(w) => w.segment()?.for_each_slice(seq, seg_end, &mut f)?,
                     Frozen::Hot { seg, .. } => {
                         for s in seq..seg_end {
-                            if let Some((payload, ts)) = seg.get(s) {
-                                f(s, payload, ts);
+                            if let Some((buf, range, ts)) = seg.get_slice(s) {
+                                f(s, buf, range, ts);
                             }
                         }
                     }
@@ -407,8 +420,8 @@ impl SegmentSet {
             }
         }
         while seq < end {
-            if let Some((payload, ts)) = self.active.get(seq) {
-                f(seq, payload, ts);
+            if let Some((buf, range, ts)) = self.active.get_slice(seq) {
+                f(seq, buf, range, ts);
             }
             seq += 1;
         }

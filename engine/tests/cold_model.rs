@@ -113,6 +113,9 @@ proptest! {
                         prop_assert_eq!(ev.seq, start + i as u64);
                         prop_assert_eq!(&ev.payload[..], &w[..]);
                     }
+                    // The same through a batch (cold parts fetched, the rest lent in place).
+                    let batch = h.file().read_batch(start, end).expect("read_batch");
+                    prop_assert_eq!(batch.to_events(), got);
                 }
                 Op::Get(a) => {
                     if !model.is_empty() {

@@ -125,8 +125,21 @@ fn run(
                     for (i, e) in events.iter().enumerate() {
                         prop_assert_eq!(e.seq, a + i as u64);
                     }
+                    // The same entries lent out by a batch, timestamps included.
+                    let batch = file.read_batch(a, b).unwrap();
+                    prop_assert_eq!(batch.len(), events.len());
+                    for (r, e) in batch.iter().zip(&events) {
+                        prop_assert_eq!(
+                            (r.seq, r.timestamp_ns, r.payload),
+                            (e.seq, e.timestamp_ns, &e.payload[..])
+                        );
+                    }
                 }
-                Err(RedexError::Evicted { .. }) => prop_assert!(a < model.head),
+                Err(RedexError::Evicted { .. }) => {
+                    prop_assert!(a < model.head);
+                    let batch = file.read_batch(a, b);
+                    prop_assert!(matches!(batch, Err(RedexError::Evicted { .. })), "{:?}", batch);
+                }
                 Err(e) => prop_assert!(false, "read_range({a}, {b}): {e}"),
             },
             Op::Sync => file.sync().unwrap(),

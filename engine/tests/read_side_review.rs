@@ -535,16 +535,19 @@ mod model {
         let end = start + u64::from(k % 17) * 9;
         let sync = f.read_range(start, end);
         let asynced = f.read_range_async(start, end).await;
+        let batch = f.read_batch(start, end);
         let one = f.get(start);
         if start < head {
             evicted("read_range", sync.as_ref().unwrap_err(), start, head);
             evicted("read_range_async", asynced.as_ref().unwrap_err(), start, head);
+            evicted("read_batch", batch.as_ref().unwrap_err(), start, head);
             evicted("get", one.as_ref().unwrap_err(), start, head);
         } else {
             let sync = sync.expect("read_range");
             assert_eq!(sync.len() as u64, end.min(next).saturating_sub(start));
             check_events("read_range", model, start, &sync);
             check_events("read_range_async", model, start, &asynced.expect("async"));
+            check_events("read_batch", model, start, &batch.expect("read_batch").to_events());
             match one.expect("get") {
                 Some(ev) => check_events("get", model, start, &[ev]),
                 None => assert!(start >= next, "get({start}) is None below {next}"),

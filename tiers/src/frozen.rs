@@ -200,19 +200,33 @@ impl SegmentIndex {
     }
 
     /// Calls `f(seq, payload, timestamp)` for every seq of `start..end` this segment holds, in
-    /// order, reading from `log` (which must hold [`SegmentIndex::frames_span`]). Sequential
-    /// reads go frame by frame: each frame is checked once against its own CRC (which covers
-    /// its lengths, its payloads and its timestamp), and its entries are sliced out of it.
-    /// Frames above [`FRAME_VERIFY_BYTES_MAX`] are read entry by entry instead, each against
-    /// its record's checksum, so a read never checks much more than it returns. A frame table
-    /// that disagrees with the frames or skips entries is reported, never read around: the
-    /// seqs handed out are always exactly `start..end` (within this segment), or an error.
+    /// order: [`SegmentIndex::for_each_slice`] with each payload as its own shared slice.
     pub fn for_each(
         &self,
         log: &LogWindow<'_>,
         start: u64,
         end: u64,
         mut f: impl FnMut(u64, Bytes, u64),
+    ) -> Result<()> {
+        self.for_each_slice(log, start, end, |seq, buf, range, ts| f(seq, buf.slice(range), ts))
+    }
+
+    /// Calls `f(seq, buffer, range, timestamp)` for every seq of `start..end` this segment
+    /// holds, in order, the payload being `buffer[range]` (most often the whole log window, so
+    /// a caller keeping many payloads keeps one reference to it, not one per entry). Reads
+    /// from `log` (which must hold [`SegmentIndex::frames_span`]). Sequential
+    /// reads go frame by frame: each frame is checked once against its own CRC (which covers
+    /// its lengths, its payloads and its timestamp), and its entries are sliced out of it.
+    /// Frames above [`FRAME_VERIFY_BYTES_MAX`] are read entry by entry instead, each against
+    /// its record's checksum, so a read never checks much more than it returns. A frame table
+    /// that disagrees with the frames or skips entries is reported, never read around: the
+    /// seqs handed out are always exactly `start..end` (within this segment), or an error.
+    pub fn for_each_slice(
+        &self,
+        log: &LogWindow<'_>,
+        start: u64,
+        end: u64,
+        mut f: impl FnMut(u64, &Bytes, Range<usize>, u64),
     ) -> Result<()> {
         let first = start.max(self.base_seq());
         let last = end.min(self.next_seq());
@@ -244,7 +258,7 @@ impl SegmentIndex {
                     let ts = self.timestamp_ns(self.base_seq() + s as u64).unwrap_or(0);
                     let rec = records.get(s).copied().ok_or_else(|| self.bad_frame_table(fi))?;
                     let (payload, ts) = self.entry(log, s, &rec, ts)?;
-                    f(self.base_seq() + s as u64, payload, ts);
+                    f(self.base_seq() + s as u64, &payload, 0..payload.len(), ts);
                 }
             } else {
                 if frame_end < frame_start || frame_end > self.footer.log_len as usize {
@@ -267,8 +281,13 @@ impl SegmentIndex {
                 for (k, (off, len)) in view.payloads().enumerate() {
                     let s = frame_first + k;
                     if s >= slot && s < to {
-                        let payload = log.bytes.slice(at.start + off..at.start + off + len);
-                        f(self.base_seq() + s as u64, payload, view.timestamp_ns);
+                        let from = at.start + off;
+                        f(
+                            self.base_seq() + s as u64,
+                            log.bytes,
+                            from..from + len,
+                            view.timestamp_ns,
+                        );
                     }
                 }
             }
@@ -346,7 +365,7 @@ impl SegmentIndex {
         for seq in self.base_seq()..self.next_seq() {
             self.get(log, seq)?;
         }
-        self.for_each(log, self.base_seq(), self.next_seq(), |_, _, _| {})
+        self.for_each_slice(log, self.base_seq(), self.next_seq(), |_, _, _, _| {})
     }
 }
 
@@ -472,6 +491,16 @@ impl FrozenSegment {
     /// order, zero-copy (see [`SegmentIndex::for_each`] for the checks).
     pub fn for_each(&self, start: u64, end: u64, f: impl FnMut(u64, Bytes, u64)) -> Result<()> {
         self.index.for_each(&self.window(), start, end, f)
+    }
+
+    /// [`SegmentIndex::for_each_slice`] over this segment's mapped log.
+    pub fn for_each_slice(
+        &self,
+        start: u64,
+        end: u64,
+        f: impl FnMut(u64, &Bytes, Range<usize>, u64),
+    ) -> Result<()> {
+        self.index.for_each_slice(&self.window(), start, end, f)
     }
 
     /// Checks every checksum: the index body against the footer, then every payload and frame.

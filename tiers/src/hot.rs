@@ -11,6 +11,8 @@
 //!
 //! Recovery indexes a log's frames in place ([`HotSegment::replay`]).
 
+use std::ops::Range;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::chunked::ChunkedVec;
@@ -235,9 +237,16 @@ impl HotSegment {
 
     /// The payload and timestamp of `seq`, if this segment holds it.
     pub fn get(&self, seq: u64) -> Option<(Bytes, u64)> {
+        let (buf, range, ts) = self.get_slice(seq)?;
+        Some((buf.slice(range), ts))
+    }
+
+    /// The payload of `seq` as `buffer[range]` (the buffer is its frame's, shared by every
+    /// entry of the frame), and its timestamp.
+    pub fn get_slice(&self, seq: u64) -> Option<(&Bytes, Range<usize>, u64)> {
         let (e, f) = self.entry(seq)?;
         let start = e.offset as usize;
-        Some((f.bytes.slice(start..start + e.len as usize), f.timestamp_ns))
+        Some((&f.bytes, start..start + e.len as usize, f.timestamp_ns))
     }
 
     /// Payload length of `seq`.
