@@ -53,16 +53,20 @@ fn build_sized(dir: &Path, frozen: u64, payload_bytes: usize) {
         file.append_batch(batch.get(..n).expect("n <= batch length")).expect("append");
         appended += n as u64;
     }
-    // Start a fresh active segment so the tail is all that reopen replays.
-    let tail_config = config().with_segment_events_max(TAIL_EVENTS * 10);
     file.close().expect("close");
     drop((file, redex));
-    let redex = Redex::with_persistent_dir(dir).expect("manager");
-    let file = redex.open_file(&name(), tail_config).expect("open");
-    for i in 0..TAIL_EVENTS {
-        file.append(&i.to_le_bytes()).expect("append tail");
+    // Start a fresh active segment so the tail is all that reopen replays: a one-event limit
+    // makes the first tail append roll the last, partly filled segment over (it freezes), and
+    // a roomy one keeps the rest of the tail in the new segment.
+    for (events_max, tail) in [(1, 0..1), (TAIL_EVENTS * 10, 1..TAIL_EVENTS)] {
+        let redex = Redex::with_persistent_dir(dir).expect("manager");
+        let file = redex.open_file(&name(), config().with_segment_events_max(events_max));
+        let file = file.expect("open");
+        for i in tail {
+            file.append(&i.to_le_bytes()).expect("append tail");
+        }
+        file.close().expect("close");
     }
-    file.close().expect("close");
 }
 
 fn open(dir: &Path) -> (Redex, RedexFile) {
