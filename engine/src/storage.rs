@@ -29,6 +29,8 @@ use crate::stats::FsyncStats;
 const LOG_EXT: &str = "log";
 const IDX_EXT: &str = "idx";
 const TMP_SUFFIX: &str = ".tmp";
+/// Views a read-only open takes of a live directory before it reports one that does not add up.
+const READ_ONLY_ATTEMPTS: u32 = 5;
 
 /// The open log file of the active segment, with a read-only mapping through which written
 /// frames are read back (the page cache is the only copy of the payloads).
@@ -399,6 +401,29 @@ impl SegmentDir {
     /// crash before its freeze made it durable) becomes the end of the log and later logs, which
     /// lie beyond the gap, are deleted. The last log's torn tail is trimmed.
     pub(crate) fn recover(&self, channel: &str) -> Result<Recovered> {
+        if !self.read_only {
+            return self.recover_once(channel);
+        }
+        // A read-only view of a live directory reads the manifest and lists the files at two
+        // moments; a writer freezing, dropping or archiving segments in between makes them
+        // disagree (a segment named but already deleted, or named but listed before its index
+        // was written). Such a view is taken again; a directory that is really damaged fails
+        // every attempt and its last error is reported.
+        let mut attempt = 0;
+        loop {
+            match self.recover_once(channel) {
+                Err(e) if attempt + 1 < READ_ONLY_ATTEMPTS => {
+                    tracing::debug!(error = %e, attempt, "read-only view of a live directory retried");
+                    std::thread::sleep(std::time::Duration::from_millis(1 << attempt));
+                    attempt += 1;
+                    *self.manifest.lock() = ManifestFile::open_read_only(&self.dir)?;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn recover_once(&self, channel: &str) -> Result<Recovered> {
         let mut logs = Vec::new();
         let mut idxs = Vec::new();
         let listing = fs::read_dir(&self.dir).map_err(|e| RedexError::io("list", &*self.dir, e))?;

@@ -4,7 +4,7 @@
 
 use std::fs;
 
-use redex::{ChannelName, Redex, RedexError, RedexFileConfig};
+use redex::{ChannelName, Redex, RedexError, RedexFileConfig, Retention};
 
 #[path = "common/snapshot.rs"]
 mod snapshot;
@@ -101,4 +101,54 @@ fn missing_directory_or_channel_is_a_clear_error() {
     let inspector = Redex::open_read_only(dir.path()).expect("open");
     let err = inspector.open_file(&ChannelName::new("nope").expect("name"), cfg());
     assert!(matches!(err, Err(RedexError::Io { .. })), "{err:?}");
+}
+
+/// A live writer freezes and drops segments while views are opened: a view reads the manifest
+/// and lists the files at two moments, and a segment dropped (or frozen) in between used to
+/// fail the open with "frozen segment named by the manifest is missing" (found by the
+/// `torn_write` corpus replay). Every view must open and read what it names.
+#[test]
+fn views_open_while_a_writer_rolls_and_drops_segments() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = ChannelName::new("live/busy").expect("name");
+    let writer = Redex::with_persistent_dir(dir.path()).expect("writer");
+    let config = RedexFileConfig::default()
+        .with_persistent(true)
+        .with_segment_events_max(8)
+        .with_retention(Retention::events(40));
+    let file = writer.open_file(&name, config.clone()).expect("open");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    /// Stops the writer however the views end (a failed view panics, and the scope waits for
+    /// the writer).
+    struct StopOnDrop<'a>(&'a std::sync::atomic::AtomicBool);
+    impl Drop for StopOnDrop<'_> {
+        fn drop(&mut self) {
+            self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut seq = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                file.append(&payload(seq)).expect("append");
+                seq += 1;
+            }
+        });
+        let _stop = StopOnDrop(&stop);
+        while file.next_seq() < 100 {
+            std::thread::yield_now();
+        }
+        let inspector = Redex::open_read_only(dir.path()).expect("read-only manager");
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..500 {
+            let view = inspector.open_file(&name, config.clone());
+            let view = view.unwrap_or_else(|e| panic!("view {i} of a live directory: {e}"));
+            let (head, next) = (view.head_seq(), view.next_seq());
+            assert!(head <= next, "view {i}: head {head} past next {next}");
+            seen.insert(next);
+            view.close().expect("close the view");
+        }
+        // The views saw the writer move (each open recovered the directory afresh).
+        assert!(seen.len() > 10, "views saw {} positions", seen.len());
+    });
 }
