@@ -62,4 +62,5 @@ pub use order::{Cursor, OrderBy, Page, Row};
 pub use policy::FoldErrorPolicy;
 pub use progress::{FoldStatus, Progress};
 pub use redex;
+pub use smol_str::SmolStr;
 pub use snapshot::SnapshotState;

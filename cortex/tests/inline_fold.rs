@@ -83,7 +83,7 @@ async fn earlier_results_keep_their_version_and_indexes_serve_the_new_one() {
     {
         let state = tasks.state().read();
         let ids = |v: Vec<Arc<cortex::tasks::Task>>| {
-            v.iter().map(|t| (t.id, t.title.clone(), t.status)).collect::<Vec<_>>()
+            v.iter().map(|t| (t.id, t.title.to_string(), t.status)).collect::<Vec<_>>()
         };
         let renamed = (1, "renamed".to_string(), TaskStatus::Pending);
         let done = (2, "second".to_string(), TaskStatus::Completed);

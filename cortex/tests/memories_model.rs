@@ -47,9 +47,9 @@ fn apply_model(model: &mut BTreeMap<u64, Memory>, cmd: &Cmd) {
         Cmd::Store(id, content, tags, source, now) => {
             model.entry(*id).or_insert(Memory {
                 id: *id,
-                content: (*content).to_owned(),
-                tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-                source: (*source).to_owned(),
+                content: (*content).into(),
+                tags: tags.iter().map(|t| (*t).into()).collect(),
+                source: (*source).into(),
                 created_ns: *now,
                 updated_ns: *now,
                 pinned: false,
@@ -57,7 +57,7 @@ fn apply_model(model: &mut BTreeMap<u64, Memory>, cmd: &Cmd) {
         }
         Cmd::Retag(id, tags, now) => {
             if let Some(m) = model.get_mut(id) {
-                m.tags = tags.iter().map(|t| (*t).to_owned()).collect();
+                m.tags = tags.iter().map(|t| (*t).into()).collect();
                 m.updated_ns = *now;
             }
         }
@@ -134,14 +134,14 @@ fn filter() -> impl Strategy<Value = Raw> {
 }
 
 fn model_query(model: &BTreeMap<u64, Memory>, f: &MemoriesFilter) -> Vec<Memory> {
-    let has = |m: &Memory, t: &String| m.tags.contains(t);
+    let has = |m: &Memory, t: &String| m.tags.iter().any(|x| x == t);
     let rows: Vec<Memory> = model
         .values()
         .filter(|m| f.id_in.as_ref().is_none_or(|ids| ids.contains(&m.id)))
         .filter(|m| f.tag.as_ref().is_none_or(|t| has(m, t)))
         .filter(|m| f.any_tags.as_ref().is_none_or(|ts| ts.iter().any(|t| has(m, t))))
         .filter(|m| f.all_tags.as_ref().is_none_or(|ts| ts.iter().all(|t| has(m, t))))
-        .filter(|m| f.source.as_ref().is_none_or(|s| &m.source == s))
+        .filter(|m| f.source.as_ref().is_none_or(|s| m.source == *s))
         .filter(|m| f.content_contains.as_ref().is_none_or(|s| m.content.contains(s.as_str())))
         .filter(|m| f.pinned.is_none_or(|p| m.pinned == p))
         .filter(|m| f.created_after_ns.is_none_or(|x| m.created_ns > x))
@@ -213,7 +213,7 @@ proptest! {
                 // The tag index holds exactly the tags in use.
                 let mut in_use: BTreeMap<&str, usize> = BTreeMap::new();
                 for m in model.values() {
-                    let mut distinct: Vec<&str> = m.tags.iter().map(String::as_str).collect();
+                    let mut distinct: Vec<&str> = m.tags.iter().map(|t| t.as_str()).collect();
                     distinct.sort_unstable();
                     distinct.dedup();
                     for t in distinct {

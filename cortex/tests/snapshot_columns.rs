@@ -36,7 +36,7 @@ fn tasks() -> impl Strategy<Value = Vec<Task>> {
         rows.into_iter()
             .map(|(id, (title, done, created_ns, updated_ns))| Task {
                 id,
-                title,
+                title: title.into(),
                 status: if done { TaskStatus::Completed } else { TaskStatus::Pending },
                 created_ns,
                 updated_ns,
@@ -56,9 +56,9 @@ fn memories() -> impl Strategy<Value = Vec<Memory>> {
         rows.into_iter()
             .map(|(id, (content, tags, source, created_ns, updated_ns, pinned))| Memory {
                 id,
-                content,
-                tags: tags.into_iter().map(str::to_owned).collect(),
-                source,
+                content: content.into(),
+                tags: tags.into_iter().map(Into::into).collect(),
+                source: source.into(),
                 created_ns,
                 updated_ns,
                 pinned,

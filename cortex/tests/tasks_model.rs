@@ -42,7 +42,7 @@ fn apply_model(model: &mut BTreeMap<u64, Task>, cmd: &Cmd) {
         Cmd::Create(id, title, now) => {
             model.entry(id).or_insert(Task {
                 id,
-                title: title.to_owned(),
+                title: title.into(),
                 status: TaskStatus::Pending,
                 created_ns: now,
                 updated_ns: now,
@@ -50,7 +50,7 @@ fn apply_model(model: &mut BTreeMap<u64, Task>, cmd: &Cmd) {
         }
         Cmd::Rename(id, title, now) => {
             if let Some(t) = model.get_mut(&id) {
-                t.title = title.to_owned();
+                t.title = title.into();
                 t.updated_ns = now;
             }
         }

@@ -19,6 +19,8 @@
 
 use std::sync::Arc;
 
+use smol_str::SmolStr;
+
 use crate::columns::{
     self, bit, bitmap_len, delta, padding_is_zero, put_varint, BitmapWriter, BodyError,
     KeyColumnsReader, Reader, StrColumnReader, StrColumnWriter,
@@ -97,9 +99,9 @@ impl MemoriesState {
         };
         let memory = Memory {
             id,
-            content: content.to_owned(),
-            tags: tags.iter().map(|t| (*t).to_owned()).collect(),
-            source: source.to_owned(),
+            content: SmolStr::new(content),
+            tags: tags.iter().map(SmolStr::new).collect(),
+            source: SmolStr::new(source),
             created_ns: now_ns,
             updated_ns: now_ns,
             pinned: false,
@@ -117,8 +119,7 @@ impl MemoriesState {
         let Some(&slot) = self.rows.get(&id) else { return };
         let Some(row) = self.slab.get_mut(slot) else { return };
         let memory = Arc::make_mut(row);
-        let old =
-            std::mem::replace(&mut memory.tags, tags.iter().map(|t| (*t).to_owned()).collect());
+        let old = std::mem::replace(&mut memory.tags, tags.iter().map(SmolStr::new).collect());
         memory.updated_ns = now_ns;
         for tag in &old {
             if !tags.contains(&tag.as_str()) {
@@ -175,7 +176,7 @@ impl MemoriesState {
             for tag in &memory.tags {
                 let next = numbers.len();
                 let number = *numbers.entry(tag.as_str()).or_insert_with(|| {
-                    names.push(tag.clone());
+                    names.push(tag.to_string());
                     next
                 });
                 listed.push(number);
@@ -328,13 +329,15 @@ impl MemoriesState {
             dict.push(dict_col.next_str()?);
         }
         dict_col.finish()?;
+        // Rows share the dictionary's strings (inline up to 23 bytes, else one reference).
+        let shared: Vec<SmolStr> = dict.iter().map(SmolStr::new).collect();
         let mut builder = Builder::with_capacity(count, dict_count);
         builder.tag_rows.resize_with(dict_count, Vec::new);
         let mut row_tags = Vec::new();
         for i in 0..count {
             let (id, created_ns, updated_ns) = keys.next_keys()?;
-            let content = contents.next_str()?.to_owned();
-            let (_, source) = lookup(&dict, &mut sources)?;
+            let content = SmolStr::new(contents.next_str()?);
+            let (source, _) = lookup(&dict, &mut sources)?;
             let listed = tag_counts.len()?;
             // Each listed tag takes at least a byte of `tags`.
             if listed > tags.remaining() {
@@ -343,15 +346,15 @@ impl MemoriesState {
             row_tags.clear();
             let mut row_tag_names = Vec::with_capacity(listed);
             for _ in 0..listed {
-                let (number, tag) = lookup(&dict, &mut tags)?;
+                let (number, _) = lookup(&dict, &mut tags)?;
                 row_tags.push(number);
-                row_tag_names.push(tag.to_owned());
+                row_tag_names.push(shared[number].clone());
             }
             let memory = Memory {
                 id,
                 content,
                 tags: row_tag_names,
-                source: source.to_owned(),
+                source: shared[source].clone(),
                 created_ns,
                 updated_ns,
                 pinned: bit(pinned, i),

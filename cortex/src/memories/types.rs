@@ -1,6 +1,7 @@
 //! The row type of the memories model.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::order::Row;
 
@@ -13,12 +14,12 @@ pub type MemoryId = u64;
 pub struct Memory {
     /// Its id.
     pub id: MemoryId,
-    /// What is remembered.
-    pub content: String,
+    /// What is remembered (dereferences to `str`; inline up to 23 bytes, else shared).
+    pub content: SmolStr,
     /// Tags, in the order the writer gave them.
-    pub tags: Vec<String>,
+    pub tags: Vec<SmolStr>,
     /// Where it came from.
-    pub source: String,
+    pub source: SmolStr,
     /// The writer's time when it was stored (Unix nanoseconds).
     pub created_ns: u64,
     /// The writer's time of its last change.

@@ -17,6 +17,8 @@
 
 use std::sync::Arc;
 
+use smol_str::SmolStr;
+
 use crate::columns::{
     self, bit, bitmap_len, delta, padding_is_zero, put_varint, BitmapWriter, BodyError,
     KeyColumnsReader, Reader, StrColumnReader, StrColumnWriter,
@@ -94,7 +96,7 @@ impl TasksState {
         };
         let task = Task {
             id,
-            title: title.to_owned(),
+            title: SmolStr::new(title),
             status: TaskStatus::Pending,
             created_ns: now_ns,
             updated_ns: now_ns,
@@ -107,7 +109,7 @@ impl TasksState {
 
     pub(crate) fn rename(&mut self, id: TaskId, title: &str, now_ns: u64) {
         self.update(id, |task| {
-            title.clone_into(&mut task.title);
+            task.title = SmolStr::new(title);
             task.updated_ns = now_ns;
         });
     }
@@ -252,7 +254,7 @@ impl TasksState {
         for i in 0..count {
             let (id, created_ns, updated_ns) = keys.next_keys()?;
             let status = if bit(status, i) { TaskStatus::Completed } else { TaskStatus::Pending };
-            let title = titles.next_str()?.to_owned();
+            let title = SmolStr::new(titles.next_str()?);
             builder.push(Arc::new(Task { id, title, status, created_ns, updated_ns }));
         }
         keys.finish()?;

@@ -1,6 +1,7 @@
 //! The row type of the tasks model.
 
 use serde::{Deserialize, Serialize};
+use smol_str::SmolStr;
 
 use crate::order::Row;
 
@@ -34,8 +35,8 @@ impl TaskStatus {
 pub struct Task {
     /// Its id.
     pub id: TaskId,
-    /// Its title.
-    pub title: String,
+    /// Its title (held inline up to 23 bytes; dereferences to `str`).
+    pub title: SmolStr,
     /// Pending or completed.
     pub status: TaskStatus,
     /// The writer's time when it was created (Unix nanoseconds).

@@ -20,7 +20,7 @@ pub const ORDERS: [OrderBy; 6] = [
 /// A cursor in `order` at a row with this `(id, created_ns, updated_ns)`, which need not exist.
 pub fn cursor_at(order: OrderBy, (id, created_ns, updated_ns): (u64, u64, u64)) -> Cursor {
     // A cursor is made of the row's id and times alone, whatever the row's type.
-    let title = String::new();
+    let title = Default::default();
     Cursor::of(order, &Task { id, title, status: TaskStatus::Pending, created_ns, updated_ns })
 }
 
