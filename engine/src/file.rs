@@ -580,26 +580,17 @@ impl RedexFile {
         if start > end {
             return Err(RedexError::InvalidRange { start, end });
         }
-        // `read_range_async`'s steps, fetching blocking: each step reads the rest locally under
-        // one read lock, or fetches the cold part that comes first outside it.
+        // `read_range_async`'s steps, with the cold parts fetched blocking this thread.
         let mut batch = EventBatch::default();
         let mut seq = start;
         loop {
-            let (source, stop) = {
-                let st = self.inner.state.read();
-                self.check_readable(&st, seq).map_err(|e| e.evicted_from(start))?;
-                let end = end.min(st.set.next_seq());
-                match self.cold_part(&st, seq, end)? {
-                    Some(cold) => cold,
-                    None => {
-                        batch.reserve(end.saturating_sub(seq).min(READ_PREALLOC_MAX) as usize);
-                        st.set.for_each_slice(seq, end, |seq, buf, range, ts| {
-                            batch.push_slice(seq, buf, range, ts)
-                        })?;
-                        return Ok(batch);
-                    }
-                }
-            };
+            let step = self.read_step(start, seq, end, |st, from, to| {
+                batch.reserve(to.saturating_sub(from).min(READ_PREALLOC_MAX) as usize);
+                st.set.for_each_slice(from, to, |seq, buf, range, ts| {
+                    batch.push_slice(seq, buf, range, ts)
+                })
+            })?;
+            let Some((source, stop)) = step else { return Ok(batch) };
             let fetched = Self::read_cold_blocking(source, seq, stop);
             for event in fetched.map_err(|e| e.evicted_from(start))? {
                 batch.push_event(event);

@@ -151,31 +151,40 @@ impl RedexFile {
         if start > end {
             return Err(RedexError::InvalidRange { start, end });
         }
-        // Never blocks on the store: each step decides, under one read lock, between reading
-        // the rest locally under that same lock and fetching a cold part after releasing it.
-        // Archival turns a segment cold only under the write lock, so no segment can go cold
-        // between that decision and the local read (checking, unlocking and then calling
-        // `read_range` could find a newly cold segment and block on its fetch); and a segment
-        // that went cold while a fetch was awaited is seen by the next step's check. Each
-        // fetch moves `seq` past at least one entry, so the loop ends.
         let mut out = Vec::new();
         let mut seq = start;
         loop {
-            let (source, stop) = {
-                let st = self.inner.state.read();
-                self.check_readable(&st, seq).map_err(|e| e.evicted_from(start))?;
-                let end = end.min(st.set.next_seq());
-                match self.cold_part(&st, seq, end)? {
-                    Some(cold) => cold,
-                    None => {
-                        Self::read_local(&st, seq, end, &mut out)?;
-                        return Ok(out);
-                    }
-                }
-            };
+            let step = self.read_step(start, seq, end, |st, from, to| {
+                Self::read_local(st, from, to, &mut out)
+            })?;
+            let Some((source, stop)) = step else { return Ok(out) };
             let fetched = cold::run(fetch_range(source.fetch(), seq, stop)).await;
             out.extend(fetched.map_err(|e| source.failed(seq, e).evicted_from(start))?);
             seq = stop;
+        }
+    }
+
+    /// One step of a read of `seq..end` (part of a read that began at `start`, which errors
+    /// name) that never waits on the cold store: under one read lock it either reads the rest
+    /// locally with `local(state, seq, end)` (`end` clamped to the next seq) and returns
+    /// `None`, or returns the archived part that comes first, to fetch after the lock is
+    /// released. Archival turns a segment cold only under the write lock, so no segment can
+    /// go cold between that decision and the local read; one that went cold while a fetch was
+    /// awaited is seen by the next step. Each fetch moves the read past at least one entry, so
+    /// a loop of steps ends.
+    pub(super) fn read_step(
+        &self,
+        start: u64,
+        seq: u64,
+        end: u64,
+        local: impl FnOnce(&FileState, u64, u64) -> Result<()>,
+    ) -> Result<Option<(ColdSource, u64)>> {
+        let st = self.inner.state.read();
+        self.check_readable(&st, seq).map_err(|e| e.evicted_from(start))?;
+        let end = end.min(st.set.next_seq());
+        match self.cold_part(&st, seq, end)? {
+            Some(cold) => Ok(Some(cold)),
+            None => local(&st, seq, end).map(|()| None),
         }
     }
 
