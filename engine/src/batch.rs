@@ -32,8 +32,10 @@ struct Entry {
     buffer: u32,
 }
 
-/// One entry of an [`EventBatch`], its payload borrowed from the batch.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// One entry of an [`EventBatch`], its payload borrowed from the batch. Entries compare and
+/// print by seq, timestamp and payload only: the buffer the payload lies in (a whole warm
+/// segment's log, say) is where it was read from, not part of the entry.
+#[derive(Clone, Copy)]
 pub struct EventRef<'a> {
     /// Sequence number.
     pub seq: u64,
@@ -42,6 +44,25 @@ pub struct EventRef<'a> {
     /// The payload bytes.
     pub payload: &'a [u8],
     buffer: &'a Bytes,
+}
+
+impl PartialEq for EventRef<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.seq, self.timestamp_ns, self.payload)
+            == (other.seq, other.timestamp_ns, other.payload)
+    }
+}
+
+impl Eq for EventRef<'_> {}
+
+impl std::fmt::Debug for EventRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EventRef")
+            .field("seq", &self.seq)
+            .field("timestamp_ns", &self.timestamp_ns)
+            .field("payload", &self.payload)
+            .finish()
+    }
 }
 
 impl EventRef<'_> {
