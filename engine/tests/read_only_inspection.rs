@@ -152,3 +152,42 @@ fn views_open_while_a_writer_rolls_and_drops_segments() {
         assert!(seen.len() > 10, "views saw {} positions", seen.len());
     });
 }
+
+/// A directory that is really damaged (a frozen segment the manifest names has lost its log;
+/// an unfrozen log is damaged before a frozen one) still fails a read-only open after its
+/// retries, with the error naming the file, and the retries change nothing on disk.
+#[test]
+fn a_damaged_directory_fails_every_retry_and_is_left_as_it_was() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let name = ChannelName::new("damaged/log").expect("name");
+    {
+        let writer = Redex::with_persistent_dir(dir.path()).expect("writer");
+        let file = writer.open_file(&name, cfg()).expect("open");
+        for seq in 0..500 {
+            file.append(&payload(seq)).expect("append");
+        }
+        file.close().expect("close");
+    }
+    let chan = name.segment_dir(dir.path());
+    let mut logs: Vec<_> = fs::read_dir(&chan)
+        .expect("list")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .collect();
+    logs.sort();
+    assert!(logs.len() > 3, "{logs:?}");
+    let victim = logs[1].clone();
+    fs::remove_file(&victim).expect("remove a frozen log");
+    let before = snapshot(dir.path());
+    let inspector = Redex::open_read_only(dir.path()).expect("read-only manager");
+    for _ in 0..3 {
+        match inspector.open_file(&name, cfg()) {
+            Err(RedexError::Corrupt { path, reason, .. }) => {
+                assert_eq!(path, victim);
+                assert!(reason.contains("missing"), "{reason}");
+            }
+            other => panic!("expected the missing log to be reported, got {:?}", other.map(|_| ())),
+        }
+    }
+    assert_eq!(snapshot(dir.path()), before, "a read-only open changed the directory");
+}
