@@ -17,6 +17,7 @@ use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 
+use bytes::Buf;
 use redex::follow::panic_message;
 use redex::{FollowStep, LogFollower, RedexError, RedexEvent};
 
@@ -223,7 +224,10 @@ fn apply_one<S, F: RedexFold<S> + ?Sized>(
 ) -> Result<(), Failure> {
     let meta = EventMeta::decode(&event.payload)
         .map_err(|e| Failure::Rejected(FoldError::new(e.to_string())))?;
-    let payload = event.payload.slice(EVENT_META_LEN..);
+    // The event's own reference moves into the fold event, past the envelope (`decode`
+    // checked it is there): no second reference count taken and dropped per event.
+    let mut payload = event.payload;
+    payload.advance(EVENT_META_LEN);
     let seq = event.seq;
     let event = FoldEvent { seq, timestamp_ns: event.timestamp_ns, meta, payload };
     match panic::catch_unwind(AssertUnwindSafe(|| fold.apply(state, &event))) {
