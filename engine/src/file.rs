@@ -573,7 +573,9 @@ impl RedexFile {
     /// [`RedexFile::read_range`] as an [`EventBatch`]: the same entries, the same tiers and
     /// errors, but payloads are lent out as `&[u8]` from buffers the batch keeps alive (one
     /// reference per warm segment or hot frame, not one per entry), which makes bulk reads of
-    /// small entries markedly cheaper. Take an entry out with [`EventRef::to_event`].
+    /// small entries markedly cheaper. Take an entry out with [`EventRef::to_event`]. Like
+    /// [`RedexFile::read_range_async`], it clamps `end` to the next seq at each step, so when an
+    /// archived part is fetched first, entries appended meanwhile can be included.
     ///
     /// [`EventRef::to_event`]: crate::EventRef::to_event
     pub fn read_batch(&self, start: u64, end: u64) -> Result<EventBatch> {
