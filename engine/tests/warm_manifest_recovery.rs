@@ -79,6 +79,32 @@ fn torn_manifest_record_reregisters_the_segment() {
     }
 }
 
+/// A damaged record with intact ones after it is damage, not a torn append: read as a torn
+/// tail, the writer's reopen truncated the manifest there and forgot every later record (the
+/// drops and archival marks among them). It is now refused, naming the manifest and the
+/// record's offset, and the manifest is left as it was for repair.
+#[test]
+fn damaged_middle_manifest_record_is_refused_and_left_in_place() {
+    let dir = populate(300, cfg().with_retention(Retention::events(200)));
+    let manifest = seg_dir(dir.path()).join("manifest");
+    let bytes = fs::read(&manifest).expect("manifest");
+    assert!(bytes.len() as u64 >= HEADER_LEN + 3 * RECORD_LEN, "several records");
+    let second = HEADER_LEN + RECORD_LEN;
+    let mut bad = bytes.clone();
+    bad[second as usize + 20] ^= 0x40;
+    fs::write(&manifest, &bad).expect("damage the manifest");
+    let redex = Redex::with_persistent_dir(dir.path()).expect("manager");
+    match redex.open_file(&name(), cfg()) {
+        Err(RedexError::Corrupt { path, offset, reason }) => {
+            assert_eq!((path, offset), (manifest.clone(), second), "{reason}");
+        }
+        other => panic!("expected the damaged record to be reported, got {other:?}"),
+    }
+    assert_eq!(fs::read(&manifest).expect("manifest"), bad, "the manifest was changed");
+    let view = Redex::open_read_only(dir.path()).expect("read-only manager");
+    assert!(matches!(view.open_file(&name(), cfg()), Err(RedexError::Corrupt { .. })));
+}
+
 #[test]
 fn lost_manifest_is_rebuilt_from_the_frozen_segments() {
     let dir = populate(300, cfg());

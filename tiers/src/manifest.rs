@@ -194,7 +194,10 @@ pub struct Replay {
 
 /// Decodes a manifest. The header must be intact (a bad one is corruption; an unknown version
 /// is [`TierError::UnsupportedVersion`]); records are read until the first torn or damaged one,
-/// which can only be the last append (each append is fsynced before the next).
+/// which can only be the last append (each append is fsynced before the next). A damaged
+/// record with intact records after it is not a torn append but damage, and is reported:
+/// reading it as a torn tail would drop the records after it (the writer truncates a torn
+/// tail), forgetting segments frozen, dropped or archived since.
 pub fn decode(path: &Path, file: &[u8]) -> Result<Replay> {
     let h = file
         .get(..MANIFEST_HEADER_LEN)
@@ -217,10 +220,23 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<Replay> {
     let mut records = Vec::with_capacity((file.len() - MANIFEST_HEADER_LEN) / RECORD_LEN);
     let mut at = MANIFEST_HEADER_LEN;
     while let Some(r) = file.get(at..at + RECORD_LEN) {
-        let valid = r[R_MAGIC..R_KIND] == RECORD_MAGIC
-            && crc32c::crc32c(&r[..R_CRC]) == u32_at(r, R_CRC)
-            && (matches!(r[R_KIND], 1 | 2) || (r[R_KIND] == 3 && version >= 2));
-        if !valid {
+        if !record_is_valid(r, version) {
+            let later = file
+                .get(at + RECORD_LEN..)
+                .unwrap_or_default()
+                .chunks_exact(RECORD_LEN)
+                .filter(|r| record_is_valid(r, version))
+                .count();
+            if later > 0 {
+                return Err(TierError::corrupt(
+                    path,
+                    at as u64,
+                    format!(
+                        "manifest record damaged, yet {later} later records are intact \
+                         (damage, not a torn append)"
+                    ),
+                ));
+            }
             break;
         }
         let kind = match r[R_KIND] {
@@ -249,6 +265,13 @@ pub fn decode(path: &Path, file: &[u8]) -> Result<Replay> {
         at += RECORD_LEN;
     }
     Ok(Replay { records, version, valid_len: at as u64 })
+}
+
+/// Whether `r` (one record's bytes) is a whole, intact record a manifest of `version` holds.
+fn record_is_valid(r: &[u8], version: u32) -> bool {
+    r[R_MAGIC..R_KIND] == RECORD_MAGIC
+        && crc32c::crc32c(&r[..R_CRC]) == u32_at(r, R_CRC)
+        && (matches!(r[R_KIND], 1 | 2) || (r[R_KIND] == 3 && version >= 2))
 }
 
 /// A frozen segment the manifest still names, and whether it is archived.
@@ -341,6 +364,39 @@ mod tests {
             decode(Path::new("m"), &newer),
             Err(TierError::UnsupportedVersion { found: 9, .. })
         ));
+    }
+
+    #[test]
+    fn a_damaged_record_before_intact_ones_is_an_error_not_a_torn_tail() {
+        let (file, records) = sample();
+        let record_at = |i: usize| MANIFEST_HEADER_LEN + i * RECORD_LEN;
+        for i in 0..records.len() {
+            for byte in [0, R_KIND, RECORD_LEN - 1] {
+                let mut bad = file.clone();
+                bad[record_at(i) + byte] ^= 0x10;
+                let decoded = decode(Path::new("m"), &bad);
+                if i + 1 < records.len() {
+                    // Later records are intact: damage, named at the damaged record.
+                    match decoded {
+                        Err(TierError::Corrupt { offset, reason, .. }) => {
+                            assert_eq!(offset, record_at(i) as u64, "record {i} byte {byte}");
+                            assert!(reason.contains("later records are intact"), "{reason}");
+                        }
+                        other => panic!("record {i} byte {byte}: {other:?}"),
+                    }
+                } else {
+                    // The last record: a torn append, dropped.
+                    let replay = decoded.expect("a torn last record");
+                    assert_eq!(replay.records, records[..i]);
+                    assert_eq!(replay.valid_len, record_at(i) as u64);
+                }
+            }
+        }
+        // Only whole intact records count as "later": a damaged record followed by a short
+        // tail is read as before, up to the damaged record.
+        let mut torn = file[..record_at(2) + 5].to_vec();
+        torn[record_at(1) + 3] ^= 1;
+        assert_eq!(decode(Path::new("m"), &torn).expect("torn").records, records[..1]);
     }
 
     #[test]
