@@ -797,7 +797,11 @@ impl RedexFile {
                 Frozen::Cold(c) => disk_info(&c.meta, Tier::Cold, None),
             })
             .collect();
-        out.push(hot_info(&st.set.active, Tier::Hot));
+        // The active segment's log is the open one: a read-only view of a directory holding
+        // none (an empty channel) names no file rather than one that does not exist.
+        let mut active = hot_info(&st.set.active, Tier::Hot);
+        active.log_path = st.log.as_ref().map(|l| l.path.clone());
+        out.push(active);
         out
     }
 

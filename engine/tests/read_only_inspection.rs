@@ -103,6 +103,39 @@ fn missing_directory_or_channel_is_a_clear_error() {
     assert!(matches!(err, Err(RedexError::Io { .. })), "{err:?}");
 }
 
+/// An empty channel directory opens read-only as an empty log whose segments name no file;
+/// a live one names only files that exist.
+#[test]
+fn segments_name_only_files_that_exist() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let empty = ChannelName::new("empty/one").expect("name");
+    fs::create_dir_all(empty.segment_dir(dir.path())).expect("empty channel directory");
+    let inspector = Redex::open_read_only(dir.path()).expect("open");
+    let view = inspector.open_file(&empty, cfg()).expect("open the empty channel");
+    assert_eq!((view.head_seq(), view.next_seq()), (0, 0));
+    let segments = view.segments();
+    assert_eq!(segments.len(), 1, "{segments:?}");
+    assert_eq!(segments[0].log_path, None, "no log file exists: {segments:?}");
+    drop((view, inspector));
+
+    let name = ChannelName::new("live/some").expect("name");
+    let writer = Redex::with_persistent_dir(dir.path()).expect("writer");
+    let file = writer.open_file(&name, cfg()).expect("open");
+    for seq in 0..200 {
+        file.append(&payload(seq)).expect("append");
+    }
+    let inspector = Redex::open_read_only(dir.path()).expect("read-only manager");
+    let view = inspector.open_file(&name, cfg()).expect("view");
+    for f in [&file, &view] {
+        for seg in f.segments() {
+            if let Some(path) = &seg.log_path {
+                assert!(path.is_file(), "{seg:?} names a missing file");
+            }
+        }
+        assert!(f.segments().last().is_some_and(|s| s.log_path.is_some()), "active log named");
+    }
+}
+
 /// A live writer freezes and drops segments while views are opened: a view reads the manifest
 /// and lists the files at two moments, and a segment dropped (or frozen) in between used to
 /// fail the open with "frozen segment named by the manifest is missing" (found by the
