@@ -206,6 +206,15 @@ pub struct Unfrozen {
     pub notes: Vec<String>,
 }
 
+/// The note for a log shorter than its header.
+fn torn_at_creation(path: &Path, len: usize) -> String {
+    format!(
+        "{}: {len} bytes, shorter than its {LOG_HEADER_LEN}-byte header: a log torn while being \
+         created, which the writer deletes when it reopens",
+        path.display()
+    )
+}
+
 /// Looks at what follows the valid frames of each unfrozen (hot) log, which the writer's next
 /// open cuts off, and at logs the read-only open left out because an earlier log stops early
 /// (the writer's next open deletes them).
@@ -225,14 +234,15 @@ pub fn check_unfrozen_logs(d: &ReadOnlyDir, name: &ChannelName, file: &RedexFile
         let Some(path) = &s.log_path else { continue };
         let Ok(bytes) = std::fs::read(path) else { continue };
         let Some(rest) = usize::try_from(s.log_bytes).ok().and_then(|at| bytes.get(at..)) else {
-            let what = match bytes.len() < LOG_HEADER_LEN {
-                true => format!(
-                    "shorter than its {LOG_HEADER_LEN}-byte header: a log torn while being \
-                     created, which the writer deletes when it reopens"
+            found.notes.push(match bytes.len() < LOG_HEADER_LEN {
+                true => torn_at_creation(path, bytes.len()),
+                false => format!(
+                    "{}: {} bytes, shorter than the {} bytes read when it was opened",
+                    path.display(),
+                    bytes.len(),
+                    s.log_bytes
                 ),
-                false => format!("shorter than the {} bytes read when it was opened", s.log_bytes),
-            };
-            found.notes.push(format!("{}: {} bytes, {what}", path.display(), bytes.len()));
+            });
             continue;
         };
         chain = classify(path, rest, s.log_bytes, s.next_seq, &mut found);
@@ -246,6 +256,11 @@ pub fn check_unfrozen_logs(d: &ReadOnlyDir, name: &ChannelName, file: &RedexFile
             continue;
         }
         let bytes = std::fs::read(&path).unwrap_or_default();
+        if bytes.len() < LOG_HEADER_LEN {
+            // The open set it aside: it cannot hold an entry.
+            found.notes.push(torn_at_creation(&path, bytes.len()));
+            continue;
+        }
         let frames = bytes.get(LOG_HEADER_LEN..).unwrap_or_default();
         let why = match &chain {
             Chain::Clean { end, .. } if *end == seq => {
