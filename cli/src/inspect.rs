@@ -38,8 +38,8 @@ pub fn run(dir: &Path, channel: Option<&str>, cold: Option<&Cold>, out: &mut Out
         let segments = file.segments();
         out.line(String::new())?;
         out.line(format!("channel {name}"))?;
-        if let Some(parent) = segments.iter().find_map(|s| s.log_path.as_ref()?.parent()) {
-            out.line(format!("  path        {}", parent.display()))?;
+        if let Some(dir) = d.redex.dir().map(|base| name.segment_dir(base)) {
+            out.line(format!("  path        {}", dir.display()))?;
         }
         let (head, next) = (file.head_seq(), file.next_seq());
         out.line(format!(
