@@ -545,60 +545,24 @@ impl RedexFile {
         Ok(())
     }
 
-    /// Entries `start..end` in seq order; `end` is clamped to [`RedexFile::next_seq`].
-    /// A start below the retained head is [`RedexError::Evicted`]. Archived entries are fetched
-    /// from the cold store outside the file's lock (blocking this thread), then the rest is read
-    /// locally, so the result is the same bytes in the same order whatever tier holds them.
+    /// Entries `start..end` in seq order; `end` is clamped to [`RedexFile::next_seq`] (at each
+    /// step: when an archived part is fetched first, entries appended meanwhile can be
+    /// included). A start below the retained head is [`RedexError::Evicted`]. Archived entries
+    /// are fetched from the cold store outside the file's lock (blocking this thread), then
+    /// the rest is read locally, so the result is the same bytes in the same order whatever
+    /// tier holds them.
     pub fn read_range(&self, start: u64, end: u64) -> Result<Vec<RedexEvent>> {
-        if start > end {
-            return Err(RedexError::InvalidRange { start, end });
-        }
-        let st = self.inner.state.read();
-        self.check_readable(&st, start)?;
-        let end = end.min(st.set.next_seq());
-        if let Some((source, stop)) = self.cold_part(&st, start, end)? {
-            // Fetch the archived part outside the lock, then read on from where it ends.
-            drop(st);
-            let mut out = Self::read_cold_blocking(source, start, stop)?;
-            if stop < end {
-                out.extend(self.read_range(stop, end).map_err(|e| e.evicted_from(start))?);
-            }
-            return Ok(out);
-        }
-        let mut out = Vec::new();
-        Self::read_local(&st, start, end, &mut out)?;
-        Ok(out)
+        self.read_blocking(start, end)
     }
 
     /// [`RedexFile::read_range`] as an [`EventBatch`]: the same entries, the same tiers and
     /// errors, but payloads are lent out as `&[u8]` from buffers the batch keeps alive (one
     /// reference per warm segment or hot frame, not one per entry), which makes bulk reads of
-    /// small entries markedly cheaper. Take an entry out with [`EventRef::to_event`]. Like
-    /// [`RedexFile::read_range_async`], it clamps `end` to the next seq at each step, so when an
-    /// archived part is fetched first, entries appended meanwhile can be included.
+    /// small entries markedly cheaper. Take an entry out with [`EventRef::to_event`].
     ///
     /// [`EventRef::to_event`]: crate::EventRef::to_event
     pub fn read_batch(&self, start: u64, end: u64) -> Result<EventBatch> {
-        if start > end {
-            return Err(RedexError::InvalidRange { start, end });
-        }
-        // `read_range_async`'s steps, with the cold parts fetched blocking this thread.
-        let mut batch = EventBatch::default();
-        let mut seq = start;
-        loop {
-            let step = self.read_step(start, seq, end, |st, from, to| {
-                batch.reserve(to.saturating_sub(from).min(READ_PREALLOC_MAX) as usize);
-                st.set.for_each_slice(from, to, |seq, buf, range, ts| {
-                    batch.push_slice(seq, buf, range, ts)
-                })
-            })?;
-            let Some((source, stop)) = step else { return Ok(batch) };
-            let fetched = Self::read_cold_blocking(source, seq, stop);
-            for event in fetched.map_err(|e| e.evicted_from(start))? {
-                batch.push_event(event);
-            }
-            seq = stop;
-        }
+        self.read_blocking(start, end)
     }
 
     /// Makes every entry appended so far durable against a machine crash: `fdatasync` of the
@@ -767,15 +731,15 @@ impl RedexFile {
     pub fn segments(&self) -> Vec<SegmentInfo> {
         let st = self.inner.state.read();
         let log_path = |base: u64| self.inner.storage.as_ref().map(|d| d.log_path(base));
-        let hot_info = |seg: &HotSegment, tier: Tier| SegmentInfo {
-            tier,
+        let hot_info = |seg: &HotSegment, log_path| SegmentInfo {
+            tier: Tier::Hot,
             first_seq: seg.base_seq(),
             next_seq: seg.next_seq(),
             min_ts_ns: seg.timestamp_ns(seg.base_seq()),
             max_ts_ns: seg.next_seq().checked_sub(1).and_then(|s| seg.timestamp_ns(s)),
             log_bytes: seg.log_len(),
             payload_bytes: seg.payload_bytes(),
-            log_path: log_path(seg.base_seq()),
+            log_path,
         };
         let disk_info = |m: &SegmentMeta, tier: Tier, log_path| SegmentInfo {
             tier,
@@ -792,16 +756,14 @@ impl RedexFile {
             .frozen
             .iter()
             .map(|s| match s {
-                Frozen::Hot { seg, .. } => hot_info(seg, Tier::Hot),
+                Frozen::Hot { seg, .. } => hot_info(seg, log_path(seg.base_seq())),
                 Frozen::Warm(w) => disk_info(w.meta(), Tier::Warm, log_path(w.meta().first_seq)),
                 Frozen::Cold(c) => disk_info(&c.meta, Tier::Cold, None),
             })
             .collect();
         // The active segment's log is the open one: a read-only view of a directory holding
         // none (an empty channel) names no file rather than one that does not exist.
-        let mut active = hot_info(&st.set.active, Tier::Hot);
-        active.log_path = st.log.as_ref().map(|l| l.path.clone());
-        out.push(active);
+        out.push(hot_info(&st.set.active, st.log.as_ref().map(|l| l.path.clone())));
         out
     }
 

@@ -8,9 +8,45 @@ use std::sync::Arc;
 use redex_tiers::cold::ColdSegmentRef;
 
 use super::{FileInner, FileState, RedexFile};
+use crate::batch::EventBatch;
 use crate::cold::{self, ColdTier};
 use crate::error::{RedexError, Result};
 use crate::event::RedexEvent;
+
+/// What a range read fills: entries read from the hot and warm tiers under the file's lock,
+/// and entries fetched from the cold tier outside it.
+pub(super) trait ReadSink: Default {
+    /// Adds the entries `start..end`, read under the lock `st` is read through (the caller has
+    /// checked that none of them is cold).
+    fn read_local(&mut self, st: &FileState, start: u64, end: u64) -> Result<()>;
+    /// Adds entries fetched from the cold tier, in seq order.
+    fn push_fetched(&mut self, events: Vec<RedexEvent>);
+}
+
+impl ReadSink for Vec<RedexEvent> {
+    fn read_local(&mut self, st: &FileState, start: u64, end: u64) -> Result<()> {
+        self.reserve(end.saturating_sub(start).min(super::READ_PREALLOC_MAX) as usize);
+        st.set.for_each(start, end, |seq, payload, timestamp_ns| {
+            self.push(RedexEvent { seq, timestamp_ns, payload });
+        })
+    }
+
+    fn push_fetched(&mut self, events: Vec<RedexEvent>) {
+        self.extend(events);
+    }
+}
+
+impl ReadSink for EventBatch {
+    fn read_local(&mut self, st: &FileState, start: u64, end: u64) -> Result<()> {
+        self.reserve(end.saturating_sub(start).min(super::READ_PREALLOC_MAX) as usize);
+        st.set
+            .for_each_slice(start, end, |seq, buf, range, ts| self.push_slice(seq, buf, range, ts))
+    }
+
+    fn push_fetched(&mut self, events: Vec<RedexEvent>) {
+        events.into_iter().for_each(|event| self.push_event(event));
+    }
+}
 
 /// Where a cold read fetches from, and the file it reads for.
 pub(super) struct ColdSource {
@@ -86,18 +122,22 @@ impl RedexFile {
         (start < stop).then_some(stop)
     }
 
-    /// Appends the entries `start..end` to `out`, read from the hot and warm tiers under the
-    /// lock `st` is read through (the caller has checked that none of them is cold).
-    pub(super) fn read_local(
-        st: &FileState,
-        start: u64,
-        end: u64,
-        out: &mut Vec<RedexEvent>,
-    ) -> Result<()> {
-        out.reserve(end.saturating_sub(start).min(super::READ_PREALLOC_MAX) as usize);
-        st.set.for_each(start, end, |seq, payload, timestamp_ns| {
-            out.push(RedexEvent { seq, timestamp_ns, payload });
-        })
+    /// Entries `start..end` into a fresh `S`, stepping through the tiers with
+    /// [`RedexFile::read_step`] and fetching each archived part blocking this thread: what
+    /// [`RedexFile::read_range`] and [`RedexFile::read_batch`] share.
+    pub(super) fn read_blocking<S: ReadSink>(&self, start: u64, end: u64) -> Result<S> {
+        if start > end {
+            return Err(RedexError::InvalidRange { start, end });
+        }
+        let mut out = S::default();
+        let mut seq = start;
+        loop {
+            let step = self.read_step(start, seq, end, &mut out)?;
+            let Some((source, stop)) = step else { return Ok(out) };
+            let fetched = Self::read_cold_blocking(source, seq, stop);
+            out.push_fetched(fetched.map_err(|e| e.evicted_from(start))?);
+            seq = stop;
+        }
     }
 
     /// A single archived entry, fetched (blocking this thread) through the cache.
@@ -154,9 +194,7 @@ impl RedexFile {
         let mut out = Vec::new();
         let mut seq = start;
         loop {
-            let step = self.read_step(start, seq, end, |st, from, to| {
-                Self::read_local(st, from, to, &mut out)
-            })?;
+            let step = self.read_step(start, seq, end, &mut out)?;
             let Some((source, stop)) = step else { return Ok(out) };
             let fetched = cold::run(fetch_range(source.fetch(), seq, stop)).await;
             out.extend(fetched.map_err(|e| source.failed(seq, e).evicted_from(start))?);
@@ -166,25 +204,25 @@ impl RedexFile {
 
     /// One step of a read of `seq..end` (part of a read that began at `start`, which errors
     /// name) that never waits on the cold store: under one read lock it either reads the rest
-    /// locally with `local(state, seq, end)` (`end` clamped to the next seq) and returns
-    /// `None`, or returns the archived part that comes first, to fetch after the lock is
+    /// locally into `out` (`end` clamped to the next seq) and returns `None`, or returns the
+    /// archived part that comes first, to fetch after the lock is
     /// released. Archival turns a segment cold only under the write lock, so no segment can
     /// go cold between that decision and the local read; one that went cold while a fetch was
     /// awaited is seen by the next step. Each fetch moves the read past at least one entry, so
     /// a loop of steps ends.
-    pub(super) fn read_step(
+    fn read_step(
         &self,
         start: u64,
         seq: u64,
         end: u64,
-        local: impl FnOnce(&FileState, u64, u64) -> Result<()>,
+        out: &mut impl ReadSink,
     ) -> Result<Option<(ColdSource, u64)>> {
         let st = self.inner.state.read();
         self.check_readable(&st, seq).map_err(|e| e.evicted_from(start))?;
         let end = end.min(st.set.next_seq());
         match self.cold_part(&st, seq, end)? {
             Some(cold) => Ok(Some(cold)),
-            None => local(&st, seq, end).map(|()| None),
+            None => out.read_local(&st, seq, end).map(|()| None),
         }
     }
 
@@ -210,7 +248,7 @@ impl RedexFile {
             return Ok(None);
         }
         let mut out = Vec::new();
-        Self::read_local(&st, start, end, &mut out)?;
+        out.read_local(&st, start, end)?;
         Ok(Some(out))
     }
 }
