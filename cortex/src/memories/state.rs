@@ -324,20 +324,19 @@ impl MemoriesState {
         if !padding_is_zero(pinned, count) {
             return Err(BodyError::new("memories pinned: padding bits set"));
         }
-        let mut dict = Vec::with_capacity(dict_count);
+        // Rows share the dictionary's strings (inline up to 23 bytes, else one reference).
+        let mut dict: Vec<SmolStr> = Vec::with_capacity(dict_count);
         for _ in 0..dict_count {
-            dict.push(dict_col.next_str()?);
+            dict.push(SmolStr::new(dict_col.next_str()?));
         }
         dict_col.finish()?;
-        // Rows share the dictionary's strings (inline up to 23 bytes, else one reference).
-        let shared: Vec<SmolStr> = dict.iter().map(SmolStr::new).collect();
         let mut builder = Builder::with_capacity(count, dict_count);
         builder.tag_rows.resize_with(dict_count, Vec::new);
         let mut row_tags = Vec::new();
         for i in 0..count {
             let (id, created_ns, updated_ns) = keys.next_keys()?;
             let content = SmolStr::new(contents.next_str()?);
-            let (source, _) = lookup(&dict, &mut sources)?;
+            let (_, source) = lookup(&dict, &mut sources)?;
             let listed = tag_counts.len()?;
             // Each listed tag takes at least a byte of `tags`.
             if listed > tags.remaining() {
@@ -346,15 +345,15 @@ impl MemoriesState {
             row_tags.clear();
             let mut row_tag_names = Vec::with_capacity(listed);
             for _ in 0..listed {
-                let (number, _) = lookup(&dict, &mut tags)?;
+                let (number, tag) = lookup(&dict, &mut tags)?;
                 row_tags.push(number);
-                row_tag_names.push(shared[number].clone());
+                row_tag_names.push(tag.clone());
             }
             let memory = Memory {
                 id,
                 content,
                 tags: row_tag_names,
-                source: shared[source].clone(),
+                source: source.clone(),
                 created_ns,
                 updated_ns,
                 pinned: bit(pinned, i),
@@ -366,7 +365,7 @@ impl MemoriesState {
         sources.finish()?;
         tag_counts.finish()?;
         tags.finish()?;
-        let names = dict.iter().map(|s| (*s).to_owned()).collect();
+        let names = dict.iter().map(SmolStr::to_string).collect();
         Ok(builder.finish(names))
     }
 }
@@ -411,10 +410,13 @@ impl<'a> Dictionary<'a> {
 
 /// The dictionary number read from `reader` and its string.
 #[inline]
-fn lookup<'a>(dict: &[&'a str], reader: &mut Reader<'_>) -> Result<(usize, &'a str), BodyError> {
+fn lookup<'a>(
+    dict: &'a [SmolStr],
+    reader: &mut Reader<'_>,
+) -> Result<(usize, &'a SmolStr), BodyError> {
     let number = reader.len()?;
     match dict.get(number) {
-        Some(s) => Ok((number, *s)),
+        Some(s) => Ok((number, s)),
         None => {
             Err(BodyError::new(format!("dictionary number {number} out of {} strings", dict.len())))
         }
