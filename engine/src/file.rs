@@ -731,7 +731,7 @@ impl RedexFile {
     pub fn segments(&self) -> Vec<SegmentInfo> {
         let st = self.inner.state.read();
         let log_path = |base: u64| self.inner.storage.as_ref().map(|d| d.log_path(base));
-        let hot_info = |seg: &HotSegment, log_path| SegmentInfo {
+        let hot_info = |seg: &HotSegment, path| SegmentInfo {
             tier: Tier::Hot,
             first_seq: seg.base_seq(),
             next_seq: seg.next_seq(),
@@ -739,7 +739,7 @@ impl RedexFile {
             max_ts_ns: seg.next_seq().checked_sub(1).and_then(|s| seg.timestamp_ns(s)),
             log_bytes: seg.log_len(),
             payload_bytes: seg.payload_bytes(),
-            log_path,
+            log_path: path,
         };
         let disk_info = |m: &SegmentMeta, tier: Tier, log_path| SegmentInfo {
             tier,
