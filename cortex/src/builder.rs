@@ -91,12 +91,12 @@ macro_rules! query_methods {
         }
 
         #[doc = concat!("The matching ", $rows, ".")]
-        pub fn collect(self) -> Vec<::std::sync::Arc<$row>> {
+        pub fn collect(self) -> Vec<$row> {
             self.state.find_many(&self.filter)
         }
 
         #[doc = concat!("The matching ", $rows, ", borrowed from the state (see `find_many_ref`).")]
-        pub fn collect_ref(self) -> Vec<&'a ::std::sync::Arc<$row>> {
+        pub fn collect_ref(self) -> Vec<&'a $row> {
             self.state.find_many_ref(&self.filter)
         }
 
@@ -106,7 +106,7 @@ macro_rules! query_methods {
         }
 
         #[doc = concat!("The first matching ", $one, " in the query's order.")]
-        pub fn first(mut self) -> Option<::std::sync::Arc<$row>> {
+        pub fn first(mut self) -> Option<$row> {
             self.filter.limit = Some(self.filter.limit.unwrap_or(1).min(1));
             self.state.find_many(&self.filter).pop()
         }
@@ -121,7 +121,7 @@ macro_rules! query_methods {
             stringify!($state),
             "::find_page`])."
         )]
-        pub fn page(self) -> $crate::order::Page<::std::sync::Arc<$row>> {
+        pub fn page(self) -> $crate::order::Page<$row> {
             self.state.find_page(&self.filter)
         }
     };
@@ -161,7 +161,7 @@ macro_rules! watcher_end {
 
         /// Starts the stream: the current result first, then each changed result. Dropping the
         /// stream stops it; nothing keeps running behind it.
-        pub fn stream(self) -> $crate::changes::ChangeStream<Vec<::std::sync::Arc<$row>>> {
+        pub fn stream(self) -> $crate::changes::ChangeStream<Vec<$row>> {
             let filter = self.filter;
             self.adapter.adapter().changes(move |s: &$state| s.find_many(&filter))
         }

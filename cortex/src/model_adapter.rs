@@ -118,10 +118,7 @@ macro_rules! adapter_end {
         pub fn snapshot_and_watch(
             &self,
             watcher: $watcher<'_>,
-        ) -> (
-            Vec<::std::sync::Arc<$row>>,
-            $crate::changes::ChangeStream<Vec<::std::sync::Arc<$row>>>,
-        ) {
+        ) -> (Vec<$row>, $crate::changes::ChangeStream<Vec<$row>>) {
             let filter = watcher.into_filter();
             self.inner.snapshot_and_changes(move |s: &$state| s.find_many(&filter))
         }

@@ -19,6 +19,21 @@ pub trait Row {
     fn updated_ns(&self) -> u64;
 }
 
+/// A shared row is a row.
+impl<T: Row + ?Sized> Row for std::sync::Arc<T> {
+    fn id(&self) -> u64 {
+        (**self).id()
+    }
+
+    fn created_ns(&self) -> u64 {
+        (**self).created_ns()
+    }
+
+    fn updated_ns(&self) -> u64 {
+        (**self).updated_ns()
+    }
+}
+
 /// Order of query and watch results. Ties are broken by id in the same direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OrderBy {

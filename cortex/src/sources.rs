@@ -6,14 +6,13 @@
 use std::collections::BTreeMap;
 use std::iter::Peekable;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
-use std::sync::Arc;
 
 use crate::order::{Cursor, OrderBy};
 use crate::slab::{Slab, Slot};
 
 /// Rows (borrowed from the state for `'a`) in the iteration order of a source (which may
 /// borrow something shorter-lived, `'p`, such as a query's id list).
-pub(crate) type Rows<'a, 'p, T> = Box<dyn Iterator<Item = &'a Arc<T>> + 'p>;
+pub(crate) type Rows<'a, 'p, T> = Box<dyn Iterator<Item = &'a T> + 'p>;
 
 /// Candidate rows from one source, and what the source already guarantees about them.
 pub(crate) struct Source<'a, 'p, T> {
@@ -139,15 +138,15 @@ pub(crate) fn id_set<'a, T>(
 /// `each` of every row of an id-keyed index in an id order, from the cursor on, up to
 /// `limit`, when the index alone answers the query (no predicate left to check); `None` for
 /// other orders. A direct loop over the index (no dynamic dispatch per row), into a buffer
-/// sized once; `each` is a reference (borrowed results) or an `Arc::clone` (owned ones, taken
-/// in the same pass, while the row is at hand).
+/// sized once; `each` is a reference (borrowed results) or a clone (owned ones, taken in the
+/// same pass, while the row is at hand).
 pub(crate) fn id_set_rows<'a, T, R>(
     set: &'a IdIndex,
     slab: &'a Slab<T>,
     order: OrderBy,
     after: Option<Cursor>,
     limit: usize,
-    mut each: impl FnMut(&'a Arc<T>) -> R,
+    mut each: impl FnMut(&'a T) -> R,
 ) -> Option<Vec<R>> {
     let cursor = after.map(|c| c.position().1);
     let mut out = Vec::with_capacity(set.len().min(limit));

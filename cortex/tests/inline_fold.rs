@@ -82,7 +82,7 @@ async fn earlier_results_keep_their_version_and_indexes_serve_the_new_one() {
     assert_eq!(before[1].status, TaskStatus::Pending);
     {
         let state = tasks.state().read();
-        let ids = |v: Vec<Arc<cortex::tasks::Task>>| {
+        let ids = |v: Vec<cortex::tasks::Task>| {
             v.iter().map(|t| (t.id, t.title.to_string(), t.status)).collect::<Vec<_>>()
         };
         let renamed = (1, "renamed".to_string(), TaskStatus::Pending);

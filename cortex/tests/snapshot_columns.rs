@@ -119,7 +119,7 @@ proptest! {
         for f in task_filters() {
             prop_assert_eq!(back.find_many(&f), back.find_many_scan(&f));
             prop_assert_eq!(back.find_many(&f), state.find_many(&f));
-            let borrowed: Vec<Arc<Task>> = back.find_many_ref(&f).into_iter().cloned().collect();
+            let borrowed: Vec<Task> = back.find_many_ref(&f).into_iter().cloned().collect();
             prop_assert_eq!(borrowed, back.find_many(&f));
             prop_assert_eq!(back.count_where(&f), back.find_many_scan(&f).len());
         }

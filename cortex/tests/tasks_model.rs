@@ -3,14 +3,13 @@
 //! own evaluation) returns the same rows for random filters, orders, cursors and limits.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use cortex::tasks::{Task, TaskStatus, TasksAdapter, TasksFilter, TasksState};
 use proptest::prelude::*;
 
 #[path = "common/query_model.rs"]
 mod query_model;
-use query_model::{cursor_at, ordered, page_through, plain, ORDERS};
+use query_model::{cursor_at, ordered, page_through, ORDERS};
 
 #[derive(Debug, Clone)]
 enum Cmd {
@@ -117,7 +116,7 @@ fn model_query(model: &BTreeMap<u64, Task>, f: &TasksFilter) -> Vec<Task> {
     ordered(rows, f.order(), f.after, f.limit)
 }
 
-fn fluent(state: &TasksState, f: &TasksFilter) -> Vec<Arc<Task>> {
+fn fluent(state: &TasksState, f: &TasksFilter) -> Vec<Task> {
     let mut q = state.query();
     if let Some(s) = f.status {
         q = q.where_status(s);
@@ -159,7 +158,7 @@ proptest! {
             }
             {
                 let state = tasks.state().read();
-                let folded: Vec<Task> = state.iter().map(|t| (**t).clone()).collect();
+                let folded: Vec<Task> = state.iter().cloned().collect();
                 let expected: Vec<Task> = model.values().cloned().collect();
                 prop_assert_eq!(&folded, &expected);
                 prop_assert_eq!(state.len(), model.len());
@@ -167,14 +166,14 @@ proptest! {
                 for (mut f, cursor) in filters {
                     f.after = cursor.map(|at| cursor_at(f.order_by.unwrap_or_default(), at));
                     let want = model_query(&model, &f);
-                    let indexed = plain(state.find_many(&f));
+                    let indexed = state.find_many(&f);
                     prop_assert_eq!(&indexed, &want, "index-backed find_many, filter {:?}", f);
-                    prop_assert_eq!(&plain(state.find_many_scan(&f)), &want, "scan, filter {:?}", f);
-                    prop_assert_eq!(&plain(fluent(&state, &f)), &want, "fluent, filter {:?}", f);
+                    prop_assert_eq!(&state.find_many_scan(&f), &want, "scan, filter {:?}", f);
+                    prop_assert_eq!(&fluent(&state, &f), &want, "fluent, filter {:?}", f);
                     prop_assert_eq!(state.count_where(&f), want.len(), "count_where {:?}", f);
                     prop_assert_eq!(state.exists_where(&f), !want.is_empty(), "exists_where {:?}", f);
                     for t in &want {
-                        prop_assert_eq!(state.find_unique(t.id).map(|r| (**r).clone()), Some(t.clone()));
+                        prop_assert_eq!(state.find_unique(t.id).cloned(), Some(t.clone()));
                     }
 
                     // Paging through the whole result with cursors yields it exactly once.

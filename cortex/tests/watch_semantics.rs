@@ -2,15 +2,13 @@
 //! result changes, give a slow consumer the latest result instead of a backlog, cost nothing
 //! once dropped, and end after the adapter closes.
 
-use std::sync::Arc;
-
 use cortex::memories::MemoriesAdapter;
 use cortex::tasks::{Task, TaskStatus, TasksAdapter};
 use cortex::OrderBy;
 use futures::{FutureExt, StreamExt};
 use redex::Redex;
 
-fn ids(rows: &[Arc<Task>]) -> Vec<u64> {
+fn ids(rows: &[Task]) -> Vec<u64> {
     rows.iter().map(|t| t.id).collect()
 }
 

@@ -72,5 +72,5 @@ impl MemoriesAdapter {
         self.write(MEMORY_DELETED, now_ns, &IdBody { id })
     }
 
-    model_adapter::adapter_end!(MemoriesState, MemoriesWatcher, Memory);
+    model_adapter::adapter_end!(MemoriesState, MemoriesWatcher, std::sync::Arc<Memory>);
 }

@@ -1,6 +1,8 @@
 //! [`MemoriesFilter`]: a plain struct describing a memory query, field for field the same as
 //! the fluent [`crate::memories::MemoriesQuery`] chain (which builds one of these).
 
+use std::sync::Arc;
+
 use crate::memories::types::{Memory, MemoryId};
 use crate::order::{Cursor, OrderBy};
 use crate::plan::{self, QueryFilter};
@@ -49,7 +51,22 @@ impl MemoriesFilter {
 
     /// Whether `memory` passes every predicate (not the cursor or the limit).
     pub fn matches(&self, m: &Memory) -> bool {
-        self.id_in.as_ref().is_none_or(|ids| ids.contains(&m.id)) && self.matches_except_ids(m)
+        self.id_in.as_ref().is_none_or(|ids| ids.contains(&m.id)) && self.matches_except_ids_of(m)
+    }
+
+    /// Whether `m` passes every predicate but `id_in`.
+    #[inline]
+    fn matches_except_ids_of(&self, m: &Memory) -> bool {
+        self.tag.as_deref().is_none_or(|t| m.has_tag(t))
+            && self.any_tags.as_ref().is_none_or(|ts| ts.iter().any(|t| m.has_tag(t)))
+            && self.all_tags.as_ref().is_none_or(|ts| ts.iter().all(|t| m.has_tag(t)))
+            && self.source.as_deref().is_none_or(|s| m.source == s)
+            && self.content_contains.as_deref().is_none_or(|s| m.content.contains(s))
+            && self.pinned.is_none_or(|p| m.pinned == p)
+            && self.created_after_ns.is_none_or(|t| m.created_ns > t)
+            && self.created_before_ns.is_none_or(|t| m.created_ns < t)
+            && self.updated_after_ns.is_none_or(|t| m.updated_ns > t)
+            && self.updated_before_ns.is_none_or(|t| m.updated_ns < t)
     }
 
     /// Whether no predicate other than `tag` / `pinned` is set, not both of them, and no
@@ -77,21 +94,12 @@ impl MemoriesFilter {
     }
 }
 
-impl QueryFilter<Memory> for MemoriesFilter {
-    plan::query_filter_fields!(Memory);
+impl QueryFilter<Arc<Memory>> for MemoriesFilter {
+    plan::query_filter_fields!(Arc<Memory>);
 
     #[inline]
-    fn matches_except_ids(&self, m: &Memory) -> bool {
-        self.tag.as_deref().is_none_or(|t| m.has_tag(t))
-            && self.any_tags.as_ref().is_none_or(|ts| ts.iter().any(|t| m.has_tag(t)))
-            && self.all_tags.as_ref().is_none_or(|ts| ts.iter().all(|t| m.has_tag(t)))
-            && self.source.as_deref().is_none_or(|s| m.source == s)
-            && self.content_contains.as_deref().is_none_or(|s| m.content.contains(s))
-            && self.pinned.is_none_or(|p| m.pinned == p)
-            && self.created_after_ns.is_none_or(|t| m.created_ns > t)
-            && self.created_before_ns.is_none_or(|t| m.created_ns < t)
-            && self.updated_after_ns.is_none_or(|t| m.updated_ns > t)
-            && self.updated_before_ns.is_none_or(|t| m.updated_ns < t)
+    fn matches_except_ids(&self, m: &Arc<Memory>) -> bool {
+        self.matches_except_ids_of(m)
     }
 }
 

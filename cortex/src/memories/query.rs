@@ -80,7 +80,7 @@ impl MemoriesState {
     }
 
     /// Rows carrying any of `tags`, by id, without duplicates.
-    fn tag_union(&self, tags: &[String], order: OrderBy) -> Plan<'_, '_, Memory> {
+    fn tag_union(&self, tags: &[String], order: OrderBy) -> Plan<'_, '_, Arc<Memory>> {
         let mut rows: Vec<(MemoryId, Slot)> = tags
             .iter()
             .filter_map(|t| self.by_tag.get(t))
@@ -91,7 +91,7 @@ impl MemoriesState {
         let len_hint = rows.len();
         let slab = &self.slab;
         let row = move |(_, slot): (MemoryId, Slot)| slab.get(slot);
-        let (rows, in_order): (Rows<'_, '_, Memory>, bool) = match order {
+        let (rows, in_order): (Rows<'_, '_, Arc<Memory>>, bool) = match order {
             OrderBy::IdAsc => (Box::new(rows.into_iter().filter_map(row)), true),
             OrderBy::IdDesc => (Box::new(rows.into_iter().rev().filter_map(row)), true),
             _ => (Box::new(rows.into_iter().filter_map(row)), false),
@@ -101,10 +101,11 @@ impl MemoriesState {
 }
 
 impl Model for MemoriesState {
-    type Row = Memory;
+    type Row = Arc<Memory>;
     type Filter = MemoriesFilter;
+    const CLONE_IN_WALK: bool = true;
 
-    plan::model_fields!(Memory);
+    plan::model_fields!(Arc<Memory>);
 
     /// A filter on one tag, or on the pin alone, in an id order: that index is the whole
     /// answer, walked directly.
@@ -146,7 +147,7 @@ impl Model for MemoriesState {
     /// for `any_tags` the union of theirs), the pinned set, the created-time index (when the
     /// filter bounds creation time or orders by it), and otherwise the ordered id set. Read
     /// from its index, a filter on one tag or on the pin alone needs no predicate.
-    fn plan_indexes(&self, f: &MemoriesFilter) -> (Plan<'_, '_, Memory>, bool) {
+    fn plan_indexes(&self, f: &MemoriesFilter) -> (Plan<'_, '_, Arc<Memory>>, bool) {
         let order = f.order();
         let mut check = true;
         let plan = if let Some(tag) = &f.tag {
@@ -200,5 +201,5 @@ pub struct MemoriesQuery<'a> {
 
 impl<'a> MemoriesQuery<'a> {
     memories_setters!();
-    builder::query_methods!("memories", "memory", MemoriesState, MemoriesFilter, Memory);
+    builder::query_methods!("memories", "memory", MemoriesState, MemoriesFilter, Arc<Memory>);
 }

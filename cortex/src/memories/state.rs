@@ -36,7 +36,7 @@ use crate::sources::{bulk, CreatedIndex, CreatedIndexBuilder, IdIndex};
 /// query methods are in [`crate::memories::query`].
 #[derive(Debug, Default, Clone)]
 pub struct MemoriesState {
-    pub(crate) slab: Slab<Memory>,
+    pub(crate) slab: Slab<Arc<Memory>>,
     pub(crate) rows: IdMap<Slot>,
     pub(crate) ids: IdIndex,
     pub(crate) by_tag: StrMap<String, IdIndex>,
@@ -99,9 +99,9 @@ impl MemoriesState {
         };
         let memory = Memory {
             id,
-            content: SmolStr::new(content),
-            tags: tags.iter().map(SmolStr::new).collect(),
-            source: SmolStr::new(source),
+            content: columns::smol(content),
+            tags: tags.iter().map(|t| columns::smol(t)).collect(),
+            source: columns::smol(source),
             created_ns: now_ns,
             updated_ns: now_ns,
             pinned: false,
@@ -119,7 +119,8 @@ impl MemoriesState {
         let Some(&slot) = self.rows.get(&id) else { return };
         let Some(row) = self.slab.get_mut(slot) else { return };
         let memory = Arc::make_mut(row);
-        let old = std::mem::replace(&mut memory.tags, tags.iter().map(SmolStr::new).collect());
+        let old =
+            std::mem::replace(&mut memory.tags, tags.iter().map(|t| columns::smol(t)).collect());
         memory.updated_ns = now_ns;
         for tag in &old {
             if !tags.contains(&tag.as_str()) {
@@ -327,7 +328,7 @@ impl MemoriesState {
         // Rows share the dictionary's strings (inline up to 23 bytes, else one reference).
         let mut dict: Vec<SmolStr> = Vec::with_capacity(dict_count);
         for _ in 0..dict_count {
-            dict.push(SmolStr::new(dict_col.next_str()?));
+            dict.push(columns::smol(dict_col.next_str()?));
         }
         dict_col.finish()?;
         let mut builder = Builder::with_capacity(count, dict_count);
@@ -335,7 +336,7 @@ impl MemoriesState {
         let mut row_tags = Vec::new();
         for i in 0..count {
             let (id, created_ns, updated_ns) = keys.next_keys()?;
-            let content = SmolStr::new(contents.next_str()?);
+            let content = columns::smol(contents.next_str()?);
             let (_, source) = lookup(&dict, &mut sources)?;
             let listed = tag_counts.len()?;
             // Each listed tag takes at least a byte of `tags`.

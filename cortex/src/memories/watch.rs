@@ -17,5 +17,5 @@ pub struct MemoriesWatcher<'a> {
 impl<'a> MemoriesWatcher<'a> {
     builder::watcher_start!(MemoriesAdapter, MemoriesFilter);
     memories_setters!();
-    builder::watcher_end!(MemoriesState, MemoriesFilter, Memory);
+    builder::watcher_end!(MemoriesState, MemoriesFilter, std::sync::Arc<Memory>);
 }

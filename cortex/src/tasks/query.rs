@@ -6,8 +6,6 @@
 //! bounds creation time or orders by it), and otherwise the ordered id set. The
 //! crate's private `plan` module turns candidates into results.
 
-use std::sync::Arc;
-
 use crate::builder;
 use crate::order::{OrderBy, Page};
 use crate::plan::{self, Model, Plan};
@@ -19,28 +17,27 @@ use crate::tasks::types::{Task, TaskId};
 impl TasksState {
     /// The task `id`: one hash lookup.
     #[inline]
-    pub fn find_unique(&self, id: TaskId) -> Option<&Arc<Task>> {
+    pub fn find_unique(&self, id: TaskId) -> Option<&Task> {
         self.get(id)
     }
 
-    /// The tasks matching `filter`, in its order, after its cursor, up to its limit. Each row
-    /// is shared with the state (one reference-count increment per row, no copy); see
+    /// The tasks matching `filter`, in its order, after its cursor, up to its limit, each a
+    /// copy of its row (a title longer than 23 bytes is shared, not copied); see
     /// [`TasksState::find_many_ref`] for the same result borrowed.
-    pub fn find_many(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
+    pub fn find_many(&self, filter: &TasksFilter) -> Vec<Task> {
         plan::find_many(self, filter)
     }
 
     /// [`TasksState::find_many`] borrowed from the state: the same rows in the same order,
-    /// with no reference count touched, valid while the state's read lock is held. The
-    /// cheapest way to read a result in place (render it, aggregate it, pick a few rows to
-    /// keep with `Arc::clone`).
-    pub fn find_many_ref(&self, filter: &TasksFilter) -> Vec<&Arc<Task>> {
+    /// nothing copied, valid while the state's read lock is held. The cheapest way to read a
+    /// result in place (render it, aggregate it, pick a few rows to keep with `clone`).
+    pub fn find_many_ref(&self, filter: &TasksFilter) -> Vec<&Task> {
         plan::find_many_ref(self, filter)
     }
 
     /// [`TasksState::find_many`] computed by scanning every row, without any index. Slower;
     /// it is the reference the index-backed planner is tested against.
-    pub fn find_many_scan(&self, filter: &TasksFilter) -> Vec<Arc<Task>> {
+    pub fn find_many_scan(&self, filter: &TasksFilter) -> Vec<Task> {
         plan::find_many_scan(self, filter)
     }
 
@@ -62,7 +59,7 @@ impl TasksState {
 
     /// One page of `filter`'s result: up to `filter.limit` rows (all if unset) and a cursor to
     /// the next page if more rows match.
-    pub fn find_page(&self, filter: &TasksFilter) -> Page<Arc<Task>> {
+    pub fn find_page(&self, filter: &TasksFilter) -> Page<Task> {
         plan::find_page(self, filter)
     }
 }
@@ -70,6 +67,7 @@ impl TasksState {
 impl Model for TasksState {
     type Row = Task;
     type Filter = TasksFilter;
+    const CLONE_IN_WALK: bool = false;
 
     plan::model_fields!(Task);
 
@@ -79,7 +77,7 @@ impl Model for TasksState {
     fn index_rows<'a, R>(
         &'a self,
         filter: &TasksFilter,
-        each: impl FnMut(&'a Arc<Task>) -> R,
+        each: impl FnMut(&'a Task) -> R,
     ) -> Option<Vec<R>> {
         let status = filter.status.filter(|_| filter.is_status_only_after())?;
         let set = &self.by_status[status.index()];

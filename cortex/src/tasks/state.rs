@@ -1,7 +1,8 @@
 //! [`TasksState`]: the tasks, and the secondary indexes the fold keeps beside them.
 //!
-//! Each task lives once, as an `Arc<Task>` in a slot of a slab (a query result shares the row
-//! instead of copying its title). Everything else refers to a row by its slot number:
+//! Each task lives once, by value, in a slot of a slab (a row is small: an owned query result
+//! copies it, its title inline up to 23 bytes). Everything else refers to a row by its slot
+//! number:
 //!
 //! - `rows`: id to slot, a hash map, so `find_unique` is one lookup;
 //! - `by_status`: for each status, its rows' slots in id order, so a status filter reads
@@ -10,14 +11,9 @@
 //! - `by_created`: slots by `(created_ns, id)`, for created-time ranges and orders.
 //!
 //! A change to a row is one store into its slot: the indexes do not move unless a key does (a
-//! status change moves the id between the status sets). The row is changed in place when no
-//! query result shares it, and copied first otherwise (a result handed out earlier keeps the
-//! version it saw). The indexes are derived data: snapshots store only the rows, column by
+//! status change moves the id between the status sets), and the row is changed in place (a
+//! result handed out earlier holds its own copy). The indexes are derived data: snapshots store only the rows, column by
 //! column (the private `columns` module), and rebuild the indexes in one pass on restore.
-
-use std::sync::Arc;
-
-use smol_str::SmolStr;
 
 use crate::columns::{
     self, bit, bitmap_len, delta, padding_is_zero, put_varint, BitmapWriter, BodyError,
@@ -69,12 +65,12 @@ impl TasksState {
 
     /// The task `id`.
     #[inline]
-    pub fn get(&self, id: TaskId) -> Option<&Arc<Task>> {
+    pub fn get(&self, id: TaskId) -> Option<&Task> {
         self.rows.get(&id).and_then(|&slot| self.slab.get(slot))
     }
 
     /// Every task in ascending id order.
-    pub fn iter(&self) -> impl Iterator<Item = &Arc<Task>> + '_ {
+    pub fn iter(&self) -> impl Iterator<Item = &Task> + '_ {
         let [pending, completed] = &self.by_status;
         sources::union_slots(pending, completed).filter_map(|slot| self.slab.get(slot))
     }
@@ -96,12 +92,12 @@ impl TasksState {
         };
         let task = Task {
             id,
-            title: SmolStr::new(title),
+            title: columns::smol(title),
             status: TaskStatus::Pending,
             created_ns: now_ns,
             updated_ns: now_ns,
         };
-        let slot = self.slab.insert(Arc::new(task), id);
+        let slot = self.slab.insert(task, id);
         entry.insert(slot);
         self.by_status[TaskStatus::Pending.index()].insert(id, slot);
         self.by_created.insert((now_ns, id), slot);
@@ -109,7 +105,7 @@ impl TasksState {
 
     pub(crate) fn rename(&mut self, id: TaskId, title: &str, now_ns: u64) {
         self.update(id, |task| {
-            task.title = SmolStr::new(title);
+            task.title = columns::smol(title);
             task.updated_ns = now_ns;
         });
     }
@@ -121,14 +117,13 @@ impl TasksState {
         });
     }
 
-    /// Applies `change` to the row `id` (if it exists): in place when nothing else shares the
-    /// row, else to a copy that replaces it in its slot. A status change moves the id between
-    /// the status sets; the id and the creation time never change, so nothing else moves.
+    /// Applies `change` to the row `id` (if it exists), in place. A status change moves the id
+    /// between the status sets; the id and the creation time never change, so nothing else
+    /// moves.
     fn update(&mut self, id: TaskId, change: impl FnOnce(&mut Task)) {
         let Some(&slot) = self.rows.get(&id) else { return };
-        let Some(row) = self.slab.get_mut(slot) else { return };
-        let old_status = row.status;
-        let task = Arc::make_mut(row);
+        let Some(task) = self.slab.get_mut(slot) else { return };
+        let old_status = task.status;
         change(task);
         let new_status = task.status;
         if new_status != old_status {
@@ -146,12 +141,7 @@ impl TasksState {
     }
 
     /// Builds a state, indexes included, from rows in any order. Duplicate ids are refused.
-    pub fn from_tasks(tasks: Vec<Task>) -> Result<Self, String> {
-        Self::from_rows(tasks.into_iter().map(Arc::new).collect())
-    }
-
-    /// Builds a state from shared rows in any order.
-    pub(crate) fn from_rows(mut rows_in: Vec<Arc<Task>>) -> Result<Self, String> {
+    pub fn from_tasks(mut rows_in: Vec<Task>) -> Result<Self, String> {
         // Sorted input lets every index be built in bulk (`BTreeMap` from a sorted iterator
         // builds its nodes left to right, without searching).
         slab::sort_by_unique_key(&mut rows_in, |t| t.id)
@@ -183,11 +173,7 @@ impl TasksState {
     }
 
     /// [`TasksState::encode_columns`] of `rows`, every row in ascending id order.
-    fn encode_rows<'a>(
-        &self,
-        rows: impl Iterator<Item = &'a Arc<Task>>,
-        mut out: Vec<u8>,
-    ) -> Vec<u8> {
+    fn encode_rows<'a>(&self, rows: impl Iterator<Item = &'a Task>, mut out: Vec<u8>) -> Vec<u8> {
         let n = self.len();
         let mut ids = Vec::with_capacity(n * 2);
         let mut status = BitmapWriter::with_capacity(n);
@@ -254,8 +240,8 @@ impl TasksState {
         for i in 0..count {
             let (id, created_ns, updated_ns) = keys.next_keys()?;
             let status = if bit(status, i) { TaskStatus::Completed } else { TaskStatus::Pending };
-            let title = SmolStr::new(titles.next_str()?);
-            builder.push(Arc::new(Task { id, title, status, created_ns, updated_ns }));
+            let title = columns::smol(titles.next_str()?);
+            builder.push(Task { id, title, status, created_ns, updated_ns });
         }
         keys.finish()?;
         titles.finish()?;
@@ -266,7 +252,7 @@ impl TasksState {
 /// Builds a state from rows given in strictly ascending id order, collecting each index's
 /// entries in key order so that each is built in bulk at the end.
 struct Builder {
-    rows: Vec<Arc<Task>>,
+    rows: Vec<Task>,
     ids: IdMap<Slot>,
     by_status: [Vec<(TaskId, Slot)>; 2],
     created: CreatedIndexBuilder,
@@ -284,7 +270,7 @@ impl Builder {
 
     /// Adds the next row (its id above every id before it).
     #[inline]
-    fn push(&mut self, task: Arc<Task>) {
+    fn push(&mut self, task: Task) {
         // The caller checked that the count fits a slot.
         let slot = self.rows.len() as Slot;
         let id = task.id;
@@ -351,8 +337,7 @@ mod tests {
         state.delete(9);
         state.create(11, "eleven", 11);
         state.rename(1, "one", 12);
-        let bulk = TasksState::from_tasks(state.iter().map(|t| Task::clone(t)).collect())
-            .expect("unique ids");
+        let bulk = TasksState::from_tasks(state.iter().cloned().collect()).expect("unique ids");
         assert!(bulk.slab.rows_in_key_order().is_some());
         assert_eq!(bulk, state);
         assert_eq!(state.encode_columns(Vec::new()), bulk.encode_columns(Vec::new()));
@@ -363,8 +348,7 @@ mod tests {
         }
         ordered.delete(2);
         assert!(ordered.slab.rows_in_key_order().is_some());
-        let bulk = TasksState::from_tasks(ordered.iter().map(|t| Task::clone(t)).collect())
-            .expect("unique ids");
+        let bulk = TasksState::from_tasks(ordered.iter().cloned().collect()).expect("unique ids");
         assert_eq!(ordered.encode_columns(Vec::new()), bulk.encode_columns(Vec::new()));
     }
 }

@@ -29,8 +29,8 @@ impl TaskStatus {
     }
 }
 
-/// One task. Queries hand tasks out as `Arc<Task>`: a result costs a reference count per row,
-/// not a copy of its title.
+/// One task. Owned query results hand out copies (small: the title is inline up to 23 bytes,
+/// and shared, not copied, beyond).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Task {
     /// Its id.

@@ -85,22 +85,23 @@ pub fn ordered<T: Row>(
     rows
 }
 
-/// Copies of shared rows, to compare with the model's.
+/// Copies of shared rows (memories), to compare with the model's.
+#[allow(dead_code)] // not every test binary reads shared rows
 pub fn plain<T: Clone>(rows: Vec<Arc<T>>) -> Vec<T> {
     rows.into_iter().map(|r| (*r).clone()).collect()
 }
 
 /// Every row of a result read page by page: `page(after)` is the page after the cursor
 /// `after`, the first one after `first` (at most 64 pages).
-pub fn page_through<T: Clone>(
+pub fn page_through<R>(
     first: Option<Cursor>,
-    mut page: impl FnMut(Option<Cursor>) -> Page<Arc<T>>,
-) -> Vec<T> {
+    mut page: impl FnMut(Option<Cursor>) -> Page<R>,
+) -> Vec<R> {
     let mut rows = Vec::new();
     let mut after = first;
     for _ in 0..64 {
         let page = page(after);
-        rows.extend(plain(page.items));
+        rows.extend(page.items);
         match page.next {
             Some(c) => after = Some(c),
             None => break,
