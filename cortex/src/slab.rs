@@ -18,7 +18,11 @@ pub(crate) type Slot = u32;
 /// order (a snapshot) then walks the slots, sequentially in memory, instead of an index.
 #[derive(Debug, Clone)]
 pub(crate) struct Slab<T> {
-    slots: Vec<Option<T>>,
+    /// The rows; a free slot holds a default value, never handed out.
+    slots: Vec<T>,
+    /// A bit per slot, set when the slot holds a row. Kept apart from the rows so that an index
+    /// walk checks a slot without loading its row (a borrowed result does not touch rows).
+    occupied: Vec<u64>,
     free: Vec<Slot>,
     in_key_order: bool,
     last_key: Option<u64>,
@@ -26,7 +30,13 @@ pub(crate) struct Slab<T> {
 
 impl<T> Default for Slab<T> {
     fn default() -> Self {
-        Slab { slots: Vec::new(), free: Vec::new(), in_key_order: true, last_key: None }
+        Slab {
+            slots: Vec::new(),
+            occupied: Vec::new(),
+            free: Vec::new(),
+            in_key_order: true,
+            last_key: None,
+        }
     }
 }
 
@@ -35,19 +45,20 @@ impl<T> Slab<T> {
     /// `rows[i]` goes to slot `i`.
     pub(crate) fn from_rows(rows: Vec<T>, last_key: Option<u64>) -> Self {
         debug_assert!(u32::try_from(rows.len()).is_ok());
-        Slab {
-            slots: rows.into_iter().map(Some).collect(),
-            free: Vec::new(),
-            in_key_order: true,
-            last_key,
+        let mut occupied = vec![u64::MAX; rows.len().div_ceil(64)];
+        let tail = rows.len() % 64;
+        if let (Some(last), true) = (occupied.last_mut(), tail > 0) {
+            *last = (1u64 << tail) - 1;
         }
+        Slab { slots: rows, occupied, free: Vec::new(), in_key_order: true, last_key }
     }
 
     /// Puts `row`, whose key is `key`, in a free slot and returns the slot.
     pub(crate) fn insert(&mut self, row: T, key: u64) -> Slot {
         if let Some(slot) = self.free.pop() {
             if let Some(place) = self.slots.get_mut(slot as usize) {
-                *place = Some(row);
+                *place = row;
+                self.set_occupied(slot, true);
                 self.in_key_order = false;
                 return slot;
             }
@@ -59,7 +70,11 @@ impl<T> Slab<T> {
         // More than 2^32 live rows would need some 300 GB of rows; refuse loudly rather than
         // alias a slot.
         let slot = Slot::try_from(self.slots.len()).expect("fewer than 2^32 rows in one state");
-        self.slots.push(Some(row));
+        self.slots.push(row);
+        if self.occupied.len() * 64 < self.slots.len() {
+            self.occupied.push(0);
+        }
+        self.set_occupied(slot, true);
         slot
     }
 
@@ -68,30 +83,61 @@ impl<T> Slab<T> {
         self.in_key_order.then(|| self.rows())
     }
 
+    /// Whether `slot` holds a row.
+    #[inline]
+    fn is_occupied(&self, slot: Slot) -> bool {
+        let i = slot as usize;
+        self.occupied.get(i / 64).is_some_and(|word| word >> (i % 64) & 1 == 1)
+    }
+
+    fn set_occupied(&mut self, slot: Slot, on: bool) {
+        let i = slot as usize;
+        if let Some(word) = self.occupied.get_mut(i / 64) {
+            let bit = 1u64 << (i % 64);
+            if on {
+                *word |= bit;
+            } else {
+                *word &= !bit;
+            }
+        }
+    }
+
     /// The row in `slot`.
     #[inline]
     pub(crate) fn get(&self, slot: Slot) -> Option<&T> {
-        self.slots.get(slot as usize).and_then(Option::as_ref)
+        if self.is_occupied(slot) {
+            self.slots.get(slot as usize)
+        } else {
+            None
+        }
     }
 
     /// The row in `slot`, to replace or change in place.
     #[inline]
     pub(crate) fn get_mut(&mut self, slot: Slot) -> Option<&mut T> {
-        self.slots.get_mut(slot as usize).and_then(Option::as_mut)
-    }
-
-    /// Takes the row out of `slot` and frees the slot.
-    pub(crate) fn remove(&mut self, slot: Slot) -> Option<T> {
-        let row = self.slots.get_mut(slot as usize).and_then(Option::take);
-        if row.is_some() {
-            self.free.push(slot);
+        if self.is_occupied(slot) {
+            self.slots.get_mut(slot as usize)
+        } else {
+            None
         }
-        row
     }
 
     /// Every row, in slot order (no particular order for the caller).
     pub(crate) fn rows(&self) -> impl Iterator<Item = &T> + '_ {
-        self.slots.iter().flatten()
+        (0..self.slots.len()).filter_map(|i| self.get(i as Slot))
+    }
+}
+
+impl<T: Default> Slab<T> {
+    /// Takes the row out of `slot` (leaving a default value in its place) and frees the slot.
+    pub(crate) fn remove(&mut self, slot: Slot) -> Option<T> {
+        if !self.is_occupied(slot) {
+            return None;
+        }
+        let row = std::mem::take(self.slots.get_mut(slot as usize)?);
+        self.set_occupied(slot, false);
+        self.free.push(slot);
+        Some(row)
     }
 }
 
@@ -109,7 +155,53 @@ pub(crate) fn sort_by_unique_key<T>(rows: &mut [T], key: impl Fn(&T) -> u64) -> 
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
     use super::*;
+
+    /// Built in bulk from any number of rows (whole and partial bitmap words), a slab holds
+    /// exactly those rows, and nothing beyond them.
+    #[test]
+    fn bulk_slabs_hold_exactly_their_rows() {
+        for n in [0usize, 1, 63, 64, 65, 128, 130] {
+            let slab = Slab::from_rows((0..n as u64).collect(), n.checked_sub(1).map(|k| k as u64));
+            assert_eq!(slab.rows().copied().collect::<Vec<_>>(), (0..n as u64).collect::<Vec<_>>());
+            for slot in 0..n as Slot + 70 {
+                assert_eq!(slab.get(slot).copied(), (slot < n as Slot).then_some(u64::from(slot)));
+            }
+        }
+    }
+
+    proptest! {
+        /// Inserts and removals in any order agree with a map of slot to row: `get`,
+        /// `get_mut`, `remove` and `rows` see exactly the live rows, and slots are reused.
+        #[test]
+        fn slab_matches_a_map_of_slots(ops in proptest::collection::vec((any::<bool>(), 0u32..80), 0..300)) {
+            let mut slab = Slab::default();
+            let mut model: BTreeMap<Slot, u64> = BTreeMap::new();
+            for (i, (insert, pick)) in ops.into_iter().enumerate() {
+                let value = i as u64 + 1;
+                if insert {
+                    let slot = slab.insert(value, value);
+                    prop_assert!(model.insert(slot, value).is_none(), "slot {} handed out twice", slot);
+                } else {
+                    prop_assert_eq!(slab.remove(pick), model.remove(&pick));
+                }
+                if let Some(row) = slab.get_mut(pick) {
+                    *row += 1000;
+                    *model.get_mut(&pick).expect("live in the model") += 1000;
+                }
+                prop_assert_eq!(slab.get(pick).copied(), model.get(&pick).copied());
+                let mut live: Vec<u64> = slab.rows().copied().collect();
+                live.sort_unstable();
+                let mut want: Vec<u64> = model.values().copied().collect();
+                want.sort_unstable();
+                prop_assert_eq!(live, want);
+            }
+        }
+    }
 
     #[test]
     fn slots_are_reused_after_removal() {

@@ -10,7 +10,7 @@ pub type MemoryId = u64;
 
 /// One memory. Queries hand memories out as `Arc<Memory>`: a result costs a reference count
 /// per row, not a copy of its content and tags.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Memory {
     /// Its id.
     pub id: MemoryId,

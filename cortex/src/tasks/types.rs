@@ -9,9 +9,12 @@ use crate::order::Row;
 pub type TaskId = u64;
 
 /// Whether a task is still to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize,
+)]
 pub enum TaskStatus {
     /// Not done yet (every task starts here).
+    #[default]
     Pending,
     /// Done.
     Completed,
@@ -31,7 +34,7 @@ impl TaskStatus {
 
 /// One task. Owned query results hand out copies (small: the title is inline up to 23 bytes,
 /// and shared, not copied, beyond).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct Task {
     /// Its id.
     pub id: TaskId,
