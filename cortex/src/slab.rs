@@ -18,7 +18,7 @@ pub(crate) type Slot = u32;
 /// order (a snapshot) then walks the slots, sequentially in memory, instead of an index.
 #[derive(Debug, Clone)]
 pub(crate) struct Slab<T> {
-    /// The rows; a free slot holds a default value, never handed out.
+    /// The rows; a free slot holds its type's [`Vacant`] value, never handed out.
     slots: Vec<T>,
     /// A bit per slot, set when the slot holds a row. Kept apart from the rows so that an index
     /// walk checks a slot without loading its row (a borrowed result does not touch rows).
@@ -128,13 +128,20 @@ impl<T> Slab<T> {
     }
 }
 
-impl<T: Default> Slab<T> {
-    /// Takes the row out of `slot` (leaving a default value in its place) and frees the slot.
+/// What a free slot holds in place of a row: a value that costs nothing to make and owns
+/// nothing (a freed slot must not keep memory alive, nor allocate some).
+pub(crate) trait Vacant {
+    /// The placeholder.
+    fn vacant() -> Self;
+}
+
+impl<T: Vacant> Slab<T> {
+    /// Takes the row out of `slot` (leaving the vacant value in its place) and frees the slot.
     pub(crate) fn remove(&mut self, slot: Slot) -> Option<T> {
         if !self.is_occupied(slot) {
             return None;
         }
-        let row = std::mem::take(self.slots.get_mut(slot as usize)?);
+        let row = std::mem::replace(self.slots.get_mut(slot as usize)?, T::vacant());
         self.set_occupied(slot, false);
         self.free.push(slot);
         Some(row)
@@ -160,6 +167,18 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    impl Vacant for &str {
+        fn vacant() -> Self {
+            ""
+        }
+    }
+
+    impl Vacant for u64 {
+        fn vacant() -> Self {
+            0
+        }
+    }
 
     /// Built in bulk from any number of rows (whole and partial bitmap words), a slab holds
     /// exactly those rows, and nothing beyond them.

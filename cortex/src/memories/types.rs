@@ -1,9 +1,12 @@
 //! The row type of the memories model.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
 use crate::order::Row;
+use crate::slab::Vacant;
 
 /// Identifier of a memory, chosen by the writer.
 pub type MemoryId = u64;
@@ -46,5 +49,27 @@ impl Row for Memory {
 
     fn updated_ns(&self) -> u64 {
         self.updated_ns
+    }
+}
+
+/// A free slot of the memories slab holds one shared empty memory: freeing a slot allocates
+/// nothing (an `Arc::default()` would allocate a new empty memory per freed slot).
+impl Vacant for Arc<Memory> {
+    fn vacant() -> Self {
+        static EMPTY: OnceLock<Arc<Memory>> = OnceLock::new();
+        Arc::clone(EMPTY.get_or_init(Default::default))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every freed slot holds the same empty memory: freeing allocates nothing.
+    #[test]
+    fn vacant_memories_are_one_shared_value() {
+        let (a, b) = (Arc::<Memory>::vacant(), Arc::<Memory>::vacant());
+        assert!(Arc::ptr_eq(&a, &b));
+        assert_eq!(*a, Memory::default());
     }
 }

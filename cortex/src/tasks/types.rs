@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use smol_str::SmolStr;
 
 use crate::order::Row;
+use crate::slab::Vacant;
 
 /// Identifier of a task, chosen by the writer.
 pub type TaskId = u64;
@@ -59,5 +60,12 @@ impl Row for Task {
 
     fn updated_ns(&self) -> u64 {
         self.updated_ns
+    }
+}
+
+/// A free slot of the tasks slab holds an empty task (no allocation: its title is inline).
+impl Vacant for Task {
+    fn vacant() -> Self {
+        Task::default()
     }
 }
