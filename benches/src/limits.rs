@@ -6,6 +6,8 @@
 //!   either into the page cache only or including a final `fdatasync`, i.e. through to the device.
 //! - [`fsync_latency`]: the cost of making one small append durable (`write` + `fdatasync`), the
 //!   floor of any durable single-append latency.
+//! - [`fsync_samples`]: the same, raw samples, either way ([`DurableWrite`]): the two system
+//!   calls, or one io_uring submission (the floor of an io_uring durable append).
 //!
 //! Each measurement repeats its work several times, reports the median, and keeps itself to a
 //! few seconds (see the `*_BUDGET` constants). [`measure_all`] runs them all.
@@ -259,26 +261,72 @@ pub fn fsync_latency(dir: &Path) -> io::Result<Latency> {
 
 /// [`fsync_latency`] with an explicit sample cap and time budget.
 pub fn fsync_latency_with(dir: &Path, samples_max: usize, budget: Duration) -> io::Result<Latency> {
+    Latency::from_samples(&fsync_samples(dir, DurableWrite::Pwrite, samples_max, budget)?)
+}
+
+/// How a durable-append probe writes and syncs its record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DurableWrite {
+    /// `write` then `fdatasync`, two system calls.
+    Pwrite,
+    /// One io_uring submission: the write linked to an `fdatasync`, as the engine's io_uring
+    /// backend makes an append durable.
+    IoUring,
+}
+
+/// Times durable appends of [`FSYNC_WRITE_BYTES`] to the end of a temporary file in `dir`,
+/// made durable `via` the given path: after [`FSYNC_WARMUP_ROUNDS`] untimed rounds, up to
+/// `samples_max` samples within `budget` (at least one). Fails where the kernel refuses
+/// io_uring, for [`DurableWrite::IoUring`].
+pub fn fsync_samples(
+    dir: &Path,
+    via: DurableWrite,
+    samples_max: usize,
+    budget: Duration,
+) -> io::Result<Vec<Duration>> {
     let tmp = tempfile::NamedTempFile::new_in(dir)?;
-    let mut file = OpenOptions::new().append(true).open(tmp.path())?;
     let record = crate::workload::payload(FSYNC_WRITE_BYTES, 0xF5);
-    let mut round = || -> io::Result<Duration> {
-        let start = Instant::now();
-        file.write_all(&record)?;
-        file.sync_data()?;
-        Ok(start.elapsed())
+    let samples = match via {
+        DurableWrite::Pwrite => {
+            let mut file = OpenOptions::new().append(true).open(tmp.path())?;
+            sample_rounds(samples_max, budget, || {
+                file.write_all(&record)?;
+                file.sync_data()
+            })
+        }
+        DurableWrite::IoUring => {
+            let file = std::sync::Arc::new(OpenOptions::new().write(true).open(tmp.path())?);
+            let ring = redex_tiers::uring::UringFile::new(file)?;
+            let mut offset = 0u64;
+            sample_rounds(samples_max, budget, || {
+                ring.write_all_at(&record, offset, true)?;
+                offset += record.len() as u64;
+                Ok(())
+            })
+        }
     };
+    tmp.close()?;
+    samples
+}
+
+/// Times `round` after [`FSYNC_WARMUP_ROUNDS`] untimed runs: up to `samples_max` samples
+/// within `budget`, at least one.
+fn sample_rounds(
+    samples_max: usize,
+    budget: Duration,
+    mut round: impl FnMut() -> io::Result<()>,
+) -> io::Result<Vec<Duration>> {
     for _ in 0..FSYNC_WARMUP_ROUNDS {
         round()?;
     }
     let deadline = Instant::now() + budget;
     let mut samples = Vec::with_capacity(samples_max);
     while samples.len() < samples_max.max(1) && (samples.is_empty() || Instant::now() < deadline) {
-        samples.push(round()?);
+        let start = Instant::now();
+        round()?;
+        samples.push(start.elapsed());
     }
-    drop(file);
-    tmp.close()?;
-    Latency::from_samples(&samples)
+    Ok(samples)
 }
 
 /// Runs `rep` at least [`REPETITIONS_MIN`] and at most [`REPETITIONS_MAX`] times, starting no
@@ -352,6 +400,15 @@ mod tests {
         let fsync = fsync_latency_with(dir.path(), 5, Duration::from_secs(1))?;
         assert!(fsync.samples >= 1 && fsync.samples <= 5);
         assert!(fsync.p99_us >= fsync.median_us);
+        match fsync_samples(dir.path(), DurableWrite::IoUring, 5, Duration::ZERO) {
+            Ok(samples) => assert_eq!(samples.len(), 1, "no budget: one sample"),
+            // Only where the kernel refuses io_uring altogether.
+            Err(e) => assert!(
+                redex_tiers::uring::UringFile::new(std::sync::Arc::new(tempfile::tempfile()?))
+                    .is_err(),
+                "io_uring works here, yet the probe failed: {e}"
+            ),
+        }
         // Every temporary file was removed.
         assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
         Ok(())

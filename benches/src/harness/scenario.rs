@@ -281,6 +281,16 @@ impl<'a> Context<'a> {
         });
     }
 
+    /// Records a figure of the scenario's own probe of the machine (its `system` names it).
+    pub fn push_probe(&mut self, r: CaseResult) {
+        self.push("machine", None, r);
+    }
+
+    /// The run's base directory, on the disk the logs use (for the scenario's own probes).
+    pub fn base_dir(&self) -> &Path {
+        self.base_dir
+    }
+
     /// Records that `system` gave no figure for `case` (`status` says why, `note` how).
     pub fn push_missing(&mut self, case: &str, system: &str, status: Status, note: String) {
         self.rows.push(Row {

@@ -18,21 +18,28 @@
 //! with `fdatasync` (one-payload durable cases against the `write` + `fdatasync` p50). Extras:
 //! `p50/fsync`, a durable case's p50 over the machine's `write` + `fdatasync` p50, and
 //! `io_uring/std`, io_uring's events/s over the portable path's in the same case (> 1: io_uring
-//! faster). Each log is closed (fsynced) untimed after its run, so no run's dirty pages are
+//! faster). When both backends run, the machine's own ratio comes first: raw `write` +
+//! `fdatasync` of 64 B against the same through one io_uring submission, alternated
+//! [`MACHINE_PAIRS`] times, as the row `machine_uring_vs_pwrite_64B` (extra
+//! `machine io_uring/std`, pwrite p50 over io_uring p50; below 1 the kernel's io_uring path is
+//! slower than the direct system calls here, which bounds what any io_uring backend can reach).
+//! Each log is closed (fsynced) untimed after its run, so no run's dirty pages are
 //! written back during the next. Peers have no selectable append path: one `n/a` row each.
 
+use std::path::Path;
 use std::time::Duration;
 
 use redex::AppendBackend;
 
 use crate::harness::ceiling::LimitUse;
-use crate::harness::measure::{timed_loop, Budget};
+use crate::harness::measure::{timed_loop, Budget, Recorder};
 use crate::harness::options::{size_label, BackendArg, FsyncArg, Profile};
 use crate::harness::result::Status;
 use crate::harness::scenario::{CaseResult, Context, Scenario};
 use crate::harness::system::{spec_needs, Capability, LogSpec};
 use crate::harness::systems::ours::backend_name;
 use crate::harness::Result;
+use crate::limits::{self, DurableWrite};
 
 use super::{batch_bytes, channel};
 
@@ -97,6 +104,22 @@ impl Scenario for Backends {
         let payloads = o.payload_bytes.map_or(payloads, |p| vec![p]);
         let which = backends(o.backend);
         let fsync_p50 = ctx.limits.fsync_p50_us;
+
+        if which.contains(&AppendBackend::IoUring) && which.contains(&AppendBackend::Std) {
+            let time = match o.profile {
+                Profile::Quick => Duration::from_millis(300),
+                Profile::Full => Duration::from_secs(1),
+            };
+            match machine_uring_vs_pwrite(ctx.base_dir(), time) {
+                Ok(rows) => rows.into_iter().for_each(|r| ctx.push_probe(r)),
+                Err(e) => ctx.push_missing(
+                    MACHINE_CASE,
+                    "machine",
+                    Status::Unsupported,
+                    format!("io_uring probe: {e}"),
+                ),
+            }
+        }
 
         // Peers have no append backend to choose: one row each says so.
         ctx.each_system(
@@ -198,6 +221,45 @@ impl Scenario for Backends {
         }
         Ok(())
     }
+}
+
+/// Name of the machine's own io_uring-against-pwrite row.
+const MACHINE_CASE: &str = "machine_uring_vs_pwrite_64B";
+
+/// Alternated (pwrite, io_uring) probe pairs behind [`MACHINE_CASE`].
+pub const MACHINE_PAIRS: usize = 3;
+
+/// The machine's own durable-append floor both ways, alternated [`MACHINE_PAIRS`] times for
+/// `time` each: a row per way (`machine:pwrite`, `machine:io_uring`), the second with the
+/// extra `machine io_uring/std` (pwrite p50 over io_uring p50).
+fn machine_uring_vs_pwrite(dir: &Path, time: Duration) -> Result<Vec<CaseResult>> {
+    let mut pwrite = Recorder::new("write+fdatasync")?;
+    let mut uring = Recorder::new("write+fdatasync")?;
+    let bytes = limits::FSYNC_WRITE_BYTES as u64;
+    for _ in 0..MACHINE_PAIRS {
+        for (via, recorder) in
+            [(DurableWrite::Pwrite, &mut pwrite), (DurableWrite::IoUring, &mut uring)]
+        {
+            for took in limits::fsync_samples(dir, via, limits::FSYNC_SAMPLES_MAX, time)? {
+                recorder.record(took, 1, bytes);
+            }
+        }
+    }
+    let (pwrite, uring) = (pwrite.finish(), uring.finish());
+    let p50 = |m: &crate::harness::measure::Measurement| m.latency.map_or(0.0, |l| l.p50_us);
+    let note = format!("raw probes, {MACHINE_PAIRS} alternated rounds each");
+    let mut uring_row = CaseResult::new(MACHINE_CASE.to_string(), uring, LimitUse::FsyncLatency)
+        .with_system("machine:io_uring")
+        .with_note(note.clone());
+    if p50(&uring) > 0.0 {
+        uring_row = uring_row.with_extra("machine io_uring/std", p50(&pwrite) / p50(&uring));
+    }
+    Ok(vec![
+        CaseResult::new(MACHINE_CASE.to_string(), pwrite, LimitUse::FsyncLatency)
+            .with_system("machine:pwrite")
+            .with_note(note),
+        uring_row,
+    ])
 }
 
 #[cfg(test)]
