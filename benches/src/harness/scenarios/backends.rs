@@ -1,8 +1,8 @@
 //! `backends`: our engine's two append paths side by side, io_uring against the portable
 //! `pwrite` + `fdatasync` path, on the same workload in the same run.
 //!
-//! Cases `batch{B}_{P}_{mode}`, each run once per backend (rows `redex:std`, then
-//! `redex:io_uring`): `append_batch` of B payloads of P bytes per call, either plain
+//! Cases `batch{B}_{P}_{mode}`, each run once per backend (rows `redex:std` and
+//! `redex:io_uring`, the first of the two alternating from case to case): `append_batch` of B payloads of P bytes per call, either plain
 //! (`never`: the log's fsync policy is `never`, nothing is fsynced while timing) or `durable`
 //! (`append_batch_durable`: each call returns once its batch is fsynced; on io_uring the write
 //! and a linked `fdatasync` go in one submission). B = 1 is a one-payload batch.
@@ -18,7 +18,7 @@
 //! with `fdatasync` (one-payload durable cases against the `write` + `fdatasync` p50). Extras:
 //! `p50/fsync`, a durable case's p50 over the machine's `write` + `fdatasync` p50, and
 //! `io_uring/std`, io_uring's events/s over the portable path's in the same case (> 1: io_uring
-//! faster). When both backends run, the machine's own ratio comes first: raw `write` +
+//! faster), on the case's second row. When both backends run, the machine's own ratio comes first: raw `write` +
 //! `fdatasync` of 64 B against the same through one io_uring submission, alternated
 //! [`MACHINE_PAIRS`] times, as the row `machine_uring_vs_pwrite_64B` (extra
 //! `machine io_uring/std`, pwrite p50 over io_uring p50; below 1 the kernel's io_uring path is
@@ -128,6 +128,7 @@ impl Scenario for Backends {
             |_, _| Ok(Vec::new()),
         )?;
 
+        let mut case_index = 0usize;
         for mode in [Mode::Never, Mode::Durable] {
             for &payload in &payloads {
                 for &count in batches {
@@ -139,8 +140,16 @@ impl Scenario for Backends {
                         (Mode::Durable, 1) => LimitUse::FsyncLatency,
                         (Mode::Durable, _) => LimitUse::WriteDurable,
                     };
-                    let mut std_rate = None;
-                    for &backend in &which {
+                    // Which backend runs first alternates from case to case: the first run of
+                    // a case starts on a fresh file and a page cache full of the previous
+                    // case's pages, and that must not always fall on the same backend.
+                    let mut order = which.clone();
+                    if case_index % 2 == 1 {
+                        order.reverse();
+                    }
+                    case_index += 1;
+                    let mut first: Option<(AppendBackend, f64)> = None;
+                    for &backend in &order {
                         let label = format!("redex:{}", backend_name(backend));
                         let spec = LogSpec::disk(FsyncArg::Never).with_backend(backend);
                         let mut needs = spec_needs(&spec);
@@ -195,11 +204,10 @@ impl Scenario for Backends {
                                         r = r.with_extra("p50/fsync", l.p50_us / fsync_p50);
                                     }
                                 }
-                                if let (AppendBackend::IoUring, Some(theirs)) = (backend, std_rate)
+                                if let Some(ratio) =
+                                    uring_over_std(first, (backend, m.events_per_s))
                                 {
-                                    if theirs > 0.0 {
-                                        r = r.with_extra("io_uring/std", m.events_per_s / theirs);
-                                    }
+                                    r = r.with_extra("io_uring/std", ratio);
                                 }
                                 Ok(vec![r])
                             },
@@ -212,8 +220,8 @@ impl Scenario for Backends {
                             };
                             ctx.push_missing(&case, &label, status, note);
                         }
-                        if backend == AppendBackend::Std {
-                            std_rate = rate;
+                        if first.is_none() {
+                            first = rate.map(|rate| (backend, rate));
                         }
                     }
                 }
@@ -221,6 +229,17 @@ impl Scenario for Backends {
         }
         Ok(())
     }
+}
+
+/// io_uring's events/s over the portable path's, given the case's first run (if it gave a
+/// figure) and the current one, whichever backend ran first; `None` unless they differ.
+fn uring_over_std(first: Option<(AppendBackend, f64)>, now: (AppendBackend, f64)) -> Option<f64> {
+    let (uring, std) = match (first?, now) {
+        ((AppendBackend::Std, std), (AppendBackend::IoUring, uring))
+        | ((AppendBackend::IoUring, uring), (AppendBackend::Std, std)) => (uring, std),
+        _ => return None,
+    };
+    (std > 0.0).then(|| uring / std)
 }
 
 /// Name of the machine's own io_uring-against-pwrite row.
@@ -272,6 +291,16 @@ mod tests {
             assert_eq!(backends(arg), vec![AppendBackend::Std, AppendBackend::IoUring]);
         }
         assert_eq!(backends(BackendArg::IoUring), vec![AppendBackend::IoUring]);
+    }
+
+    #[test]
+    fn the_ratio_is_io_uring_over_std_whichever_ran_first() {
+        use AppendBackend::{IoUring, Std};
+        assert_eq!(uring_over_std(Some((Std, 100.0)), (IoUring, 50.0)), Some(0.5));
+        assert_eq!(uring_over_std(Some((IoUring, 50.0)), (Std, 100.0)), Some(0.5));
+        assert_eq!(uring_over_std(None, (IoUring, 50.0)), None, "the first run failed");
+        assert_eq!(uring_over_std(Some((Std, 100.0)), (Std, 50.0)), None);
+        assert_eq!(uring_over_std(Some((IoUring, 50.0)), (Std, 0.0)), None);
     }
 
     #[test]
