@@ -71,7 +71,7 @@ pub(crate) fn collect_refs<'a, T: Row>(
 
 /// Owned copies of borrowed rows (for a row held by value, a copy; for a shared one, a
 /// reference-count increment).
-pub(crate) fn share<T: Clone>(rows: Vec<&T>) -> Vec<T> {
+pub(crate) fn owned<T: Clone>(rows: Vec<&T>) -> Vec<T> {
     rows.into_iter().cloned().collect()
 }
 
@@ -220,7 +220,7 @@ pub(crate) fn find_many<M: Model>(m: &M, f: &M::Filter) -> Vec<M::Row> {
             return rows;
         }
     }
-    share(find_many_ref(m, f))
+    owned(find_many_ref(m, f))
 }
 
 /// The rows matching `f`, borrowed from the state.
@@ -243,7 +243,7 @@ pub(crate) fn find_many_scan<M: Model>(m: &M, f: &M::Filter) -> Vec<M::Row> {
         after_applied: false,
         len_hint: m.row_count(),
     };
-    share(collect_refs(scan, f.shape(), true, |row| f.matches(row)))
+    owned(collect_refs(scan, f.shape(), true, |row| f.matches(row)))
 }
 
 /// How many rows [`find_many`] would return.
