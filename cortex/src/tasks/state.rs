@@ -12,8 +12,9 @@
 //!
 //! A change to a row is one store into its slot: the indexes do not move unless a key does (a
 //! status change moves the id between the status sets), and the row is changed in place (a
-//! result handed out earlier holds its own copy). The indexes are derived data: snapshots store only the rows, column by
-//! column (the private `columns` module), and rebuild the indexes in one pass on restore.
+//! result handed out earlier holds its own copy). The indexes are derived data: snapshots
+//! store only the rows, column by column (the private `columns` module), and rebuild the
+//! indexes in one pass on restore.
 
 use crate::columns::{
     self, bit, bitmap_len, delta, padding_is_zero, put_varint, BitmapWriter, BodyError,
