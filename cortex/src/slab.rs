@@ -197,14 +197,17 @@ mod tests {
         /// Inserts and removals in any order agree with a map of slot to row: `get`,
         /// `get_mut`, `remove` and `rows` see exactly the live rows, and slots are reused.
         #[test]
-        fn slab_matches_a_map_of_slots(ops in proptest::collection::vec((any::<bool>(), 0u32..80), 0..300)) {
+        fn slab_matches_a_map_of_slots(
+            ops in proptest::collection::vec((any::<bool>(), 0u32..80), 0..300)
+        ) {
             let mut slab = Slab::default();
             let mut model: BTreeMap<Slot, u64> = BTreeMap::new();
             for (i, (insert, pick)) in ops.into_iter().enumerate() {
                 let value = i as u64 + 1;
                 if insert {
                     let slot = slab.insert(value, value);
-                    prop_assert!(model.insert(slot, value).is_none(), "slot {} handed out twice", slot);
+                    let fresh = model.insert(slot, value).is_none();
+                    prop_assert!(fresh, "slot {} handed out twice", slot);
                 } else {
                     prop_assert_eq!(slab.remove(pick), model.remove(&pick));
                 }

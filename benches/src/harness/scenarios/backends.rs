@@ -2,10 +2,11 @@
 //! `pwrite` + `fdatasync` path, on the same workload in the same run.
 //!
 //! Cases `batch{B}_{P}_{mode}`, each run once per backend (rows `redex:std` and
-//! `redex:io_uring`, the first of the two alternating from case to case): `append_batch` of B payloads of P bytes per call, either plain
-//! (`never`: the log's fsync policy is `never`, nothing is fsynced while timing) or `durable`
-//! (`append_batch_durable`: each call returns once its batch is fsynced; on io_uring the write
-//! and a linked `fdatasync` go in one submission). B = 1 is a one-payload batch.
+//! `redex:io_uring`, the first of the two alternating from case to case): `append_batch` of B
+//! payloads of P bytes per call, either plain (`never`: the log's fsync policy is `never`,
+//! nothing is fsynced while timing) or `durable` (`append_batch_durable`: each call returns once
+//! its batch is fsynced; on io_uring the write and a linked `fdatasync` go in one submission).
+//! B = 1 is a one-payload batch.
 //!
 //! | profile   | B               | P                    | per (case, backend)             |
 //! |-----------|-----------------|----------------------|---------------------------------|
@@ -18,13 +19,15 @@
 //! with `fdatasync` (one-payload durable cases against the `write` + `fdatasync` p50). Extras:
 //! `p50/fsync`, a durable case's p50 over the machine's `write` + `fdatasync` p50, and
 //! `io_uring/std`, io_uring's events/s over the portable path's in the same case (> 1: io_uring
-//! faster), on the case's second row. When both backends run, the machine's own ratio comes first: raw `write` +
-//! `fdatasync` of 64 B against the same through one io_uring submission, alternated
-//! [`MACHINE_PAIRS`] times, as the row `machine_uring_vs_pwrite_64B` (extra
-//! `machine io_uring/std`, pwrite p50 over io_uring p50; below 1 the kernel's io_uring path is
-//! slower than the direct system calls here, which bounds what any io_uring backend can reach).
-//! Each log is closed (fsynced) untimed after its run, so no run's dirty pages are
-//! written back during the next. Peers have no selectable append path: one `n/a` row each.
+//! faster), on the case's second row.
+//!
+//! When both backends run, the machine's own ratio comes first: raw `write` + `fdatasync` of
+//! 64 B against the same through one io_uring submission, alternated [`MACHINE_PAIRS`] times,
+//! as the rows of `machine_uring_vs_pwrite_64B` (extra `machine io_uring/std`, pwrite p50 over
+//! io_uring p50; below 1 the kernel's io_uring path is slower than the two system calls here,
+//! which bounds what any io_uring backend can reach). Each log is closed (fsynced) untimed
+//! after its run, so no run's dirty pages are written back during the next. Peers have no
+//! selectable append path: one `n/a` row each.
 
 use std::path::Path;
 use std::time::Duration;
