@@ -91,6 +91,21 @@ fn quick_suite_at_tiny_size_writes_parseable_results() {
         rows.iter().any(|r| r["scenario"] == "backends" && r["system"] == "redex:std"),
         "backends has a portable-path row"
     );
+    // The machine's own io_uring probe comes first in the backends scenario, one row per path
+    // (or an `unsupported` row where the kernel refuses io_uring).
+    assert!(
+        rows.iter().any(|r| r["scenario"] == "backends"
+            && r["case"] == "machine_uring_vs_pwrite_64B"
+            && (r["system"] == "machine:pwrite" || r["status"] == "unsupported")),
+        "backends has the machine's own io_uring probe"
+    );
+    // The tiers scenario reads the warm log both ways, owned events and lent batches.
+    for case in ["tiers_warm_read_64B_chunked1024", "tiers_warm_read_batch_64B_chunked1024"] {
+        assert!(
+            rows.iter().any(|r| r["case"] == case && r["system"] == "redex" && r["status"] == "ok"),
+            "tiers has {case}"
+        );
+    }
     for key in ["memcpy_bytes_per_s", "write_buffered_bytes_per_s", "fsync_p50_us"] {
         assert!(report["limits"][key].as_f64().is_some_and(|x| x > 0.0), "limit {key}");
     }

@@ -77,6 +77,9 @@ pub enum Capability {
     ReadWhole,
     /// Reading the log back in chunks.
     ReadChunked,
+    /// Reading the log back in chunks lent out by reference (no owned event per entry; our
+    /// `read_batch`).
+    ReadBorrowed,
     /// Closing and reopening a persistent log.
     Reopen,
     /// `sync()` after an append, returning once it is durable.
@@ -121,6 +124,17 @@ pub trait Log {
     /// to `on_chunk`, so the caller can time each call.
     fn scan(&mut self, chunk_events: Option<u64>, on_chunk: &mut dyn FnMut(u64, u64))
         -> Result<()>;
+
+    /// [`Log::scan`] with each chunk lent out by reference instead of as owned events, for a
+    /// system with [`Capability::ReadBorrowed`]; the others answer an error.
+    fn scan_borrowed(
+        &mut self,
+        chunk_events: u64,
+        on_chunk: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        let _ = (chunk_events, on_chunk);
+        Err("no borrowed read".into())
+    }
 
     /// Makes everything appended so far durable.
     fn sync(&mut self) -> Result<()>;

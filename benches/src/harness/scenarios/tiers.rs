@@ -3,7 +3,9 @@
 //!
 //! Each system fills a persistent log with `--events` payloads of `--payload` bytes in 4 MiB
 //! segments (untimed), closes it, then reopens it (`tiers_reopen_*`, one sample per open) and
-//! reads it all back in calls of 1024 (`tiers_warm_read_*`, read against memcpy). The
+//! reads it all back in calls of 1024 (`tiers_warm_read_*`, read against memcpy), then again
+//! lent out by reference where the system can (`tiers_warm_read_batch_*`: our `read_batch`,
+//! no owned event per entry; a system that cannot gives no such row). The
 //! `rss_anon_bytes_per_event` extra is the growth of `RssAnon` from before the fill to after the
 //! reopen and a full read, over the events. This is the scale scenario too: with
 //! `--events 1000000000 --payload 8 --full` it is the billion-event run of docs/BENCHMARKS.md
@@ -48,6 +50,7 @@ impl Scenario for Tiers {
         let p = size_label(payload);
         let reopen_case = format!("tiers_reopen_{events}ev_{p}");
         let read_case = format!("tiers_warm_read_{p}_chunked1024");
+        let batch_case = format!("tiers_warm_read_batch_{p}_chunked1024");
         let mut needs = spec_needs(&spec);
         needs.extend([
             Capability::AppendBatch,
@@ -55,7 +58,7 @@ impl Scenario for Tiers {
             Capability::ReadChunked,
             Capability::FrozenSegments,
         ]);
-        let cases = [reopen_case.clone(), read_case.clone()];
+        let cases = [reopen_case.clone(), read_case.clone(), batch_case.clone()];
         ctx.each_system(&cases, &needs, |system, stage| {
             let name = channel("tiers", "log");
             let rss_before = rss_anon_bytes();
@@ -85,10 +88,31 @@ impl Scenario for Tiers {
                 last = Instant::now();
             })?;
             let rss_after = rss_anon_bytes();
-            log.close()?;
             if seen != events {
                 return Err(format!("warm read returned {seen} of {events} events").into());
             }
+            let batch_row = match system.supports(Capability::ReadBorrowed) {
+                Ok(()) => {
+                    let mut read = Recorder::new("read_batch(1024)")?;
+                    let mut last = Instant::now();
+                    let mut seen = 0u64;
+                    log.scan_borrowed(1024, &mut |n, bytes| {
+                        let now = Instant::now();
+                        read.record(now - last, n, bytes);
+                        seen += n;
+                        last = Instant::now();
+                    })?;
+                    if seen != events {
+                        return Err(format!(
+                            "borrowed warm read returned {seen} of {events} events"
+                        )
+                        .into());
+                    }
+                    Some(CaseResult::new(batch_case.clone(), read.finish(), LimitUse::Memcpy))
+                }
+                Err(_) => None,
+            };
+            log.close()?;
             let mut reopen_m = reopen.finish();
             if let Some(lat) = reopen_m.latency {
                 let secs = (lat.p50_us / 1e6).max(1e-9);
@@ -102,11 +126,13 @@ impl Scenario for Tiers {
                     a.saturating_sub(b) as f64 / events.max(1) as f64,
                 );
             }
-            Ok(vec![
+            let mut rows = vec![
                 CaseResult::new(reopen_case.clone(), reopen_m, LimitUse::None)
                     .with_note(format!("{REOPENS} reopens; events/s = events / p50 open time")),
                 read_row,
-            ])
+            ];
+            rows.extend(batch_row);
+            Ok(rows)
         })
     }
 }

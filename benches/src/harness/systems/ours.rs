@@ -134,6 +134,23 @@ impl Log for OursLog {
         Ok(())
     }
 
+    fn scan_borrowed(
+        &mut self,
+        chunk_events: u64,
+        on_chunk: &mut dyn FnMut(u64, u64),
+    ) -> Result<()> {
+        let end = self.file.next_seq();
+        let mut start = self.file.head_seq();
+        while start < end {
+            let stop = start.saturating_add(chunk_events.max(1)).min(end);
+            let batch = self.file.read_batch(start, stop)?;
+            let bytes = batch.iter().map(|e| e.payload.len() as u64).sum();
+            on_chunk(batch.len() as u64, bytes);
+            start = stop;
+        }
+        Ok(())
+    }
+
     fn sync(&mut self) -> Result<()> {
         Ok(self.file.sync()?)
     }

@@ -88,6 +88,7 @@ impl LogSystem for Batpak {
                 Err("no timed fsync policy (every-n only)".into())
             }
             Capability::AppendBackend(_) => Err("no selectable append backend".into()),
+            Capability::ReadBorrowed => Err("no borrowed read (reads return owned events)".into()),
             Capability::FrozenSegments => Err("no mmap warm tier".into()),
             Capability::CortexModels => Err("no fold layer (an event store only)".into()),
             _ => Ok(()),

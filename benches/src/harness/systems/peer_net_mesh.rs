@@ -57,6 +57,7 @@ impl LogSystem for NetMesh {
     fn supports(&self, capability: Capability) -> std::result::Result<(), String> {
         match capability {
             Capability::AppendBackend(_) => Err("no selectable append backend".into()),
+            Capability::ReadBorrowed => Err("no borrowed read (reads return owned events)".into()),
             Capability::FrozenSegments => {
                 Err("no warm tier (every event stays in the heap)".into())
             }
