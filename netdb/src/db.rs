@@ -1,12 +1,12 @@
 //! [`NetDb`]: one handle over the models of a database, with whole-database snapshots.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use cortex::memories::{MemoriesAdapter, MemoriesState};
 use cortex::tasks::{TasksAdapter, TasksState};
 use cortex::{CortexAdapter, CortexConfig, SnapshotState};
 use futures::future::{join_all, BoxFuture};
-use redex::{ChannelName, Redex};
+use redex::{ChannelName, Redex, RedexFile};
 
 use crate::builder::NetDbBuilder;
 use crate::bundle::NetDbSnapshot;
@@ -51,13 +51,18 @@ impl NetDb {
     /// retained event. Must run inside a tokio runtime.
     pub fn open(redex: &Redex, config: NetDbConfig) -> Result<Self> {
         let (origin_hash, cortex_config, models) = config.resolve()?;
+        // Declared before `db`, so that on an error it closes the logs after `db` (and the
+        // models opened so far) is dropped.
+        let mut logs = OpenedLogs::new(redex, &cortex_config);
         let mut db = NetDb::empty(redex, origin_hash);
         for model in models {
+            logs.open(&model.channel)?;
             let ctx =
                 OpenCtx { redex, name: &model.channel, origin_hash, cortex_config: &cortex_config };
             let opened = open_model(model.fold, &ctx, None)?;
             db.place(model.channel, opened);
         }
+        logs.keep();
         Ok(db)
     }
 
@@ -89,8 +94,15 @@ impl NetDb {
             let snap =
                 bundle.model(name).ok_or(NetDbError::MissingModel { name: name.to_owned() })?;
             check_fits(model, snap)?;
-            check_log_has(redex, &model.channel, &cortex_config, snap)?;
             snaps.push(snap);
+        }
+        // Only now are logs opened; were any check or open below to fail, those this call
+        // opened are closed again, so that a failed restore leaves the manager as it found it
+        // (a log left open would refuse the next open of its channel with another
+        // configuration, and keep a persistent log's descriptors and fsync thread).
+        let mut logs = OpenedLogs::new(redex, &cortex_config);
+        for (model, snap) in models.iter().zip(&snaps) {
+            check_log_has(&logs.open(&model.channel)?, snap)?;
         }
         let mut db = NetDb::empty(redex, origin_hash);
         for (model, snap) in models.into_iter().zip(snaps) {
@@ -99,6 +111,7 @@ impl NetDb {
             let opened = open_model(model.fold, &ctx, Some(snap))?;
             db.place(model.channel, opened);
         }
+        logs.keep();
         Ok(db)
     }
 
@@ -317,20 +330,62 @@ fn check_fits(model: &ResolvedModel, snap: &ModelSnapshot) -> Result<()> {
 
 /// Whether the model's log holds every event the snapshot includes. A snapshot ahead of its
 /// log would make the fold wait for seqs the log hands to new events, skipping them.
-fn check_log_has(
-    redex: &Redex,
-    channel: &ChannelName,
-    config: &CortexConfig,
-    snap: &ModelSnapshot,
-) -> Result<()> {
+fn check_log_has(file: &RedexFile, snap: &ModelSnapshot) -> Result<()> {
     let Some(last_seq) = snap.last_seq else { return Ok(()) };
-    let next_seq = redex.open_file(channel, config.file_config().clone())?.next_seq();
+    let next_seq = file.next_seq();
     if last_seq >= next_seq {
         return Err(NetDbError::SnapshotAheadOfLog {
-            name: channel.as_str().to_owned(),
+            name: file.channel().as_str().to_owned(),
             last_seq,
             next_seq,
         });
     }
     Ok(())
+}
+
+/// The logs an open of a database opened itself (they were not open in the manager before
+/// it): should the open fail, they are closed again when this is dropped, after the models
+/// opened so far, so that the manager is left as it was found. Logs that were already open
+/// (another handle's) are left alone.
+struct OpenedLogs<'a> {
+    redex: &'a Redex,
+    config: &'a CortexConfig,
+    open_before: HashSet<String>,
+    ours: Vec<RedexFile>,
+    kept: bool,
+}
+
+impl<'a> OpenedLogs<'a> {
+    fn new(redex: &'a Redex, config: &'a CortexConfig) -> Self {
+        let open_before = redex.stats().into_iter().map(|s| s.channel).collect();
+        OpenedLogs { redex, config, open_before, ours: Vec::new(), kept: false }
+    }
+
+    /// Opens the log of `channel` (the handle its model's adapter will share).
+    fn open(&mut self, channel: &ChannelName) -> Result<RedexFile> {
+        let file = self.redex.open_file(channel, self.config.file_config().clone())?;
+        if !self.open_before.contains(channel.as_str())
+            && !self.ours.iter().any(|f| f.channel() == channel)
+        {
+            self.ours.push(file.clone());
+        }
+        Ok(file)
+    }
+
+    /// The open succeeded: the logs stay open, owned by its models.
+    fn keep(mut self) {
+        self.kept = true;
+    }
+}
+
+impl Drop for OpenedLogs<'_> {
+    fn drop(&mut self) {
+        if self.kept {
+            return;
+        }
+        for file in &self.ours {
+            // Best effort: the open already failed with the error that matters.
+            let _ = file.close();
+        }
+    }
 }
