@@ -75,3 +75,60 @@ async fn a_snapshot_ahead_of_its_log_is_refused() {
     assert_eq!(held.progress().next_seq, 1);
     held.close().await.unwrap();
 }
+
+/// A refused restore leaves the manager as it found it: a log it opened only to refuse the
+/// snapshot is closed again, so the caller's fallback (a fresh open, here with another fsync
+/// policy) is not refused with "already open with a different configuration"; a log that was
+/// open before (another handle's) stays open.
+#[tokio::test(flavor = "current_thread")]
+async fn a_refused_restore_leaves_no_log_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = ChannelName::new("cortex/tasks").unwrap();
+    let config = |fsync| {
+        let file = redex::RedexFileConfig::default().with_persistent(true).with_fsync_policy(fsync);
+        CortexConfig::default().with_file_config(file)
+    };
+    let (bytes, last_seq) = {
+        let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+        let tasks =
+            TasksAdapter::open_with(&redex, &name, 1, config(redex::FsyncPolicy::EveryN(4)))
+                .unwrap();
+        for id in 0..10 {
+            tasks.create(id, "t", id).unwrap();
+        }
+        tasks.wait_for_seq(9).await.unwrap();
+        let (bytes, _) = tasks.snapshot().unwrap();
+        tasks.close().await.unwrap();
+        (bytes, Some(100))
+    };
+
+    let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+    let refused = TasksAdapter::open_from_snapshot_with(
+        &redex,
+        &name,
+        1,
+        config(redex::FsyncPolicy::EveryN(4)),
+        &bytes,
+        last_seq,
+    );
+    assert!(matches!(refused, Err(CortexError::SnapshotAheadOfLog { next_seq: 10, .. })));
+    assert!(redex.stats().is_empty(), "the refused restore left its log open");
+    let fallback = TasksAdapter::open_with(&redex, &name, 1, config(redex::FsyncPolicy::Never));
+    let fallback = fallback.unwrap();
+    fallback.wait_for_seq(9).await.unwrap();
+    assert_eq!(fallback.state().read().len(), 10);
+
+    // Refused while another handle has the log open: that handle's log stays open.
+    let refused = TasksAdapter::open_from_snapshot_with(
+        &redex,
+        &name,
+        1,
+        config(redex::FsyncPolicy::Never),
+        &bytes,
+        last_seq,
+    );
+    assert!(matches!(refused, Err(CortexError::SnapshotAheadOfLog { .. })));
+    let seq = fallback.create(10, "still open", 10).unwrap();
+    fallback.wait_for_seq(seq).await.unwrap();
+    fallback.close().await.unwrap();
+}
