@@ -98,3 +98,17 @@ async fn a_failed_restore_leaves_another_handles_logs_open() {
     wait_all(&live, last).await;
     live.close().await.unwrap();
 }
+
+#[test]
+fn opening_outside_a_runtime_leaves_no_log_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = tokio::runtime::Runtime::new().unwrap().block_on(persistent_bundle(dir.path()));
+    let redex = Redex::with_persistent_dir(dir.path()).unwrap();
+    let err = NetDb::open(&redex, all_models_persistent()).unwrap_err();
+    assert!(matches!(err, NetDbError::Cortex(cortex::CortexError::NoRuntime)), "{err}");
+    assert_eq!(open_channels(&redex), Vec::<String>::new());
+    // The restore checks its logs before any model meets the missing runtime.
+    let err = NetDb::open_from_snapshot(&redex, &bundle, all_models_persistent()).unwrap_err();
+    assert!(matches!(err, NetDbError::Cortex(cortex::CortexError::NoRuntime)), "{err}");
+    assert_eq!(open_channels(&redex), Vec::<String>::new());
+}
