@@ -409,7 +409,20 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
     /// and returns what `encode` returns: [`CortexAdapter::snapshot`] for a state serialized
     /// another way (NetDB's custom models). Refused, like `snapshot`, with
     /// [`CortexError::FoldHalted`] once the fold has panicked (`encode` is not called).
+    ///
+    /// Before it returns, every event the snapshot covers is made durable (`sync` of the log:
+    /// an `fdatasync` of a persistent one, nothing for a heap-only one): a snapshot never
+    /// describes events a crash could still lose, so a stale snapshot is refused on restore
+    /// (it is ahead of the log) or describes the log exactly, never a log whose lost seqs
+    /// were later reused by other events. A failed fsync is returned instead of the snapshot.
     pub fn snapshot_with<R>(&self, encode: impl FnOnce(&S, Option<u64>) -> R) -> Result<R> {
+        let encoded = self.snapshot_unsynced(encode)?;
+        self.shared.file.sync()?;
+        Ok(encoded)
+    }
+
+    /// [`CortexAdapter::snapshot_with`] without the sync.
+    fn snapshot_unsynced<R>(&self, encode: impl FnOnce(&S, Option<u64>) -> R) -> Result<R> {
         let state = self.shared.state.read();
         // Progress only moves under the write lock, so it matches the state we hold.
         let progress = self.shared.progress.borrow().clone();

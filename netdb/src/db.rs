@@ -240,8 +240,8 @@ impl NetDb {
 
     /// Closes every model: stops each fold task (events not yet folded stay in the log for
     /// the next open), closes each log (which fsyncs a persistent one) and ends change
-    /// streams. Tries every model and returns the first error (in the order the models were
-    /// enabled). Closing twice is fine.
+    /// streams. Tries every model and returns the first error (tasks, then memories, then the
+    /// custom models in the order they were enabled). Closing twice is fine.
     ///
     /// Cancel-safe, like [`CortexAdapter::close`]: the models are closed together, so a close
     /// dropped before it completes (a timeout around it) has closed every one of them all the

@@ -1,7 +1,8 @@
-//! Goal: every bundle that does not fit is refused with its own clear error, before any model
-//! is opened: damaged or foreign bytes, another format version, a model the database does not
-//! enable, an enabled model the bundle lacks, a model of another kind or schema version, a
-//! snapshot ahead of its log, and model state that does not decode.
+//! Goal: every bundle that does not fit is refused with its own clear error: damaged or
+//! foreign bytes, another format version, a model the database does not enable, an enabled
+//! model the bundle lacks, a model of another kind or schema version (all before any model is
+//! opened), a snapshot ahead of its log, and model state that does not decode (found while
+//! the models open; those opened before it are closed again).
 #![allow(clippy::unwrap_used, reason = "test helpers fail the test on any error")]
 
 mod common;
