@@ -143,15 +143,14 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         last_seq: Option<u64>,
     ) -> Result<Self> {
         let runtime = current_runtime()?;
-        let was_open = redex.stats().iter().any(|s| s.channel == name.as_str());
-        let file = redex.open_file(name, config.file_config().clone())?;
+        let (file, opened_here) = redex.open_file_fresh(name, config.file_config().clone())?;
         if let Some(last_seq) = last_seq {
             let next_seq = file.next_seq();
             if last_seq >= next_seq {
                 // Leave the manager as found: a log opened only to be refused would stay open
                 // (refusing the caller's next open of it with another configuration). One
                 // another handle had open is that handle's.
-                if !was_open {
+                if opened_here {
                     let _ = file.close();
                 }
                 let channel = name.to_string();

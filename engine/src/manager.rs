@@ -195,6 +195,18 @@ impl Redex {
     /// Opens (or recovers from disk) the log `name`. Opening a channel that is already open
     /// returns the same log if the configuration matches, and an error if it does not.
     pub fn open_file(&self, name: &ChannelName, config: RedexFileConfig) -> Result<RedexFile> {
+        self.open_file_fresh(name, config).map(|(file, _)| file)
+    }
+
+    /// [`Redex::open_file`], also saying whether this call opened the log (`true`) or shares
+    /// one that was already open (`false`), decided under the manager's lock. A caller that
+    /// must undo its own open after a later failure closes the log only when it opened it:
+    /// another handle's log stays open.
+    pub fn open_file_fresh(
+        &self,
+        name: &ChannelName,
+        config: RedexFileConfig,
+    ) -> Result<(RedexFile, bool)> {
         crate::clock::calibrate();
         let mut files = self.inner.files.lock();
         if let Some(existing) = files.get(name) {
@@ -204,7 +216,7 @@ impl Redex {
                         "channel {name} is already open with a different configuration"
                     )));
                 }
-                return Ok(existing.clone());
+                return Ok((existing.clone(), false));
             }
         }
         let storage = match (config.persistent(), &self.inner.base) {
@@ -233,7 +245,7 @@ impl Redex {
             Arc::downgrade(&self.inner.files),
         )?;
         files.insert(name.clone(), file.clone());
-        Ok(file)
+        Ok((file, true))
     }
 
     /// The stats of every open file, sorted by channel.

@@ -118,3 +118,23 @@ fn closing_an_old_handle_leaves_the_new_file_registered() {
     new.close().expect("close");
     assert!(same.is_closed());
 }
+
+/// `open_file_fresh` says which open opened the log: the first, and the first after a close;
+/// an open of a log already open shares it (and a refused open changes nothing).
+#[test]
+fn open_file_fresh_says_which_open_opened_the_log() {
+    let _serial = serial();
+    let redex = Redex::new();
+    let name = ChannelName::new("fresh").unwrap();
+    let (first, fresh) = redex.open_file_fresh(&name, RedexFileConfig::default()).unwrap();
+    assert!(fresh);
+    let (second, fresh) = redex.open_file_fresh(&name, RedexFileConfig::default()).unwrap();
+    assert!(!fresh, "already open: shared");
+    second.append(b"x").unwrap();
+    assert_eq!(first.next_seq(), 1, "the same log");
+    let other = RedexFileConfig::default().with_segment_bytes_max(1 << 20);
+    assert!(redex.open_file_fresh(&name, other).is_err(), "another configuration is refused");
+    first.close().unwrap();
+    let (_, fresh) = redex.open_file_fresh(&name, RedexFileConfig::default()).unwrap();
+    assert!(fresh, "closed, then opened again");
+}

@@ -1,6 +1,6 @@
 //! [`NetDb`]: one handle over the models of a database, with whole-database snapshots.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use cortex::memories::{MemoriesAdapter, MemoriesState};
 use cortex::tasks::{TasksAdapter, TasksState};
@@ -350,23 +350,20 @@ fn check_log_has(file: &RedexFile, snap: &ModelSnapshot) -> Result<()> {
 struct OpenedLogs<'a> {
     redex: &'a Redex,
     config: &'a CortexConfig,
-    open_before: HashSet<String>,
     ours: Vec<RedexFile>,
     kept: bool,
 }
 
 impl<'a> OpenedLogs<'a> {
     fn new(redex: &'a Redex, config: &'a CortexConfig) -> Self {
-        let open_before = redex.stats().into_iter().map(|s| s.channel).collect();
-        OpenedLogs { redex, config, open_before, ours: Vec::new(), kept: false }
+        OpenedLogs { redex, config, ours: Vec::new(), kept: false }
     }
 
     /// Opens the log of `channel` (the handle its model's adapter will share).
     fn open(&mut self, channel: &ChannelName) -> Result<RedexFile> {
-        let file = self.redex.open_file(channel, self.config.file_config().clone())?;
-        if !self.open_before.contains(channel.as_str())
-            && !self.ours.iter().any(|f| f.channel() == channel)
-        {
+        let (file, opened_here) =
+            self.redex.open_file_fresh(channel, self.config.file_config().clone())?;
+        if opened_here {
             self.ours.push(file.clone());
         }
         Ok(file)
