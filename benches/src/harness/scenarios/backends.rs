@@ -248,7 +248,7 @@ fn uring_over_std(first: Option<(AppendBackend, f64)>, now: (AppendBackend, f64)
 /// Name of the machine's own io_uring-against-pwrite row.
 const MACHINE_CASE: &str = "machine_uring_vs_pwrite_64B";
 
-/// Alternated (pwrite, io_uring) probe pairs behind [`MACHINE_CASE`].
+/// Alternated (pwrite, io_uring) probe pairs behind the `machine_uring_vs_pwrite_64B` rows.
 pub const MACHINE_PAIRS: usize = 3;
 
 /// The machine's own durable-append floor both ways, alternated [`MACHINE_PAIRS`] times for
