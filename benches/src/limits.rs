@@ -294,6 +294,7 @@ pub fn fsync_samples(
                 file.sync_data()
             })
         }
+        #[cfg(target_os = "linux")]
         DurableWrite::IoUring => {
             let file = std::sync::Arc::new(OpenOptions::new().write(true).open(tmp.path())?);
             let ring = redex_tiers::uring::UringFile::new(file)?;
@@ -303,6 +304,10 @@ pub fn fsync_samples(
                 offset += record.len() as u64;
                 Ok(())
             })
+        }
+        #[cfg(not(target_os = "linux"))]
+        DurableWrite::IoUring => {
+            Err(io::Error::new(io::ErrorKind::Unsupported, "io_uring is Linux only"))
         }
     };
     tmp.close()?;
@@ -403,11 +408,14 @@ mod tests {
         match fsync_samples(dir.path(), DurableWrite::IoUring, 5, Duration::ZERO) {
             Ok(samples) => assert_eq!(samples.len(), 1, "no budget: one sample"),
             // Only where the kernel refuses io_uring altogether.
+            #[cfg(target_os = "linux")]
             Err(e) => assert!(
                 redex_tiers::uring::UringFile::new(std::sync::Arc::new(tempfile::tempfile()?))
                     .is_err(),
                 "io_uring works here, yet the probe failed: {e}"
             ),
+            #[cfg(not(target_os = "linux"))]
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::Unsupported),
         }
         // Every temporary file was removed.
         assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
