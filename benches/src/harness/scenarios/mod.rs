@@ -1,6 +1,6 @@
 //! The scenarios, one file each; [`crate::harness::scenario::registry`] lists them in run order.
 //!
-//! Shared helpers for building logs with a known content live here.
+//! Shared helpers for building logs with a known content, and for timing reads, live here.
 
 pub mod append;
 pub mod backends;
@@ -13,9 +13,12 @@ pub mod retention;
 pub mod soak;
 pub mod tiers;
 
+use std::time::Instant;
+
 use indicatif::ProgressBar;
 use redex::Bytes;
 
+use super::measure::Recorder;
 use super::system::Log;
 use super::Result;
 use crate::workload;
@@ -52,4 +55,22 @@ pub fn prefill(
 /// A channel name for a log of `scenario`'s `case` (lowercase, as every system accepts).
 pub fn channel(scenario: &str, case: &str) -> String {
     format!("bench/{}/{}", scenario, case.to_ascii_lowercase())
+}
+
+/// Runs `scan`, a read of a whole log that reports each of its calls (events, payload bytes),
+/// and records each call into `recorder` with the time since the previous report (so the
+/// clock read and bookkeeping are not charged to the next call). Returns the events read.
+pub fn record_scan(
+    recorder: &mut Recorder,
+    scan: impl FnOnce(&mut dyn FnMut(u64, u64)) -> Result<()>,
+) -> Result<u64> {
+    let mut last = Instant::now();
+    let mut seen = 0u64;
+    scan(&mut |events, bytes| {
+        let now = Instant::now();
+        recorder.record(now - last, events, bytes);
+        seen += events;
+        last = Instant::now();
+    })?;
+    Ok(seen)
 }

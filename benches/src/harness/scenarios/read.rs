@@ -21,7 +21,7 @@ use crate::harness::scenario::{CaseResult, Context, Scenario};
 use crate::harness::system::{spec_needs, Capability, Log, LogSpec};
 use crate::harness::Result;
 
-use super::{channel, prefill};
+use super::{channel, prefill, record_scan};
 
 /// Most full scans per case.
 pub const SCANS_MAX: u32 = 50;
@@ -39,13 +39,7 @@ fn scan_repeatedly(log: &mut dyn Log, chunk: Option<u64>, time_max: Duration) ->
         Recorder::new(if chunk.is_some() { "read_range(1024)" } else { "read_range(all)" })?;
     let deadline = Instant::now() + time_max;
     for _ in 0..SCANS_MAX {
-        let mut last = Instant::now();
-        log.scan(chunk, &mut |events, bytes| {
-            let now = Instant::now();
-            recorder.record(now - last, events, bytes);
-            // The clock read and bookkeeping above are not charged to the next call.
-            last = Instant::now();
-        })?;
+        record_scan(&mut recorder, |on_chunk| log.scan(chunk, on_chunk))?;
         if Instant::now() >= deadline {
             break;
         }

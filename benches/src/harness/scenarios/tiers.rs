@@ -21,7 +21,7 @@ use crate::harness::scenario::{CaseResult, Context, Scenario};
 use crate::harness::system::{spec_needs, Capability, LogSpec};
 use crate::harness::Result;
 
-use super::{channel, prefill};
+use super::{channel, prefill, record_scan};
 
 /// Segment size of the scenario's logs, small enough that history rolls into frozen segments.
 pub const SEGMENT_BYTES: u64 = 4 << 20;
@@ -79,36 +79,23 @@ impl Scenario for Tiers {
             }
             log = system.open(&spec, &name, Some(stage.dir))?;
             let mut read = Recorder::new("read_range(1024)")?;
-            let mut last = Instant::now();
-            let mut seen = 0u64;
-            log.scan(Some(1024), &mut |n, bytes| {
-                let now = Instant::now();
-                read.record(now - last, n, bytes);
-                seen += n;
-                last = Instant::now();
-            })?;
+            let seen = record_scan(&mut read, |on_chunk| log.scan(Some(1024), on_chunk))?;
             let rss_after = rss_anon_bytes();
             if seen != events {
                 return Err(format!("warm read returned {seen} of {events} events").into());
             }
             let batch_row = match system.supports(Capability::ReadBorrowed) {
                 Ok(()) => {
-                    let mut read = Recorder::new("read_batch(1024)")?;
-                    let mut last = Instant::now();
-                    let mut seen = 0u64;
-                    log.scan_borrowed(1024, &mut |n, bytes| {
-                        let now = Instant::now();
-                        read.record(now - last, n, bytes);
-                        seen += n;
-                        last = Instant::now();
-                    })?;
+                    let mut lent = Recorder::new("read_batch(1024)")?;
+                    let seen =
+                        record_scan(&mut lent, |on_chunk| log.scan_borrowed(1024, on_chunk))?;
                     if seen != events {
                         return Err(format!(
                             "borrowed warm read returned {seen} of {events} events"
                         )
                         .into());
                     }
-                    Some(CaseResult::new(batch_case.clone(), read.finish(), LimitUse::Memcpy))
+                    Some(CaseResult::new(batch_case.clone(), lent.finish(), LimitUse::Memcpy))
                 }
                 Err(_) => None,
             };
