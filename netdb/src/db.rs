@@ -351,12 +351,11 @@ struct OpenedLogs<'a> {
     redex: &'a Redex,
     config: &'a CortexConfig,
     ours: Vec<RedexFile>,
-    kept: bool,
 }
 
 impl<'a> OpenedLogs<'a> {
     fn new(redex: &'a Redex, config: &'a CortexConfig) -> Self {
-        OpenedLogs { redex, config, ours: Vec::new(), kept: false }
+        OpenedLogs { redex, config, ours: Vec::new() }
     }
 
     /// Opens the log of `channel` (the handle its model's adapter will share).
@@ -371,15 +370,12 @@ impl<'a> OpenedLogs<'a> {
 
     /// The open succeeded: the logs stay open, owned by its models.
     fn keep(mut self) {
-        self.kept = true;
+        self.ours.clear();
     }
 }
 
 impl Drop for OpenedLogs<'_> {
     fn drop(&mut self) {
-        if self.kept {
-            return;
-        }
         for file in &self.ours {
             // Best effort: the open already failed with the error that matters.
             let _ = file.close();
