@@ -55,17 +55,17 @@ pub(crate) fn collect_refs<'a, T: Row>(
         return out;
     }
     let matching =
-        plan.rows.filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&**r)));
+        plan.rows.filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(*r)));
     if plan.in_order {
         return matching.take(limit).collect();
     }
     let mut rows: Vec<&T> = matching.collect();
     if limit < rows.len() {
         let order = shape.order;
-        rows.select_nth_unstable_by(limit, |a, b| order.compare(&**a, &**b));
+        rows.select_nth_unstable_by(limit, |a, b| order.compare(*a, *b));
         rows.truncate(limit);
     }
-    rows.sort_unstable_by(|a, b| shape.order.compare(&**a, &**b));
+    rows.sort_unstable_by(|a, b| shape.order.compare(*a, *b));
     rows
 }
 
@@ -85,7 +85,7 @@ pub(crate) fn count<T: Row>(
     let limit = shape.limit.unwrap_or(usize::MAX);
     let check_after = shape.after.is_some() && !plan.after_applied;
     plan.rows
-        .filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(&**r)))
+        .filter(|r| (!check_pred || pred(r)) && (!check_after || shape.admits(*r)))
         .take(limit)
         .count()
 }
