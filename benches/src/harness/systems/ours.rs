@@ -43,6 +43,23 @@ pub fn backend_name(backend: AppendBackend) -> &'static str {
     }
 }
 
+/// Calls `read` with each range of at most `chunk` seqs (at least one) that together cover
+/// the retained entries of `file`, oldest first.
+fn each_chunk(
+    file: &RedexFile,
+    chunk: u64,
+    mut read: impl FnMut(u64, u64) -> Result<()>,
+) -> Result<()> {
+    let end = file.next_seq();
+    let mut start = file.head_seq();
+    while start < end {
+        let stop = start.saturating_add(chunk.max(1)).min(end);
+        read(start, stop)?;
+        start = stop;
+    }
+    Ok(())
+}
+
 /// An open log of our engine, with the manager that owns its directory lock.
 #[derive(Debug)]
 struct OursLog {
@@ -121,17 +138,12 @@ impl Log for OursLog {
         chunk_events: Option<u64>,
         on_chunk: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
-        let end = self.file.next_seq();
-        let mut start = self.file.head_seq();
-        let chunk = chunk_events.unwrap_or(u64::MAX).max(1);
-        while start < end {
-            let stop = start.saturating_add(chunk).min(end);
+        each_chunk(&self.file, chunk_events.unwrap_or(u64::MAX), |start, stop| {
             let events = self.file.read_range(start, stop)?;
             let bytes = events.iter().map(|e| e.payload.len() as u64).sum();
             on_chunk(events.len() as u64, bytes);
-            start = stop;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn scan_borrowed(
@@ -139,16 +151,12 @@ impl Log for OursLog {
         chunk_events: u64,
         on_chunk: &mut dyn FnMut(u64, u64),
     ) -> Result<()> {
-        let end = self.file.next_seq();
-        let mut start = self.file.head_seq();
-        while start < end {
-            let stop = start.saturating_add(chunk_events.max(1)).min(end);
+        each_chunk(&self.file, chunk_events, |start, stop| {
             let batch = self.file.read_batch(start, stop)?;
             let bytes = batch.iter().map(|e| e.payload.len() as u64).sum();
             on_chunk(batch.len() as u64, bytes);
-            start = stop;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn sync(&mut self) -> Result<()> {
