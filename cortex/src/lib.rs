@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod adapter;
+mod block_map;
 mod builder;
 pub mod changes;
 mod columns;

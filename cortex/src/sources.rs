@@ -1,12 +1,11 @@
 //! Walking the secondary indexes: ordered id sets and the created-time index, seeked to a
-//! cursor and clipped to time bounds, without ever asking `BTreeMap::range` for an inverted or
-//! empty-exclusive range (which would panic). Index entries are slots of the model's [`Slab`];
-//! a walk hands out the rows in those slots.
+//! cursor and clipped to time bounds. Index entries are slots of the model's [`Slab`]; a walk
+//! hands out the rows in those slots.
 
-use std::collections::BTreeMap;
 use std::iter::Peekable;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
+use crate::block_map::BlockMap;
 use crate::order::{Cursor, OrderBy};
 use crate::slab::{Slab, Slot};
 
@@ -26,16 +25,15 @@ pub(crate) struct Source<'a, 'p, T> {
 }
 
 /// An index of rows keyed by id: the slot of each row, in id order.
-pub(crate) type IdIndex = BTreeMap<u64, Slot>;
+pub(crate) type IdIndex = BlockMap<u64, Slot>;
 
 /// An index of rows keyed by `(created_ns, id)`.
-pub(crate) type CreatedIndex = BTreeMap<(u64, u64), Slot>;
+pub(crate) type CreatedIndex = BlockMap<(u64, u64), Slot>;
 
-/// A `BTreeMap` from entries already in strictly ascending key order (built left to right,
-/// without searching): how a state builds its indexes from rows in id order.
-pub(crate) fn bulk<K: Ord, V>(entries: Vec<(K, V)>) -> BTreeMap<K, V> {
-    debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
-    entries.into_iter().collect()
+/// An index from entries already in strictly ascending key order (built without searching):
+/// how a state builds its indexes from rows in id order.
+pub(crate) fn bulk<K: Ord + Copy, V: Copy>(entries: Vec<(K, V)>) -> BlockMap<K, V> {
+    BlockMap::from_sorted(entries)
 }
 
 /// The entries of a [`CreatedIndex`], pushed row by row in id order (often, not always, also
@@ -87,17 +85,11 @@ fn id_entries<'a>(
     after: Option<Cursor>,
 ) -> (Box<dyn Iterator<Item = (u64, Slot)> + 'a>, bool) {
     let cursor = after.map(|c| c.position().1);
-    let pair = |(id, slot): (&u64, &Slot)| (*id, *slot);
+    let bound = cursor.map_or(Unbounded, Excluded);
     match order {
-        OrderBy::IdAsc => {
-            let lo = cursor.map_or(Unbounded, Excluded);
-            (Box::new(range(set, lo, Unbounded).map(pair)), true)
-        }
-        OrderBy::IdDesc => {
-            let hi = cursor.map_or(Unbounded, Excluded);
-            (Box::new(range(set, Unbounded, hi).rev().map(pair)), true)
-        }
-        _ => (Box::new(set.iter().map(pair)), false),
+        OrderBy::IdAsc => (Box::new(set.range(bound, Unbounded)), true),
+        OrderBy::IdDesc => (Box::new(set.range(Unbounded, bound).rev()), true),
+        _ => (Box::new(set.iter()), false),
     }
 }
 
@@ -109,25 +101,20 @@ pub(crate) fn id_set<'a, T>(
     after: Option<Cursor>,
 ) -> Source<'a, 'a, T> {
     let cursor = after.map(|c| c.position().1);
+    let bound = cursor.map_or(Unbounded, Excluded);
     let len_hint = set.len();
-    let slot = |(_, slot): (&u64, &Slot)| *slot;
+    let slot = |(_, slot): (u64, Slot)| slot;
     match order {
         OrderBy::IdAsc => {
-            let rows = match cursor {
-                None => rows_of(slab, set.values().copied()),
-                Some(id) => rows_of(slab, range(set, Excluded(id), Unbounded).map(slot)),
-            };
+            let rows = rows_of(slab, set.range(bound, Unbounded).map(slot));
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         OrderBy::IdDesc => {
-            let rows = match cursor {
-                None => rows_of(slab, set.values().rev().copied()),
-                Some(id) => rows_of(slab, range(set, Unbounded, Excluded(id)).rev().map(slot)),
-            };
+            let rows = rows_of(slab, set.range(Unbounded, bound).rev().map(slot));
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         _ => Source {
-            rows: rows_of(slab, set.values().copied()),
+            rows: rows_of(slab, set.values()),
             in_order: false,
             after_applied: false,
             len_hint,
@@ -150,19 +137,23 @@ pub(crate) fn id_set_rows<'a, T, R>(
 ) -> Option<Vec<R>> {
     let cursor = after.map(|c| c.position().1);
     let mut out = Vec::with_capacity(set.len().min(limit));
-    let mut push = |slot: Slot| {
+    let mut push = |(_, slot): (u64, Slot)| {
         if let Some(row) = slab.get(slot) {
             out.push(each(row));
         }
     };
     match (order, cursor) {
-        (OrderBy::IdAsc, None) => set.values().take(limit).for_each(|&s| push(s)),
-        (OrderBy::IdDesc, None) => set.values().rev().take(limit).for_each(|&s| push(s)),
-        (OrderBy::IdAsc, Some(id)) => {
-            range(set, Excluded(id), Unbounded).take(limit).for_each(|(_, &s)| push(s));
+        // The whole index, the common case: a plain loop over each block's slice.
+        (OrderBy::IdAsc, None) if limit >= set.len() => {
+            set.blocks().flatten().for_each(|&entry| push(entry));
         }
-        (OrderBy::IdDesc, Some(id)) => {
-            range(set, Unbounded, Excluded(id)).rev().take(limit).for_each(|(_, &s)| push(s));
+        (OrderBy::IdAsc, _) => {
+            let lo = cursor.map_or(Unbounded, Excluded);
+            set.range(lo, Unbounded).take(limit).for_each(push);
+        }
+        (OrderBy::IdDesc, _) => {
+            let hi = cursor.map_or(Unbounded, Excluded);
+            set.range(Unbounded, hi).rev().take(limit).for_each(push);
         }
         _ => return None,
     }
@@ -195,13 +186,8 @@ pub(crate) fn id_union<'a, T>(
 
 /// The slots of two disjoint id-keyed indexes, in ascending id order (a merge).
 pub(crate) fn union_slots<'a>(a: &'a IdIndex, b: &'a IdIndex) -> impl Iterator<Item = Slot> + 'a {
-    let pair = |(id, slot): (&u64, &Slot)| (*id, *slot);
-    MergeById {
-        a: a.iter().map(pair).peekable(),
-        b: b.iter().map(pair).peekable(),
-        descending: false,
-    }
-    .map(|(_, slot)| slot)
+    MergeById { a: a.iter().peekable(), b: b.iter().peekable(), descending: false }
+        .map(|(_, slot)| slot)
 }
 
 /// Two id-ordered entry streams (same direction) merged into one.
@@ -254,36 +240,21 @@ pub(crate) fn created<'a, T>(
             if let Some(pos) = cursor {
                 lo = tighter_lower(lo, Excluded(pos));
             }
-            let rows = rows_of(slab, range(index, lo, hi).map(|(_, s)| *s));
+            let rows = rows_of(slab, index.range(lo, hi).map(|(_, s)| s));
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         OrderBy::CreatedDesc => {
             if let Some(pos) = cursor {
                 hi = tighter_upper(hi, Excluded(pos));
             }
-            let rows = rows_of(slab, range(index, lo, hi).rev().map(|(_, s)| *s));
+            let rows = rows_of(slab, index.range(lo, hi).rev().map(|(_, s)| s));
             Source { rows, in_order: true, after_applied: true, len_hint }
         }
         _ => {
-            let rows = rows_of(slab, range(index, lo, hi).map(|(_, s)| *s));
+            let rows = rows_of(slab, index.range(lo, hi).map(|(_, s)| s));
             Source { rows, in_order: false, after_applied: false, len_hint }
         }
     }
-}
-
-/// `map.range((lo, hi))`, or nothing when the bounds admit nothing.
-fn range<K: Ord + Copy, V>(
-    map: &BTreeMap<K, V>,
-    lo: Bound<K>,
-    hi: Bound<K>,
-) -> impl DoubleEndedIterator<Item = (&K, &V)> + '_ {
-    let valid = match (lo, hi) {
-        (Included(a), Included(b)) => a <= b,
-        (Included(a) | Excluded(a), Excluded(b)) | (Excluded(a), Included(b)) => a < b,
-        _ => true,
-    };
-    let bounds = if valid { Some((lo, hi)) } else { None };
-    bounds.into_iter().flat_map(move |b| map.range(b))
 }
 
 fn tighter_lower<K: Ord>(a: Bound<K>, b: Bound<K>) -> Bound<K> {

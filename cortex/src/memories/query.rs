@@ -81,11 +81,8 @@ impl MemoriesState {
 
     /// Rows carrying any of `tags`, by id, without duplicates.
     fn tag_union(&self, tags: &[String], order: OrderBy) -> Plan<'_, '_, Arc<Memory>> {
-        let mut rows: Vec<(MemoryId, Slot)> = tags
-            .iter()
-            .filter_map(|t| self.by_tag.get(t))
-            .flat_map(|set| set.iter().map(|(id, slot)| (*id, *slot)))
-            .collect();
+        let mut rows: Vec<(MemoryId, Slot)> =
+            tags.iter().filter_map(|t| self.by_tag.get(t)).flat_map(IdIndex::iter).collect();
         rows.sort_unstable_by_key(|(id, _)| *id);
         rows.dedup_by_key(|(id, _)| *id);
         let len_hint = rows.len();

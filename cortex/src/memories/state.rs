@@ -78,7 +78,7 @@ impl MemoriesState {
 
     /// Every memory in ascending id order.
     pub fn iter(&self) -> impl Iterator<Item = &Arc<Memory>> + '_ {
-        self.ids.values().filter_map(|&slot| self.slab.get(slot))
+        self.ids.values().filter_map(|slot| self.slab.get(slot))
     }
 
     /// Distinct tags in use, with how many memories carry each.
@@ -431,7 +431,7 @@ fn tag_index_insert(by_tag: &mut StrMap<String, IdIndex>, tag: &str, id: MemoryI
             rows.insert(id, slot);
         }
         None => {
-            by_tag.insert(tag.to_owned(), IdIndex::from([(id, slot)]));
+            by_tag.insert(tag.to_owned(), IdIndex::from_sorted(vec![(id, slot)]));
         }
     }
 }

@@ -143,8 +143,8 @@ impl TasksState {
 
     /// Builds a state, indexes included, from rows in any order. Duplicate ids are refused.
     pub fn from_tasks(mut rows_in: Vec<Task>) -> Result<Self, String> {
-        // Sorted input lets every index be built in bulk (`BTreeMap` from a sorted iterator
-        // builds its nodes left to right, without searching).
+        // Sorted input lets every index be built in bulk (a `BlockMap` cuts sorted entries
+        // into blocks, without searching).
         slab::sort_by_unique_key(&mut rows_in, |t| t.id)
             .map_err(|id| format!("task id {id} appears twice"))?;
         let mut builder = Builder::with_capacity(rows_in.len());

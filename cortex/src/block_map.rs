@@ -1,0 +1,378 @@
+//! An ordered map of small `Copy` keys and values, held as a list of sorted blocks of at most
+//! `MAX` entries each (the layout of Python's `sortedcontainers`), for the secondary indexes.
+//!
+//! Against a `BTreeMap` (the indexes' first form): a walk is a loop over slices instead of a
+//! node-by-node navigation (which `perf` put at most of an index-backed query), a lookup is
+//! two binary searches over contiguous memory, and a bulk build from sorted entries copies
+//! them into blocks without allocating a node per few entries. An insert or a remove moves
+//! at most one block's entries; splitting or merging a block moves the block list's headers,
+//! once every `MAX / 2` (or more) changes to that block.
+//!
+//! Invariants (checked by [`BlockMap::check`] in the tests): every block is non-empty and
+//! strictly ascending, each block's `max` is its last key, blocks are in key order, no block
+//! holds more than `MAX` entries, and when there are several blocks none holds fewer than
+//! `MAX / 8`.
+
+use std::fmt;
+use std::ops::Bound::{self, Excluded, Included, Unbounded};
+
+/// The block size of the indexes: 512 entries of 16 bytes, 8 KiB, whose insert moves 4 KiB on
+/// average; a million entries make 2 000 to 4 000 blocks.
+pub(crate) const DEFAULT_MAX: usize = 512;
+
+/// An ordered map from `K` to `V` (see the module's documentation).
+#[derive(Clone)]
+pub(crate) struct BlockMap<K, V, const MAX: usize = DEFAULT_MAX> {
+    blocks: Vec<Block<K, V>>,
+    len: usize,
+}
+
+#[derive(Clone)]
+struct Block<K, V> {
+    /// The key of the last entry (kept beside the entries so a search reads only headers).
+    max: K,
+    entries: Vec<(K, V)>,
+}
+
+/// A place between entries: before entry `index` of block `block`, or `(blocks.len(), 0)` for
+/// the end. Always canonical: `index` is below the block's length.
+type Position = (usize, usize);
+
+impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
+    const MIN: usize = MAX / 8;
+
+    /// An empty map (allocates nothing).
+    pub(crate) const fn new() -> Self {
+        BlockMap { blocks: Vec::new(), len: 0 }
+    }
+
+    /// A map of `entries`, which must be in strictly ascending key order (checked in debug
+    /// builds). Blocks are filled half full, so later inserts have room before they split.
+    pub(crate) fn from_sorted(entries: Vec<(K, V)>) -> Self {
+        debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
+        let len = entries.len();
+        let fill = (MAX / 2).max(1);
+        if len <= fill {
+            // One block: the vector itself, without a copy.
+            return match entries.last() {
+                Some(&(max, _)) => BlockMap { blocks: vec![Block { max, entries }], len },
+                None => BlockMap::new(),
+            };
+        }
+        let mut blocks: Vec<Block<K, V>> = entries
+            .chunks(fill)
+            .map(|chunk| Block { max: chunk[chunk.len() - 1].0, entries: chunk.to_vec() })
+            .collect();
+        // A short last block joins the one before (at most `fill + MIN - 1 <= MAX` entries).
+        if blocks.last().is_some_and(|b| b.entries.len() < Self::MIN) {
+            if let Some(last) = blocks.pop() {
+                if let Some(prev) = blocks.last_mut() {
+                    prev.entries.extend_from_slice(&last.entries);
+                    prev.max = last.max;
+                }
+            }
+        }
+        BlockMap { blocks, len }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The first block whose largest key is not below `key` (`blocks.len()` if none).
+    fn block_at_or_after(&self, key: &K) -> usize {
+        self.blocks.partition_point(|b| b.max < *key)
+    }
+
+    /// Sets `key` to `value`; the value it had, if any.
+    pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
+        if self.blocks.is_empty() {
+            self.blocks.push(Block { max: key, entries: vec![(key, value)] });
+            self.len = 1;
+            return None;
+        }
+        // Past every key: the last block takes it.
+        let b = self.block_at_or_after(&key).min(self.blocks.len() - 1);
+        let block = &mut self.blocks[b];
+        match block.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => Some(std::mem::replace(&mut block.entries[i].1, value)),
+            Err(i) => {
+                block.entries.insert(i, (key, value));
+                if key > block.max {
+                    block.max = key;
+                }
+                self.len += 1;
+                if block.entries.len() > MAX {
+                    self.split(b);
+                }
+                None
+            }
+        }
+    }
+
+    /// Removes `key`; the value it had, if any.
+    pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
+        let b = self.block_at_or_after(key);
+        let block = self.blocks.get_mut(b)?;
+        let i = block.entries.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        let (_, value) = block.entries.remove(i);
+        self.len -= 1;
+        match block.entries.last() {
+            None => {
+                self.blocks.remove(b);
+            }
+            Some(&(last, _)) => {
+                block.max = last;
+                if block.entries.len() < Self::MIN && self.blocks.len() > 1 {
+                    self.merge(b);
+                }
+            }
+        }
+        Some(value)
+    }
+
+    /// Splits block `b` into two halves.
+    fn split(&mut self, b: usize) {
+        let block = &mut self.blocks[b];
+        let right = block.entries.split_off(block.entries.len() / 2);
+        let right_max = block.max;
+        block.max = block.entries[block.entries.len() - 1].0;
+        self.blocks.insert(b + 1, Block { max: right_max, entries: right });
+    }
+
+    /// Joins the short block `b` with a neighbour (splitting the result if it is too long).
+    fn merge(&mut self, b: usize) {
+        let left = if b + 1 < self.blocks.len() { b } else { b - 1 };
+        let right = self.blocks.remove(left + 1);
+        let block = &mut self.blocks[left];
+        block.entries.extend_from_slice(&right.entries);
+        block.max = right.max;
+        if block.entries.len() > MAX {
+            self.split(left);
+        }
+    }
+
+    /// The first entry at or after the lower bound `lo`.
+    fn lower(&self, lo: Bound<K>) -> Position {
+        let (key, excluded) = match lo {
+            Unbounded => return (0, 0),
+            Included(k) => (k, false),
+            Excluded(k) => (k, true),
+        };
+        let admitted = |k: &K| if excluded { *k > key } else { *k >= key };
+        let b = self.blocks.partition_point(|block| !admitted(&block.max));
+        match self.blocks.get(b) {
+            None => (self.blocks.len(), 0),
+            Some(block) => (b, block.entries.partition_point(|(k, _)| !admitted(k))),
+        }
+    }
+
+    /// The first entry past the upper bound `hi`.
+    fn upper(&self, hi: Bound<K>) -> Position {
+        match hi {
+            Unbounded => (self.blocks.len(), 0),
+            Included(k) => self.lower(Excluded(k)),
+            Excluded(k) => self.lower(Included(k)),
+        }
+    }
+
+    /// The entries from `start` up to (not including) `end`, as one slice per block.
+    fn slices(&self, start: Position, end: Position) -> impl DoubleEndedIterator<Item = &[(K, V)]> {
+        let blocks = if start < end {
+            let past = if end.1 == 0 { end.0 } else { end.0 + 1 };
+            start.0..past
+        } else {
+            0..0
+        };
+        let first = blocks.start;
+        self.blocks[blocks].iter().enumerate().map(move |(j, block)| {
+            let j = first + j;
+            let lo = if j == start.0 { start.1 } else { 0 };
+            let hi = if j == end.0 { end.1 } else { block.entries.len() };
+            &block.entries[lo..hi]
+        })
+    }
+
+    /// Every entry, in key order, as one slice per block (for loops that want the slices).
+    pub(crate) fn blocks(&self) -> impl DoubleEndedIterator<Item = &[(K, V)]> {
+        self.blocks.iter().map(|b| b.entries.as_slice())
+    }
+
+    /// Every entry in key order.
+    pub(crate) fn iter(&self) -> impl DoubleEndedIterator<Item = (K, V)> + '_ {
+        self.blocks().flat_map(|s| s.iter().copied())
+    }
+
+    /// Every value in key order.
+    pub(crate) fn values(&self) -> impl DoubleEndedIterator<Item = V> + '_ {
+        self.blocks().flat_map(|s| s.iter().map(|&(_, v)| v))
+    }
+
+    /// The entries between `lo` and `hi` in key order; nothing (never a panic) when the bounds
+    /// admit nothing, inverted ones included.
+    pub(crate) fn range(
+        &self,
+        lo: Bound<K>,
+        hi: Bound<K>,
+    ) -> impl DoubleEndedIterator<Item = (K, V)> + '_ {
+        self.slices(self.lower(lo), self.upper(hi)).flat_map(|s| s.iter().copied())
+    }
+
+    /// Panics unless the invariants in the module's documentation hold (for tests).
+    #[cfg(test)]
+    pub(crate) fn check(&self) {
+        let mut count = 0;
+        for (i, block) in self.blocks.iter().enumerate() {
+            assert!(!block.entries.is_empty(), "block {i} is empty");
+            assert!(block.entries.len() <= MAX, "block {i} holds {}", block.entries.len());
+            if self.blocks.len() > 1 {
+                assert!(block.entries.len() >= Self::MIN, "block {i} holds too few entries");
+            }
+            assert!(block.entries.windows(2).all(|w| w[0].0 < w[1].0), "block {i} unsorted");
+            assert!(block.max == block.entries[block.entries.len() - 1].0, "block {i} max");
+            count += block.entries.len();
+        }
+        assert!(self.blocks.windows(2).all(|w| w[0].max < w[1].entries[0].0), "blocks overlap");
+        assert_eq!(count, self.len, "len");
+    }
+}
+
+impl<K: Ord + Copy, V: Copy, const MAX: usize> Default for BlockMap<K, V, MAX> {
+    fn default() -> Self {
+        BlockMap::new()
+    }
+}
+
+/// Equal when they hold the same entries, however those fall into blocks.
+impl<K: Ord + Copy, V: Copy + PartialEq, const MAX: usize> PartialEq for BlockMap<K, V, MAX> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len == other.len && self.iter().eq(other.iter())
+    }
+}
+
+impl<K, V, const MAX: usize> fmt::Debug for BlockMap<K, V, MAX>
+where
+    K: Ord + Copy + fmt::Debug,
+    V: Copy + fmt::Debug,
+{
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// Small blocks, so that a few hundred operations split and merge them.
+    type Small = BlockMap<u16, u32, 8>;
+
+    #[derive(Debug, Clone)]
+    enum Op {
+        Insert(u16, u32),
+        Remove(u16),
+        Range(Bound<u16>, Bound<u16>),
+    }
+
+    fn bound() -> impl Strategy<Value = Bound<u16>> {
+        prop_oneof![Just(Unbounded), (0u16..300).prop_map(Included), (0u16..300).prop_map(Excluded),]
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u16..300, any::<u32>()).prop_map(|(k, v)| Op::Insert(k, v)),
+            3 => (0u16..300).prop_map(Op::Remove),
+            1 => (bound(), bound()).prop_map(|(lo, hi)| Op::Range(lo, hi)),
+        ]
+    }
+
+    /// `BTreeMap::range` panics on inverted bounds; ours answers nothing.
+    fn model_range(model: &BTreeMap<u16, u32>, lo: Bound<u16>, hi: Bound<u16>) -> Vec<(u16, u32)> {
+        let valid = match (lo, hi) {
+            (Included(a), Included(b)) => a <= b,
+            (Included(a) | Excluded(a), Excluded(b)) | (Excluded(a), Included(b)) => a < b,
+            _ => true,
+        };
+        if valid {
+            model.range((lo, hi)).map(|(k, v)| (*k, *v)).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn block_map_matches_a_btree_map(
+            initial in proptest::collection::btree_map(0u16..300, any::<u32>(), 0..120),
+            ops in proptest::collection::vec(op(), 0..400),
+        ) {
+            let mut model = initial.clone();
+            let mut map = Small::from_sorted(initial.into_iter().collect());
+            map.check();
+            for op in ops {
+                match op {
+                    Op::Insert(k, v) => prop_assert_eq!(map.insert(k, v), model.insert(k, v)),
+                    Op::Remove(k) => prop_assert_eq!(map.remove(&k), model.remove(&k)),
+                    Op::Range(lo, hi) => {
+                        let want = model_range(&model, lo, hi);
+                        let got: Vec<_> = map.range(lo, hi).collect();
+                        prop_assert_eq!(&got, &want);
+                        let mut back: Vec<_> = map.range(lo, hi).rev().collect();
+                        back.reverse();
+                        prop_assert_eq!(back, want);
+                    }
+                }
+                map.check();
+                prop_assert_eq!(map.len(), model.len());
+            }
+            let want: Vec<_> = model.iter().map(|(k, v)| (*k, *v)).collect();
+            prop_assert_eq!(map.iter().collect::<Vec<_>>(), want.clone());
+            prop_assert_eq!(map.iter().rev().count(), want.len());
+            prop_assert!(map.values().eq(want.iter().map(|&(_, v)| v)));
+            prop_assert_eq!(map.blocks().flatten().copied().collect::<Vec<_>>(), want.clone());
+            // Equality ignores how entries fall into blocks.
+            prop_assert_eq!(&map, &Small::from_sorted(want));
+        }
+    }
+
+    #[test]
+    fn bulk_builds_fill_blocks_half_and_join_a_short_tail() {
+        for n in 0..60u16 {
+            let map = Small::from_sorted((0..n).map(|k| (k, u32::from(k))).collect());
+            map.check();
+            assert_eq!(map.len(), usize::from(n));
+            assert!(map.iter().map(|(k, _)| k).eq(0..n));
+        }
+    }
+
+    #[test]
+    fn the_default_size_holds_ascending_and_descending_churn() {
+        let mut map: BlockMap<u64, u32> = BlockMap::new();
+        let mut model = BTreeMap::new();
+        // Appends (ids in order), then removals from the front (a status change of the oldest
+        // rows), then inserts from the back: every split and merge path at the shipped size.
+        for k in 0..5_000u64 {
+            assert_eq!(map.insert(k * 2, k as u32), model.insert(k * 2, k as u32));
+        }
+        for k in 0..4_000u64 {
+            assert_eq!(map.remove(&(k * 2)), model.remove(&(k * 2)));
+        }
+        for k in (0..5_000u64).rev() {
+            assert_eq!(map.insert(k * 2 + 1, 7), model.insert(k * 2 + 1, 7));
+        }
+        map.check();
+        assert!(map.iter().eq(model.iter().map(|(k, v)| (*k, *v))));
+        assert_eq!(
+            map.range(Excluded(100), Included(9_000)).count(),
+            model.range(101..=9_000).count()
+        );
+    }
+}
