@@ -7,8 +7,11 @@
 
 use std::hint::black_box;
 
+use bytes::Bytes;
 use cortex::memories::{MemoriesFilter, MemoriesState};
-use cortex::tasks::{TaskStatus, TasksAdapter, TasksFilter, TasksState};
+use cortex::tasks::events::{IdBody, TASK_COMPLETED, TASK_REOPENED};
+use cortex::tasks::{Task, TaskStatus, TasksAdapter, TasksFilter, TasksFold, TasksState};
+use cortex::{EventMeta, FoldEvent, RedexFold, EVENT_META_LEN};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use redex::Redex;
 
@@ -143,5 +146,62 @@ fn snapshots(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, ingest, queries, snapshots);
+/// The fold's state changes alone (no log, no lock): a state of 100 K pending tasks folds a
+/// `complete` of every task then a `reopen` of every task (each moves a row between the status
+/// indexes), in id order (`in_order`) or in a scattered order (`scattered`, a fixed
+/// permutation). Each iteration leaves the state as it found it.
+fn fold_status_changes(c: &mut Criterion) {
+    const TASKS: u64 = 100_000;
+    let tasks: Vec<Task> = (0..TASKS)
+        .map(|id| Task {
+            id,
+            title: "a task".into(),
+            created_ns: id,
+            updated_ns: id,
+            ..Task::default()
+        })
+        .collect();
+    let mut state = TasksState::from_tasks(tasks).unwrap();
+    let event = |dispatch: u8, id: u64, seq: u64| {
+        let body = postcard::to_allocvec(&IdBody { id }).unwrap();
+        let bytes = EventMeta::encode(dispatch, EventMeta::FLAG_TIMESTAMP, ORIGIN, seq, &body);
+        let meta = EventMeta::decode(&bytes).unwrap();
+        FoldEvent {
+            seq,
+            timestamp_ns: seq,
+            meta,
+            payload: Bytes::copy_from_slice(&bytes[EVENT_META_LEN..]),
+        }
+    };
+    let mut group = c.benchmark_group("cortex_fold");
+    group.throughput(Throughput::Elements(2 * TASKS));
+    // 7 919 is prime, so `i * 7 919 mod TASKS` visits every id once, far from the last.
+    type Order = fn(u64) -> u64;
+    let orders: [(&str, Order); 2] = [("in_order", |i| i), ("scattered", |i| i * 7_919 % TASKS)];
+    for (name, order) in orders {
+        let events: Vec<FoldEvent> = [TASK_COMPLETED, TASK_REOPENED]
+            .into_iter()
+            .flat_map(|dispatch| (0..TASKS).map(move |i| (dispatch, i)))
+            .enumerate()
+            .map(|(seq, (dispatch, i))| event(dispatch, order(i), seq as u64))
+            .collect();
+        group.bench_function(BenchmarkId::new("tasks_status_churn", name), |b| {
+            b.iter(|| {
+                for e in &events {
+                    TasksFold.apply(&mut state, e).unwrap();
+                }
+            });
+        });
+        assert_eq!(
+            state.count_where(&TasksFilter {
+                status: Some(TaskStatus::Pending),
+                ..Default::default()
+            }),
+            TASKS as usize
+        );
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ingest, queries, snapshots, fold_status_changes);
 criterion_main!(benches);

@@ -9,29 +9,28 @@
 //! once every `MAX / 2` (or more) changes to that block.
 //!
 //! Invariants (checked by [`BlockMap::check`] in the tests): every block is non-empty and
-//! strictly ascending, each block's `max` is its last key, blocks are in key order, no block
+//! strictly ascending, each block's entry in `maxes` is its last key, blocks are in key order, no block
 //! holds more than `MAX` entries, and when there are several blocks none holds fewer than
 //! `MAX / 8`.
 
 use std::fmt;
 use std::ops::Bound::{self, Excluded, Included, Unbounded};
 
-/// The block size of the indexes: 512 entries of 16 bytes, 8 KiB, whose insert moves 4 KiB on
-/// average; a million entries make 2 000 to 4 000 blocks.
-pub(crate) const DEFAULT_MAX: usize = 512;
+/// The block size of the indexes: 128 entries of 16 bytes, 2 KiB. Chosen on the fold's status
+/// changes (`cargo bench -p cortex --bench cortex -- cortex_fold`: each change removes an entry
+/// from one index and inserts it in another), against 64 and 512 in alternated runs: 512 made
+/// each change move up to 8 KiB (a removal from the front of a block moves the rest of it) and
+/// was the slowest; 64 made index walks about 10 % slower than 128 without faster changes.
+pub(crate) const DEFAULT_MAX: usize = 128;
 
 /// An ordered map from `K` to `V` (see the module's documentation).
 #[derive(Clone)]
 pub(crate) struct BlockMap<K, V, const MAX: usize = DEFAULT_MAX> {
-    blocks: Vec<Block<K, V>>,
+    /// The last (largest) key of each block, apart from the blocks so that finding a block
+    /// searches one small contiguous array.
+    maxes: Vec<K>,
+    blocks: Vec<Vec<(K, V)>>,
     len: usize,
-}
-
-#[derive(Clone)]
-struct Block<K, V> {
-    /// The key of the last entry (kept beside the entries so a search reads only headers).
-    max: K,
-    entries: Vec<(K, V)>,
 }
 
 /// A place between entries: before entry `index` of block `block`, or `(blocks.len(), 0)` for
@@ -43,7 +42,7 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
 
     /// An empty map (allocates nothing).
     pub(crate) const fn new() -> Self {
-        BlockMap { blocks: Vec::new(), len: 0 }
+        BlockMap { maxes: Vec::new(), blocks: Vec::new(), len: 0 }
     }
 
     /// A map of `entries`, which must be in strictly ascending key order (checked in debug
@@ -52,27 +51,24 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
         debug_assert!(entries.windows(2).all(|w| w[0].0 < w[1].0));
         let len = entries.len();
         let fill = (MAX / 2).max(1);
-        if len <= fill {
+        let mut blocks: Vec<Vec<(K, V)>> = if len == 0 {
+            Vec::new()
+        } else if len <= fill {
             // One block: the vector itself, without a copy.
-            return match entries.last() {
-                Some(&(max, _)) => BlockMap { blocks: vec![Block { max, entries }], len },
-                None => BlockMap::new(),
-            };
-        }
-        let mut blocks: Vec<Block<K, V>> = entries
-            .chunks(fill)
-            .map(|chunk| Block { max: chunk[chunk.len() - 1].0, entries: chunk.to_vec() })
-            .collect();
+            vec![entries]
+        } else {
+            entries.chunks(fill).map(<[(K, V)]>::to_vec).collect()
+        };
         // A short last block joins the one before (at most `fill + MIN - 1 <= MAX` entries).
-        if blocks.last().is_some_and(|b| b.entries.len() < Self::MIN) {
+        if blocks.len() > 1 && blocks.last().is_some_and(|b| b.len() < Self::MIN) {
             if let Some(last) = blocks.pop() {
                 if let Some(prev) = blocks.last_mut() {
-                    prev.entries.extend_from_slice(&last.entries);
-                    prev.max = last.max;
+                    prev.extend_from_slice(&last);
                 }
             }
         }
-        BlockMap { blocks, len }
+        let maxes = blocks.iter().map(|b| b[b.len() - 1].0).collect();
+        BlockMap { maxes, blocks, len }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -85,28 +81,29 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
 
     /// The first block whose largest key is not below `key` (`blocks.len()` if none).
     fn block_at_or_after(&self, key: &K) -> usize {
-        self.blocks.partition_point(|b| b.max < *key)
+        self.maxes.partition_point(|max| max < key)
     }
 
     /// Sets `key` to `value`; the value it had, if any.
     pub(crate) fn insert(&mut self, key: K, value: V) -> Option<V> {
         if self.blocks.is_empty() {
-            self.blocks.push(Block { max: key, entries: vec![(key, value)] });
+            self.blocks.push(vec![(key, value)]);
+            self.maxes.push(key);
             self.len = 1;
             return None;
         }
         // Past every key: the last block takes it.
         let b = self.block_at_or_after(&key).min(self.blocks.len() - 1);
         let block = &mut self.blocks[b];
-        match block.entries.binary_search_by(|(k, _)| k.cmp(&key)) {
-            Ok(i) => Some(std::mem::replace(&mut block.entries[i].1, value)),
+        match block.binary_search_by(|(k, _)| k.cmp(&key)) {
+            Ok(i) => Some(std::mem::replace(&mut block[i].1, value)),
             Err(i) => {
-                block.entries.insert(i, (key, value));
-                if key > block.max {
-                    block.max = key;
+                block.insert(i, (key, value));
+                if key > self.maxes[b] {
+                    self.maxes[b] = key;
                 }
                 self.len += 1;
-                if block.entries.len() > MAX {
+                if block.len() > MAX {
                     self.split(b);
                 }
                 None
@@ -118,16 +115,17 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let b = self.block_at_or_after(key);
         let block = self.blocks.get_mut(b)?;
-        let i = block.entries.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
-        let (_, value) = block.entries.remove(i);
+        let i = block.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        let (_, value) = block.remove(i);
         self.len -= 1;
-        match block.entries.last() {
+        match block.last() {
             None => {
                 self.blocks.remove(b);
+                self.maxes.remove(b);
             }
             Some(&(last, _)) => {
-                block.max = last;
-                if block.entries.len() < Self::MIN && self.blocks.len() > 1 {
+                self.maxes[b] = last;
+                if block.len() < Self::MIN && self.blocks.len() > 1 {
                     self.merge(b);
                 }
             }
@@ -138,20 +136,19 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
     /// Splits block `b` into two halves.
     fn split(&mut self, b: usize) {
         let block = &mut self.blocks[b];
-        let right = block.entries.split_off(block.entries.len() / 2);
-        let right_max = block.max;
-        block.max = block.entries[block.entries.len() - 1].0;
-        self.blocks.insert(b + 1, Block { max: right_max, entries: right });
+        let right = block.split_off(block.len() / 2);
+        let left_max = block[block.len() - 1].0;
+        self.blocks.insert(b + 1, right);
+        self.maxes.insert(b, left_max);
     }
 
     /// Joins the short block `b` with a neighbour (splitting the result if it is too long).
     fn merge(&mut self, b: usize) {
         let left = if b + 1 < self.blocks.len() { b } else { b - 1 };
         let right = self.blocks.remove(left + 1);
-        let block = &mut self.blocks[left];
-        block.entries.extend_from_slice(&right.entries);
-        block.max = right.max;
-        if block.entries.len() > MAX {
+        self.maxes.remove(left);
+        self.blocks[left].extend_from_slice(&right);
+        if self.blocks[left].len() > MAX {
             self.split(left);
         }
     }
@@ -164,10 +161,10 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
             Excluded(k) => (k, true),
         };
         let admitted = |k: &K| if excluded { *k > key } else { *k >= key };
-        let b = self.blocks.partition_point(|block| !admitted(&block.max));
+        let b = self.maxes.partition_point(|max| !admitted(max));
         match self.blocks.get(b) {
             None => (self.blocks.len(), 0),
-            Some(block) => (b, block.entries.partition_point(|(k, _)| !admitted(k))),
+            Some(block) => (b, block.partition_point(|(k, _)| !admitted(k))),
         }
     }
 
@@ -192,14 +189,14 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
         self.blocks[blocks].iter().enumerate().map(move |(j, block)| {
             let j = first + j;
             let lo = if j == start.0 { start.1 } else { 0 };
-            let hi = if j == end.0 { end.1 } else { block.entries.len() };
-            &block.entries[lo..hi]
+            let hi = if j == end.0 { end.1 } else { block.len() };
+            &block[lo..hi]
         })
     }
 
     /// Every entry, in key order, as one slice per block (for loops that want the slices).
     pub(crate) fn blocks(&self) -> impl DoubleEndedIterator<Item = &[(K, V)]> {
-        self.blocks.iter().map(|b| b.entries.as_slice())
+        self.blocks.iter().map(Vec::as_slice)
     }
 
     /// Every entry in key order.
@@ -225,18 +222,22 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
     /// Panics unless the invariants in the module's documentation hold (for tests).
     #[cfg(test)]
     pub(crate) fn check(&self) {
+        assert_eq!(self.maxes.len(), self.blocks.len(), "one max per block");
         let mut count = 0;
         for (i, block) in self.blocks.iter().enumerate() {
-            assert!(!block.entries.is_empty(), "block {i} is empty");
-            assert!(block.entries.len() <= MAX, "block {i} holds {}", block.entries.len());
+            assert!(!block.is_empty(), "block {i} is empty");
+            assert!(block.len() <= MAX, "block {i} holds {}", block.len());
             if self.blocks.len() > 1 {
-                assert!(block.entries.len() >= Self::MIN, "block {i} holds too few entries");
+                assert!(block.len() >= Self::MIN, "block {i} holds too few entries");
             }
-            assert!(block.entries.windows(2).all(|w| w[0].0 < w[1].0), "block {i} unsorted");
-            assert!(block.max == block.entries[block.entries.len() - 1].0, "block {i} max");
-            count += block.entries.len();
+            assert!(block.windows(2).all(|w| w[0].0 < w[1].0), "block {i} unsorted");
+            assert!(self.maxes[i] == block[block.len() - 1].0, "block {i} max");
+            count += block.len();
         }
-        assert!(self.blocks.windows(2).all(|w| w[0].max < w[1].entries[0].0), "blocks overlap");
+        assert!(
+            self.blocks.windows(2).all(|w| w[0][w[0].len() - 1].0 < w[1][0].0),
+            "blocks overlap"
+        );
         assert_eq!(count, self.len, "len");
     }
 }
