@@ -344,6 +344,51 @@ mod tests {
         }
     }
 
+    /// The proptest above at `MAX = 8` never merges (its `MIN` is 1, so a block is only ever
+    /// removed once empty): these sizes do, with merges that overflow and split again.
+    fn merging_run<const M: usize>(
+        initial: BTreeMap<u16, u32>,
+        ops: Vec<Op>,
+    ) -> Result<(), TestCaseError> {
+        let mut model = initial.clone();
+        let mut map = BlockMap::<u16, u32, M>::from_sorted(initial.into_iter().collect());
+        map.check();
+        for op in ops {
+            match op {
+                Op::Insert(k, v) => prop_assert_eq!(map.insert(k, v), model.insert(k, v)),
+                Op::Remove(k) => prop_assert_eq!(map.remove(&k), model.remove(&k)),
+                Op::Range(lo, hi) => {
+                    let want = model_range(&model, lo, hi);
+                    prop_assert_eq!(map.range(lo, hi).collect::<Vec<_>>(), want.clone());
+                    prop_assert!(map.range(lo, hi).rev().eq(want.into_iter().rev()));
+                }
+            }
+            map.check();
+        }
+        prop_assert!(map.iter().eq(model.iter().map(|(k, v)| (*k, *v))));
+        // Then drain it in a scattered order, so that blocks everywhere fall under `MIN`.
+        let mut keys: Vec<u16> = model.keys().copied().collect();
+        keys.sort_by_key(|k| (u32::from(*k) * 7_919) % 301);
+        for k in keys {
+            prop_assert_eq!(map.remove(&k), model.remove(&k));
+            map.check();
+            prop_assert!(map.iter().rev().eq(model.iter().rev().map(|(k, v)| (*k, *v))));
+        }
+        prop_assert!(map.is_empty());
+        Ok(())
+    }
+
+    proptest! {
+        #[test]
+        fn merging_block_sizes_match_a_btree_map(
+            initial in proptest::collection::btree_map(0u16..300, any::<u32>(), 0..160),
+            ops in proptest::collection::vec(op(), 0..500),
+        ) {
+            merging_run::<16>(initial.clone(), ops.clone())?;
+            merging_run::<24>(initial, ops)?;
+        }
+    }
+
     #[test]
     fn bulk_builds_fill_blocks_half_and_join_a_short_tail() {
         for n in 0..60u16 {
@@ -375,5 +420,208 @@ mod tests {
             map.range(Excluded(100), Included(9_000)).count(),
             model.range(101..=9_000).count()
         );
+    }
+
+    /// The model's answer for bounds `BTreeMap::range` accepts, nothing for the others.
+    fn model_range_of<K: Ord + Copy>(
+        model: &BTreeMap<K, u32>,
+        lo: Bound<K>,
+        hi: Bound<K>,
+    ) -> Vec<(K, u32)> {
+        let valid = match (lo, hi) {
+            (Included(a), Included(b)) => a <= b,
+            (Included(a) | Excluded(a), Excluded(b)) | (Excluded(a), Included(b)) => a < b,
+            _ => true,
+        };
+        if valid {
+            model.range((lo, hi)).map(|(k, v)| (*k, *v)).collect()
+        } else {
+            Vec::new()
+        }
+    }
+
+    /// `map.range(lo, hi)` forwards and backwards against the model.
+    fn assert_range<K: Ord + Copy + fmt::Debug, const M: usize>(
+        map: &BlockMap<K, u32, M>,
+        model: &BTreeMap<K, u32>,
+        lo: Bound<K>,
+        hi: Bound<K>,
+    ) {
+        let want = model_range_of(model, lo, hi);
+        let got: Vec<_> = map.range(lo, hi).collect();
+        assert_eq!(got, want, "range {lo:?}..{hi:?}");
+        let back: Vec<_> = map.range(lo, hi).rev().collect();
+        assert!(back.iter().eq(want.iter().rev()), "reversed range {lo:?}..{hi:?}");
+    }
+
+    fn bounds_at<K: Copy>(keys: &[K]) -> Vec<Bound<K>> {
+        let mut out = vec![Unbounded];
+        for &k in keys {
+            out.push(Included(k));
+            out.push(Excluded(k));
+        }
+        out
+    }
+
+    /// Bulk builds at the shipped size around multiples of the fill (64) and of a block (128),
+    /// with the short-tail join (a tail under 16 entries), walked whole and in both directions.
+    #[test]
+    fn bulk_builds_at_the_default_size_around_block_multiples() {
+        let mut sizes = vec![0usize, 1, 2, 15, 16, 17];
+        for m in 1..=17usize {
+            for d in [-1isize, 0, 1, 15, 16] {
+                sizes.push((m as isize * 64 + d) as usize);
+            }
+        }
+        for n in sizes {
+            let entries: Vec<(u64, u32)> = (0..n as u64).map(|k| (k * 2 + 1, k as u32)).collect();
+            let model: BTreeMap<u64, u32> = entries.iter().copied().collect();
+            let map: BlockMap<u64, u32> = BlockMap::from_sorted(entries);
+            map.check();
+            assert_eq!(map.len(), n);
+            assert!(map.iter().eq(model.iter().map(|(k, v)| (*k, *v))));
+            assert!(map.iter().rev().eq(model.iter().rev().map(|(k, v)| (*k, *v))));
+            // Bounds on, between and beside the keys at every block edge.
+            let mut keys = vec![0, 1, 2, u64::MAX];
+            for edge in (0..n as u64).step_by(64).chain([n as u64]) {
+                for k in (edge * 2).saturating_sub(2)..=edge * 2 + 2 {
+                    keys.push(k);
+                }
+            }
+            let bounds = bounds_at(&keys);
+            for &lo in &bounds {
+                for &hi in [Unbounded, Included(n as u64 * 2), Excluded(65), Included(129)].iter() {
+                    assert_range(&map, &model, lo, hi);
+                    assert_range(&map, &model, hi, lo);
+                }
+            }
+        }
+    }
+
+    /// Keys at both ends of `u64` and of the created index's `(created_ns, id)`, with the
+    /// bounds the sources build (`Excluded((t, u64::MAX))`, `Excluded((t, 0))`).
+    #[test]
+    fn ranges_at_the_key_extremes_across_blocks() {
+        let mut model = BTreeMap::new();
+        let mut map: BlockMap<(u64, u64), u32> = BlockMap::new();
+        let times = [0u64, 1, 5, u64::MAX - 1, u64::MAX];
+        let mut v = 0;
+        for &t in &times {
+            for id in (0..150u64).chain([u64::MAX - 1, u64::MAX]) {
+                v += 1;
+                assert_eq!(map.insert((t, id), v), model.insert((t, id), v));
+            }
+        }
+        map.check();
+        let mut keys = Vec::new();
+        for &t in times.iter().chain(&[2, 6]) {
+            for id in [0, 1, 63, 64, 65, 127, 128, 129, 149, 150, u64::MAX - 1, u64::MAX] {
+                keys.push((t, id));
+            }
+        }
+        let bounds = bounds_at(&keys);
+        for &lo in &bounds {
+            for &hi in &bounds {
+                assert_range(&map, &model, lo, hi);
+            }
+        }
+        // `created_after(t)` and `created_before(t)` as `sources::created` builds them.
+        for &t in times.iter().chain(&[2, 6]) {
+            let after: Vec<_> = map.range(Excluded((t, u64::MAX)), Unbounded).collect();
+            assert!(after.iter().all(|((c, _), _)| *c > t));
+            assert_eq!(after.len(), model.keys().filter(|(c, _)| *c > t).count());
+            let before: Vec<_> = map.range(Unbounded, Excluded((t, 0))).collect();
+            assert!(before.iter().all(|((c, _), _)| *c < t));
+            assert_eq!(before.len(), model.keys().filter(|(c, _)| *c < t).count());
+        }
+        // The u64 id index at its extremes.
+        let ids: BlockMap<u64, u32> =
+            BlockMap::from_sorted((0..200u64).map(|k| (k, 0)).chain([(u64::MAX, 1)]).collect());
+        assert_eq!(ids.range(Excluded(u64::MAX), Unbounded).count(), 0);
+        assert_eq!(ids.range(Unbounded, Excluded(0)).count(), 0);
+        assert_eq!(ids.range(Excluded(199), Unbounded).collect::<Vec<_>>(), [(u64::MAX, 1)]);
+        assert_eq!(ids.range(Unbounded, Excluded(u64::MAX)).next_back(), Some((199, 0)));
+    }
+
+    /// An empty map and a one-entry map (the static empty index, a new tag's index) answer
+    /// every range with nothing or that entry, without a panic.
+    #[test]
+    fn empty_and_single_entry_maps() {
+        static EMPTY: BlockMap<u64, u32> = BlockMap::new();
+        let keys = [0, 1, 7, u64::MAX];
+        for &lo in &bounds_at(&keys) {
+            for &hi in &bounds_at(&keys) {
+                assert_eq!(EMPTY.range(lo, hi).count(), 0);
+                assert_eq!(EMPTY.range(lo, hi).rev().count(), 0);
+            }
+        }
+        assert_eq!(EMPTY.blocks().count(), 0);
+        let model = BTreeMap::from([(7u64, 9u32)]);
+        let mut one: BlockMap<u64, u32> = BlockMap::from_sorted(vec![(7, 9)]);
+        for &lo in &bounds_at(&keys) {
+            for &hi in &bounds_at(&keys) {
+                assert_range(&one, &model, lo, hi);
+            }
+        }
+        assert_eq!(one.remove(&8), None);
+        assert_eq!(one.remove(&7), Some(9));
+        one.check();
+        assert!(one.is_empty());
+        assert_eq!(one.range(Unbounded, Unbounded).count(), 0);
+        assert_eq!(one.insert(3, 4), None);
+        one.check();
+    }
+
+    /// Removals from the last block, whose only neighbour is on its left, merge it into that
+    /// neighbour; removals from the first block merge its right neighbour into it.
+    #[test]
+    fn merges_with_the_left_neighbour_and_the_right_one() {
+        for from_back in [true, false] {
+            let mut map: BlockMap<u64, u32> =
+                BlockMap::from_sorted((0..80u64).map(|k| (k, k as u32)).collect());
+            assert_eq!(map.blocks().count(), 2);
+            let mut model: BTreeMap<u64, u32> = map.iter().collect();
+            let keys: Vec<u64> =
+                if from_back { (0..80).rev().collect() } else { (0..80).collect() };
+            for k in keys {
+                assert_eq!(map.remove(&k), model.remove(&k));
+                map.check();
+                assert!(map.iter().eq(model.iter().map(|(k, v)| (*k, *v))));
+                assert!(map.iter().rev().eq(model.iter().rev().map(|(k, v)| (*k, *v))));
+            }
+            assert!(map.is_empty());
+            assert_eq!(map.blocks().count(), 0);
+        }
+    }
+
+    /// Alternate inserts and removals at a full block's edge split it once, not every time.
+    #[test]
+    fn churn_at_a_block_edge_does_not_split_and_merge_each_time() {
+        let mut map: BlockMap<u64, u32> = BlockMap::new();
+        for k in 0..128u64 {
+            map.insert(k * 2, 0);
+        }
+        assert_eq!(map.blocks().count(), 1, "one full block");
+        let mut seen = std::collections::BTreeSet::new();
+        for round in 0..1_000u64 {
+            let k = 2 * (round % 3) * 64 + 1;
+            map.insert(k, 1);
+            seen.insert(map.blocks().count());
+            map.remove(&k);
+            seen.insert(map.blocks().count());
+            map.check();
+        }
+        assert!(seen.len() <= 2, "block counts {seen:?}");
+        // Draining the front of a long map keeps blocks within bounds throughout.
+        let mut long: BlockMap<u64, u32> =
+            BlockMap::from_sorted((0..5_000u64).map(|k| (k, 0)).collect());
+        for k in 0..5_000u64 {
+            assert_eq!(long.remove(&k), Some(0));
+            if k % 97 == 0 {
+                long.check();
+            }
+            assert_eq!(long.iter().next().map(|(k, _)| k), (k + 1 < 5_000).then_some(k + 1));
+        }
+        long.check();
     }
 }
