@@ -2,8 +2,8 @@
 //! `MAX` entries each (the layout of Python's `sortedcontainers`), for the secondary indexes.
 //!
 //! Against a `BTreeMap` (the indexes' first form): a walk is a loop over slices instead of a
-//! node-by-node navigation (which `perf` put at most of an index-backed query), a lookup is
-//! two binary searches over contiguous memory, and a bulk build from sorted entries copies
+//! node-by-node navigation (which `perf` put at most of an index-backed query), finding a key
+//! is two binary searches over contiguous memory, and a bulk build from sorted entries copies
 //! them into blocks without allocating a node per few entries. An insert or a remove moves at
 //! most one block's entries (up to 2 KiB); a split or a merge, once every `MAX / 2` or more
 //! changes to a block, also shifts the headers after it (32 bytes a block). That last cost grows
@@ -24,7 +24,7 @@ use std::ops::Bound::{self, Excluded, Included, Unbounded};
 /// changes (`cargo bench -p cortex --bench cortex -- cortex_fold`: each change removes an entry
 /// from one index and inserts it in another), against 64 and 512 in alternated runs: 512 made
 /// each change move up to 8 KiB (a removal from the front of a block moves the rest of it) and
-/// was the slowest; 64 made index walks about 10 % slower than 128 without faster changes.
+/// was the slowest; 64 was slower on changes in id order and no faster on index walks.
 pub(crate) const DEFAULT_MAX: usize = 128;
 
 /// An ordered map from `K` to `V` (see the module's documentation).
