@@ -159,7 +159,8 @@ pub(crate) trait Model {
     /// Whether an owned result is best taken in the index walk itself, as a clone of each row
     /// when reached (rows held as an `Arc`: a clone is a counter increment, and the result is
     /// a list of pointers). Rows held by value are copied faster in a second pass over the
-    /// borrowed result (a tight loop over a list of references, measured at about 1.4x).
+    /// borrowed result (a tight loop over a list of references: 14.4 against 28.0 µs for 3 333
+    /// tasks, measured with block indexes).
     const CLONE_IN_WALK: bool;
 
     /// The row `id`.
