@@ -87,9 +87,15 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
         self.len == 0
     }
 
-    /// The first block whose largest key is not below `key` (`blocks.len()` if none).
+    /// The first block whose largest key is not below `key` (`blocks.len()` if none). Keys
+    /// often come in order (ids grow with time; a fold changes the oldest rows first), so the
+    /// first and the last block are tried before a search.
     fn block_at_or_after(&self, key: &K) -> usize {
-        self.maxes.partition_point(|max| max < key)
+        match (self.maxes.first(), self.maxes.last()) {
+            (Some(first), _) if key <= first => 0,
+            (_, Some(last)) if key > last => self.maxes.len(),
+            _ => self.maxes.partition_point(|max| max < key),
+        }
     }
 
     /// Sets `key` to `value`; the value it had, if any.
@@ -103,7 +109,7 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
         // Past every key: the last block takes it.
         let b = self.block_at_or_after(&key).min(self.blocks.len() - 1);
         let block = &mut self.blocks[b];
-        match block.binary_search_by(|(k, _)| k.cmp(&key)) {
+        match position_in(block, &key) {
             Ok(i) => Some(std::mem::replace(&mut block[i].1, value)),
             Err(i) => {
                 block.insert(i, (key, value));
@@ -123,7 +129,7 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
     pub(crate) fn remove(&mut self, key: &K) -> Option<V> {
         let b = self.block_at_or_after(key);
         let block = self.blocks.get_mut(b)?;
-        let i = block.binary_search_by(|(k, _)| k.cmp(key)).ok()?;
+        let i = position_in(block, key).ok()?;
         let (_, value) = block.remove(i);
         self.len -= 1;
         match block.last() {
@@ -247,6 +253,22 @@ impl<K: Ord + Copy, V: Copy, const MAX: usize> BlockMap<K, V, MAX> {
             "blocks overlap"
         );
         assert_eq!(count, self.len, "len");
+    }
+}
+
+/// Where `key` is in the sorted `block` (`Ok`), or where it would go (`Err`); the ends are
+/// tried before a binary search, as in [`BlockMap::block_at_or_after`].
+fn position_in<K: Ord, V>(block: &[(K, V)], key: &K) -> Result<usize, usize> {
+    match (block.first(), block.last()) {
+        (Some((first, _)), _) if key <= first => {
+            if key == first {
+                Ok(0)
+            } else {
+                Err(0)
+            }
+        }
+        (_, Some((last, _))) if key > last => Err(block.len()),
+        _ => block.binary_search_by(|(k, _)| k.cmp(key)),
     }
 }
 
