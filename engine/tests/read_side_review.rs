@@ -460,7 +460,15 @@ async fn close_while_tails_and_reads_run_ends_them_without_a_gap() {
             }
         })
     };
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    // Close once the writer has rolled several segments past the held ones (a fixed sleep let
+    // a loaded machine close after a handful of appends, and retention then had nothing past
+    // seq 1500 to keep: CI failure at 6f232d0, head 1496).
+    let rolled = tokio::time::timeout(Duration::from_secs(20), async {
+        while f.next_seq() < 2500 {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    rolled.await.expect("the writer appends 1000 events within 20 s");
     f.close().expect("close");
     let end = writer.join().expect("writer");
     assert_eq!(end, f.next_seq());
