@@ -30,12 +30,6 @@ pub(crate) type IdIndex = BlockMap<u64, Slot>;
 /// An index of rows keyed by `(created_ns, id)`.
 pub(crate) type CreatedIndex = BlockMap<(u64, u64), Slot>;
 
-/// An index from entries already in strictly ascending key order (built without searching):
-/// how a state builds its indexes from rows in id order.
-pub(crate) fn bulk<K: Ord + Copy, V: Copy>(entries: Vec<(K, V)>) -> BlockMap<K, V> {
-    BlockMap::from_sorted(entries)
-}
-
 /// The entries of a [`CreatedIndex`], pushed row by row in id order (often, not always, also
 /// `(created_ns, id)` order) and built in bulk at the end, sorted first only if they need it.
 #[derive(Debug)]
@@ -65,7 +59,7 @@ impl CreatedIndexBuilder {
         if !self.sorted {
             self.entries.sort_unstable_by_key(|(key, _)| *key);
         }
-        bulk(self.entries)
+        CreatedIndex::from_sorted(self.entries)
     }
 }
 
@@ -143,7 +137,8 @@ pub(crate) fn id_set_rows<'a, T, R>(
         }
     };
     match (order, cursor) {
-        // The whole index, the common case: a plain loop over each block's slice.
+        // The whole index, the common case: a plain loop over each block's slice (measured
+        // 4.3 against 5.2-6.4 us through `range(..).take(limit)` for 3 333 of 10 K tasks).
         (OrderBy::IdAsc, None) if limit >= set.len() => {
             set.blocks().flatten().for_each(|&entry| push(entry));
         }

@@ -30,7 +30,7 @@ use crate::id_hash::{IdMap, StrMap};
 use crate::memories::types::{Memory, MemoryId};
 use crate::slab::{self, Slab, Slot};
 use crate::snapshot::SnapshotState;
-use crate::sources::{bulk, CreatedIndex, CreatedIndexBuilder, IdIndex};
+use crate::sources::{CreatedIndex, CreatedIndexBuilder, IdIndex};
 
 /// Every memory, with its secondary indexes. Read it through the adapter's `state()` lock; the
 /// query methods are in [`crate::memories::query`].
@@ -499,17 +499,17 @@ impl Builder {
         let mut by_tag = StrMap::default();
         for (name, list) in names.into_iter().zip(self.tag_rows) {
             if !list.is_empty() {
-                by_tag.insert(name, bulk(list));
+                by_tag.insert(name, IdIndex::from_sorted(list));
             }
         }
         let last_id = self.rows.last().map(|m| m.id);
         MemoriesState {
             slab: Slab::from_rows(self.rows, last_id),
             rows: self.ids_map,
-            ids: bulk(self.ids),
+            ids: IdIndex::from_sorted(self.ids),
             by_tag,
             by_created: self.created.finish(),
-            pinned: bulk(self.pinned),
+            pinned: IdIndex::from_sorted(self.pinned),
         }
     }
 }

@@ -24,7 +24,7 @@ use crate::error::Result;
 use crate::id_hash::IdMap;
 use crate::slab::{self, Slab, Slot};
 use crate::snapshot::SnapshotState;
-use crate::sources::{self, bulk, CreatedIndex, CreatedIndexBuilder, IdIndex};
+use crate::sources::{self, CreatedIndex, CreatedIndexBuilder, IdIndex};
 use crate::tasks::types::{Task, TaskId, TaskStatus};
 use crate::OrderBy;
 
@@ -290,7 +290,7 @@ impl Builder {
         TasksState {
             slab: Slab::from_rows(self.rows, last_id),
             rows: ids,
-            by_status: [bulk(pending), bulk(completed)],
+            by_status: [IdIndex::from_sorted(pending), IdIndex::from_sorted(completed)],
             by_created: self.created.finish(),
         }
     }
