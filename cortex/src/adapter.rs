@@ -420,7 +420,8 @@ impl<S: Send + Sync + 'static> CortexAdapter<S> {
         Ok(encoded)
     }
 
-    /// [`CortexAdapter::snapshot_with`] without the sync.
+    /// [`CortexAdapter::snapshot_with`] without the sync: its own function so that the state's
+    /// read lock is released before the fsync (the fold is not held up by the disk).
     fn snapshot_unsynced<R>(&self, encode: impl FnOnce(&S, Option<u64>) -> R) -> Result<R> {
         let state = self.shared.state.read();
         // Progress only moves under the write lock, so it matches the state we hold.
