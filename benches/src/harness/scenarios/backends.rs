@@ -35,7 +35,7 @@ use std::time::Duration;
 use redex::AppendBackend;
 
 use crate::harness::ceiling::LimitUse;
-use crate::harness::measure::{timed_loop, Budget, Recorder};
+use crate::harness::measure::{timed_loop, Budget, Measurement, Recorder};
 use crate::harness::options::{size_label, BackendArg, FsyncArg, Profile};
 use crate::harness::result::Status;
 use crate::harness::scenario::{CaseResult, Context, Scenario};
@@ -268,7 +268,7 @@ fn machine_uring_vs_pwrite(dir: &Path, time: Duration) -> Result<Vec<CaseResult>
         }
     }
     let (pwrite, uring) = (pwrite.finish(), uring.finish());
-    let p50 = |m: &crate::harness::measure::Measurement| m.latency.map_or(0.0, |l| l.p50_us);
+    let p50 = |m: &Measurement| m.latency.map_or(0.0, |l| l.p50_us);
     let note = format!("raw probes, {MACHINE_PAIRS} alternated rounds each");
     let mut uring_row = CaseResult::new(MACHINE_CASE.to_string(), uring, LimitUse::FsyncLatency)
         .with_system("machine:io_uring")
